@@ -1,0 +1,231 @@
+//! Authentication of every call: the credential is read from gRPC metadata
+//! (`authorization: Bearer …`, `x-api-key` or `x-auth-token`), checked against the stored
+//! digests, and the resulting [`Principal`] is attached to the request.
+//!
+//! The check is a tower layer in front of every `lastmile.*` service, so a service added
+//! later cannot forget it; only the RPCs in [`PUBLIC_METHODS`] are served without a
+//! credential. Reflection and health are operator tooling and stay open.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use chrono::Duration as ChronoDuration;
+use futures::future::BoxFuture;
+use http::HeaderMap;
+use subtle::ConstantTimeEq;
+use tower::{Layer, Service};
+
+use crate::clock::SharedClock;
+use crate::db::Db;
+use crate::error::{AuthFailure, Error, Result};
+use crate::identity::{self, ApiKeyRow, Principal, Role, Tier};
+
+/// RPCs that need no credential: the password policy is shown on sign-up pages.
+pub const PUBLIC_METHODS: &[&str] = &["/lastmile.v1.CustomerService/GetSecuritySettings"];
+
+/// How long a key lookup is reused. Revoking or expiring a key takes effect within this
+/// time on every core process.
+const CACHE_TTL: Duration = Duration::from_secs(2);
+const CACHE_MAX_ENTRIES: usize = 10_000;
+/// `last_used_at` is written at most this often per key.
+const LAST_USED_RESOLUTION: ChronoDuration = ChronoDuration::seconds(60);
+
+#[derive(Debug, Clone)]
+struct CachedLookup {
+    row: Option<ApiKeyRow>,
+    fetched: Instant,
+}
+
+/// Turns credentials into principals.
+#[derive(Debug)]
+pub struct Authenticator {
+    db: Db,
+    clock: SharedClock,
+    // Keyed by the credential's digest, never by the credential itself.
+    cache: Mutex<HashMap<String, CachedLookup>>,
+}
+
+impl Authenticator {
+    /// An authenticator over the keys in `db`.
+    pub fn new(db: Db, clock: SharedClock) -> Self {
+        Self { db, clock, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// The principal behind `credential`, or why there is none.
+    pub async fn authenticate(&self, credential: Option<&str>) -> Result<Principal> {
+        let credential = credential.map(str::trim).filter(|c| !c.is_empty());
+        let credential = credential.ok_or(Error::Unauthenticated(AuthFailure::Missing))?;
+        let prefix = identity::prefix_of(credential).ok_or(Error::Unauthenticated(AuthFailure::Invalid))?;
+        let digest = identity::digest(credential);
+        let row = match self.cached(&digest) {
+            Some(row) => row,
+            None => {
+                let rows = identity::store_find_by_prefix(&self.db, prefix).await?;
+                // Compare every candidate in constant time, so timing tells nothing about
+                // how much of a digest matched.
+                let row = rows.into_iter().find(|r| bool::from(r.key_digest.as_bytes().ct_eq(digest.as_bytes())));
+                self.remember(&digest, row.clone());
+                row
+            }
+        };
+        let row = row.ok_or(Error::Unauthenticated(AuthFailure::Invalid))?;
+        let now = self.clock.now();
+        if row.revoked_at.is_some_and(|at| at <= now) {
+            return Err(Error::Unauthenticated(AuthFailure::Invalid));
+        }
+        if row.expires_at.is_some_and(|at| at <= now) {
+            return Err(Error::Unauthenticated(AuthFailure::Expired));
+        }
+        self.record_use(&digest, &row);
+        let role = Role::parse(&row.role).ok_or_else(|| anyhow::anyhow!("api key {} has unknown role", row.id))?;
+        let tier = Tier::parse(&row.tier).ok_or_else(|| anyhow::anyhow!("api key {} has unknown tier", row.id))?;
+        Ok(Principal { api_key_id: row.id, name: row.name, role, tier, expires_at: row.expires_at })
+    }
+
+    fn cached(&self, digest: &str) -> Option<Option<ApiKeyRow>> {
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.get(digest).filter(|c| c.fetched.elapsed() < CACHE_TTL).map(|c| c.row.clone())
+    }
+
+    fn remember(&self, digest: &str, row: Option<ApiKeyRow>) {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHE_MAX_ENTRIES {
+            cache.retain(|_, c| c.fetched.elapsed() < CACHE_TTL);
+            if cache.len() >= CACHE_MAX_ENTRIES {
+                cache.clear();
+            }
+        }
+        cache.insert(digest.to_owned(), CachedLookup { row, fetched: Instant::now() });
+    }
+
+    /// Writes `last_used_at` in the background when the stored value is over a minute
+    /// old, and notes the new value in the cache so the next calls do not write again.
+    fn record_use(&self, digest: &str, row: &ApiKeyRow) {
+        let now = self.clock.now();
+        let stale_before = now - LAST_USED_RESOLUTION;
+        if row.last_used_at.is_some_and(|at| at >= stale_before) {
+            return;
+        }
+        if let Some(entry) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get_mut(digest)
+            && let Some(cached) = entry.row.as_mut()
+        {
+            cached.last_used_at = Some(now);
+        }
+        let db = self.db.clone();
+        let id = row.id;
+        tokio::spawn(async move {
+            if let Err(err) = identity::store_touch(&db, id, now, stale_before).await {
+                tracing::warn!(api_key_id = id, error = %err, "could not record key use");
+            }
+        });
+    }
+}
+
+/// The credential in gRPC metadata (HTTP/2 headers), if any.
+pub fn credential(headers: &HeaderMap) -> Option<&str> {
+    if let Some(value) = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let value = value.trim();
+        if value.len() > 7 && value[..7].eq_ignore_ascii_case("bearer ") {
+            return Some(value[7..].trim());
+        }
+        return Some(value);
+    }
+    ["x-api-key", "x-auth-token"]
+        .iter()
+        .find_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()))
+}
+
+/// The tower layer that authenticates every `lastmile.*` RPC.
+#[derive(Debug, Clone)]
+pub struct AuthLayer {
+    authenticator: Arc<Authenticator>,
+}
+
+impl AuthLayer {
+    /// A layer using `authenticator`.
+    pub fn new(authenticator: Arc<Authenticator>) -> Self {
+        Self { authenticator }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService { inner, authenticator: self.authenticator.clone() }
+    }
+}
+
+/// See [`AuthLayer`].
+#[derive(Debug, Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    authenticator: Arc<Authenticator>,
+}
+
+impl<S, B> Service<http::Request<B>> for AuthService<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, std::result::Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::result::Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        let path = request.uri().path();
+        if !path.starts_with("/lastmile.") || PUBLIC_METHODS.contains(&path) {
+            return Box::pin(self.inner.call(request));
+        }
+        // The service that was made ready is the one that must be called.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let authenticator = self.authenticator.clone();
+        Box::pin(async move {
+            match authenticator.authenticate(credential(request.headers())).await {
+                Ok(principal) => {
+                    request.extensions_mut().insert(principal);
+                    inner.call(request).await
+                }
+                Err(err) => Ok(tonic::Status::from(err).into_http()),
+            }
+        })
+    }
+}
+
+/// The principal the auth layer attached to a request.
+pub fn principal<T>(request: &tonic::Request<T>) -> Result<&Principal> {
+    request
+        .extensions()
+        .get::<Principal>()
+        .ok_or(Error::Unauthenticated(AuthFailure::Missing))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, value.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn credentials_come_from_any_of_the_three_entries() {
+        assert_eq!(credential(&headers(&[("authorization", "Bearer abc")])), Some("abc"));
+        assert_eq!(credential(&headers(&[("authorization", "bearer  abc ")])), Some("abc"));
+        assert_eq!(credential(&headers(&[("x-api-key", "abc")])), Some("abc"));
+        assert_eq!(credential(&headers(&[("x-auth-token", "abc")])), Some("abc"));
+        assert_eq!(credential(&headers(&[])), None);
+    }
+}

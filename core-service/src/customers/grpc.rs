@@ -1,0 +1,288 @@
+//! The gRPC adapter: proto ↔ domain conversions and the `CustomerService` implementation.
+//! No rule and no SQL here: each method converts, calls the domain, converts back.
+
+use lastmile_proto::v1 as pb;
+use lastmile_proto::timestamp;
+use pb::customer_service_server::CustomerService;
+use tonic::{Request, Response, Status};
+
+use super::{
+    Address, AddressInput, BillingMethod, Choice, Customer, CustomerAction, CustomerInput, CustomerKey, CustomerStatus,
+    Customers, ListQuery,
+};
+use crate::clock::SharedClock;
+use crate::db::Db;
+use crate::error::Error;
+use crate::idempotency::{self, Scope};
+use crate::password::PasswordPolicy;
+
+/// `lastmile.v1.CustomerService`.
+#[derive(Debug, Clone)]
+pub struct CustomerGrpc {
+    customers: Customers,
+    db: Db,
+    clock: SharedClock,
+}
+
+impl CustomerGrpc {
+    /// The service over `customers`.
+    pub fn new(customers: Customers, db: Db, clock: SharedClock) -> Self {
+        Self { customers, db, clock }
+    }
+}
+
+#[tonic::async_trait]
+impl CustomerService for CustomerGrpc {
+    async fn create_customer(
+        &self,
+        request: Request<pb::CreateCustomerRequest>,
+    ) -> Result<Response<pb::CreateCustomerResponse>, Status> {
+        let scope = Scope::of(&request, "CreateCustomer")?;
+        if let Some(answer) = idempotency::replay(&self.db, scope.as_ref()).await? {
+            return Ok(Response::new(answer));
+        }
+        let input = request.into_inner().customer.map(CustomerInput::from).unwrap_or_default();
+        let prepared = self.customers.prepare_create(input).await?;
+        let answer = idempotency::transaction(&self.db, &self.clock, scope.as_ref(), async |tx| {
+            let customer = self.customers.create(tx, prepared).await?;
+            Ok(pb::CreateCustomerResponse { customer: Some(customer.into()) })
+        })
+        .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn get_customer(
+        &self,
+        request: Request<pb::GetCustomerRequest>,
+    ) -> Result<Response<pb::GetCustomerResponse>, Status> {
+        let key = CustomerKey::try_from(request.into_inner().customer)?;
+        let customer = self.customers.get(&key).await?;
+        Ok(Response::new(pb::GetCustomerResponse { customer: Some(customer.into()) }))
+    }
+
+    async fn list_customers(
+        &self,
+        request: Request<pb::ListCustomersRequest>,
+    ) -> Result<Response<pb::ListCustomersResponse>, Status> {
+        let request = request.into_inner();
+        let page = request.page.unwrap_or_default();
+        let status = match pb::CustomerStatus::try_from(request.status) {
+            Ok(pb::CustomerStatus::Unspecified) => None,
+            Ok(status) => Some(CustomerStatus::from(status)),
+            Err(_) => return Err(Error::BadRequest("The selected status is invalid.".into()).into()),
+        };
+        let query = ListQuery::new(page.page, page.per_page, request.search, status, request.partner_id, &request.sort)?;
+        let list = self.customers.list(&query).await?;
+        let meta = pb::PageMeta {
+            current_page: list.page,
+            per_page: list.per_page,
+            total: list.total,
+            last_page: list.last_page(),
+        };
+        Ok(Response::new(pb::ListCustomersResponse {
+            customers: list.customers.into_iter().map(Into::into).collect(),
+            meta: Some(meta),
+        }))
+    }
+
+    async fn update_customer(
+        &self,
+        request: Request<pb::UpdateCustomerRequest>,
+    ) -> Result<Response<pb::UpdateCustomerResponse>, Status> {
+        let request = request.into_inner();
+        let key = CustomerKey::try_from(request.customer)?;
+        let paths = request.update_mask.map(|m| m.paths).unwrap_or_default();
+        let input = request.changes.map(CustomerInput::from).unwrap_or_default();
+        let prepared = self.customers.prepare_update(input, &paths).await?;
+        let answer = idempotency::transaction(&self.db, &self.clock, None, async |tx| {
+            let customer = self.customers.update(tx, &key, prepared).await?;
+            Ok(pb::UpdateCustomerResponse { customer: Some(customer.into()) })
+        })
+        .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn delete_customer(
+        &self,
+        request: Request<pb::DeleteCustomerRequest>,
+    ) -> Result<Response<pb::DeleteCustomerResponse>, Status> {
+        let key = CustomerKey::try_from(request.into_inner().customer)?;
+        let answer = idempotency::transaction(&self.db, &self.clock, None, async |tx| {
+            self.customers.delete(tx, &key).await?;
+            Ok(pb::DeleteCustomerResponse {})
+        })
+        .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn perform_customer_action(
+        &self,
+        request: Request<pb::PerformCustomerActionRequest>,
+    ) -> Result<Response<pb::PerformCustomerActionResponse>, Status> {
+        let scope = Scope::of(&request, "PerformCustomerAction")?;
+        if let Some(answer) = idempotency::replay(&self.db, scope.as_ref()).await? {
+            return Ok(Response::new(answer));
+        }
+        let request = request.into_inner();
+        let key = CustomerKey::try_from(request.customer)?;
+        let action = action_choice(request.action);
+        let answer = idempotency::transaction(&self.db, &self.clock, scope.as_ref(), async |tx| {
+            let customer = self.customers.act(tx, &key, action, &request.reason).await?;
+            Ok(pb::PerformCustomerActionResponse { customer: Some(customer.into()) })
+        })
+        .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn get_security_settings(
+        &self,
+        _request: Request<pb::GetSecuritySettingsRequest>,
+    ) -> Result<Response<pb::GetSecuritySettingsResponse>, Status> {
+        Ok(Response::new(pb::GetSecuritySettingsResponse {
+            password_policy: Some(self.customers.password_policy().into()),
+        }))
+    }
+}
+
+impl TryFrom<Option<pb::CustomerRef>> for CustomerKey {
+    type Error = Error;
+
+    fn try_from(reference: Option<pb::CustomerRef>) -> Result<Self, Error> {
+        use pb::customer_ref::Key;
+        match reference.and_then(|r| r.key) {
+            Some(Key::Id(id)) => Ok(CustomerKey::Id(id)),
+            Some(Key::PortalId(portal_id)) => Ok(CustomerKey::PortalId(portal_id)),
+            Some(Key::Reference(reference)) => Ok(CustomerKey::Reference(reference)),
+            None => Err(Error::BadRequest("The customer to act on is required (id, portal_id or reference).".into())),
+        }
+    }
+}
+
+fn action_choice(value: i32) -> Choice<CustomerAction> {
+    match pb::CustomerAction::try_from(value) {
+        Ok(pb::CustomerAction::Unspecified) => Choice::Absent,
+        Ok(pb::CustomerAction::Suspend) => Choice::Valid(CustomerAction::Suspend),
+        Ok(pb::CustomerAction::Activate) => Choice::Valid(CustomerAction::Activate),
+        Ok(pb::CustomerAction::Terminate) => Choice::Valid(CustomerAction::Terminate),
+        Err(_) => Choice::Invalid,
+    }
+}
+
+fn billing_method_choice(value: i32) -> Choice<BillingMethod> {
+    match pb::BillingMethod::try_from(value) {
+        Ok(pb::BillingMethod::Unspecified) => Choice::Absent,
+        Ok(pb::BillingMethod::Cycle) => Choice::Valid(BillingMethod::Cycle),
+        Ok(pb::BillingMethod::Prorata) => Choice::Valid(BillingMethod::Prorata),
+        Err(_) => Choice::Invalid,
+    }
+}
+
+impl From<pb::Address> for AddressInput {
+    fn from(a: pb::Address) -> Self {
+        let given = |s: String| Some(s).filter(|s| !s.is_empty());
+        AddressInput {
+            street: given(a.street),
+            city: given(a.city),
+            state: given(a.state),
+            zip: given(a.zip),
+            country: given(a.country),
+        }
+    }
+}
+
+impl From<pb::CustomerInput> for CustomerInput {
+    fn from(c: pb::CustomerInput) -> Self {
+        let given = |s: String| Some(s).filter(|s| !s.is_empty());
+        CustomerInput {
+            first_name: given(c.first_name),
+            last_name: c.last_name,
+            email: c.email,
+            password: given(c.password),
+            phone: given(c.phone),
+            address: c.address.map(Into::into).unwrap_or_default(),
+            billing_address: c.billing_address.map(Into::into).unwrap_or_default(),
+            user_group_id: c.user_group_id,
+            organization_ids: c.organization_ids,
+            partner_id: c.partner_id,
+            billing_method: billing_method_choice(c.billing_method),
+            billing_day: c.billing_day,
+            auto_suspension: c.auto_suspension,
+            suspend_after_days: c.suspend_after_days,
+        }
+    }
+}
+
+impl From<pb::CustomerStatus> for CustomerStatus {
+    fn from(status: pb::CustomerStatus) -> Self {
+        match status {
+            pb::CustomerStatus::Suspended => CustomerStatus::Suspended,
+            pb::CustomerStatus::Terminated => CustomerStatus::Terminated,
+            pb::CustomerStatus::Active | pb::CustomerStatus::Unspecified => CustomerStatus::Active,
+        }
+    }
+}
+
+impl From<CustomerStatus> for pb::CustomerStatus {
+    fn from(status: CustomerStatus) -> Self {
+        match status {
+            CustomerStatus::Active => pb::CustomerStatus::Active,
+            CustomerStatus::Suspended => pb::CustomerStatus::Suspended,
+            CustomerStatus::Terminated => pb::CustomerStatus::Terminated,
+        }
+    }
+}
+
+impl From<Address> for pb::Address {
+    fn from(a: Address) -> Self {
+        pb::Address { street: a.street, city: a.city, state: a.state, zip: a.zip, country: a.country }
+    }
+}
+
+impl From<Customer> for pb::Customer {
+    fn from(c: Customer) -> Self {
+        let full_name = c.full_name();
+        let f = c.fields;
+        pb::Customer {
+            id: c.id,
+            portal_id: c.portal_id,
+            first_name: f.first_name,
+            last_name: f.last_name,
+            full_name,
+            email: f.email,
+            phone: f.phone,
+            address: Some(f.address.into()),
+            billing_address: Some(f.billing_address.into()),
+            user_group_id: f.user_group_id,
+            organizations: c.organizations.into_iter().map(|o| pb::Organization { id: o.id, name: o.name }).collect(),
+            partner_id: f.partner_id,
+            billing_method: match f.billing_method {
+                None => pb::BillingMethod::Unspecified,
+                Some(BillingMethod::Cycle) => pb::BillingMethod::Cycle,
+                Some(BillingMethod::Prorata) => pb::BillingMethod::Prorata,
+            }
+            .into(),
+            billing_day: f.billing_day,
+            auto_suspension: f.auto_suspension,
+            suspend_after_days: f.suspend_after_days,
+            status: pb::CustomerStatus::from(c.status).into(),
+            status_reason: c.status_reason,
+            balance: Some(pb::Money { minor_units: c.balance_minor, currency: c.currency }),
+            created_at: Some(timestamp(c.created_at)),
+            updated_at: Some(timestamp(c.updated_at)),
+        }
+    }
+}
+
+impl From<&PasswordPolicy> for pb::PasswordPolicy {
+    fn from(p: &PasswordPolicy) -> Self {
+        let len = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+        pb::PasswordPolicy {
+            min_length: len(p.min_length),
+            max_length: len(p.max_length),
+            require_uppercase: p.require_uppercase,
+            require_lowercase: p.require_lowercase,
+            require_number: p.require_number,
+            require_special: p.require_special,
+        }
+    }
+}

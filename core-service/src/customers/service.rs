@@ -1,0 +1,431 @@
+//! The operations on customers. Each write runs inside a transaction its caller owns, so
+//! the change, its idempotency record (and later its audit row) commit together.
+
+use std::sync::Arc;
+
+use rand::Rng;
+
+use super::input::{apply, check_whole};
+use super::store::{self, Referenced};
+use super::{
+    Choice, Customer, CustomerAction, CustomerField, CustomerFields, CustomerInput, CustomerKey, CustomerSettings,
+    CustomerStatus,
+};
+use crate::clock::SharedClock;
+use crate::db::{Conn, Db, Tx, unique_violation};
+use crate::error::{Error, FieldErrors, Result};
+use crate::password::{self, PasswordPolicy};
+
+const PHONE_TAKEN: &str = "A customer with this phone number already exists.";
+const EMAIL_TAKEN: &str = "A customer with this email address already exists.";
+const REASON_MAX: usize = 500;
+
+/// The customer operations.
+#[derive(Debug, Clone)]
+pub struct Customers {
+    db: Db,
+    clock: SharedClock,
+    settings: Arc<CustomerSettings>,
+    policy: Arc<PasswordPolicy>,
+}
+
+/// A create that passed every rule that needs no database, with its password hashed.
+#[derive(Debug)]
+pub struct PreparedCreate {
+    fields: CustomerFields,
+    password_hash: String,
+}
+
+/// An update whose field list was understood and whose new password (if any) is hashed.
+#[derive(Debug)]
+pub struct PreparedUpdate {
+    input: CustomerInput,
+    selected: Vec<CustomerField>,
+    password_hash: Option<String>,
+}
+
+/// Sortable columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortColumn {
+    /// created_at
+    CreatedAt,
+    /// updated_at
+    UpdatedAt,
+    /// id
+    Id,
+    /// first_name
+    FirstName,
+    /// last_name
+    LastName,
+    /// email
+    Email,
+    /// portal_id
+    PortalId,
+}
+
+impl SortColumn {
+    const ALL: [(&'static str, SortColumn); 7] = [
+        ("created_at", SortColumn::CreatedAt),
+        ("updated_at", SortColumn::UpdatedAt),
+        ("id", SortColumn::Id),
+        ("first_name", SortColumn::FirstName),
+        ("last_name", SortColumn::LastName),
+        ("email", SortColumn::Email),
+        ("portal_id", SortColumn::PortalId),
+    ];
+
+    /// The column name, for SQL.
+    pub fn as_sql(self) -> &'static str {
+        Self::ALL.iter().find(|(_, c)| *c == self).map(|(n, _)| *n).unwrap_or("created_at")
+    }
+}
+
+/// A sort order: a column and a direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    /// The column.
+    pub column: SortColumn,
+    /// Descending when true.
+    pub descending: bool,
+}
+
+impl Sort {
+    /// Parses `created_at`, `-created_at`, …; empty means newest first.
+    pub fn parse(text: &str) -> Result<Sort> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(Sort { column: SortColumn::CreatedAt, descending: true });
+        }
+        let (descending, name) = match text.strip_prefix('-') {
+            Some(name) => (true, name),
+            None => (false, text.strip_prefix('+').unwrap_or(text)),
+        };
+        SortColumn::ALL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, column)| Sort { column: *column, descending })
+            .ok_or_else(|| {
+                let names: Vec<&str> = SortColumn::ALL.iter().map(|(n, _)| *n).collect();
+                Error::BadRequest(format!(
+                    "The sort parameter must be one of {} (prefix with - for descending).",
+                    names.join(", ")
+                ))
+            })
+    }
+}
+
+/// What to list.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    /// Page, from 1.
+    pub page: i32,
+    /// Page size, 1–100.
+    pub per_page: i32,
+    /// Search text.
+    pub search: String,
+    /// Only this state.
+    pub status: Option<CustomerStatus>,
+    /// Only this partner.
+    pub partner_id: Option<i64>,
+    /// Order.
+    pub sort: Sort,
+}
+
+impl ListQuery {
+    /// Default page size.
+    pub const DEFAULT_PER_PAGE: i32 = 25;
+    /// Largest page size; larger requests are capped, not refused.
+    pub const MAX_PER_PAGE: i32 = 100;
+
+    /// Applies the list rules: page 0 means 1, per_page 0 means 25, above 100 means 100;
+    /// negative numbers are refused.
+    pub fn new(page: i32, per_page: i32, search: String, status: Option<CustomerStatus>, partner_id: Option<i64>, sort: &str) -> Result<Self> {
+        if page < 0 {
+            return Err(Error::BadRequest("The page parameter must be a positive integer.".into()));
+        }
+        if per_page < 0 {
+            return Err(Error::BadRequest("The per_page parameter must be a positive integer.".into()));
+        }
+        let per_page = match per_page {
+            0 => Self::DEFAULT_PER_PAGE,
+            n => n.min(Self::MAX_PER_PAGE),
+        };
+        Ok(Self { page: page.max(1), per_page, search, status, partner_id, sort: Sort::parse(sort)? })
+    }
+}
+
+/// A page of customers.
+#[derive(Debug)]
+pub struct CustomerList {
+    /// The customers on this page.
+    pub customers: Vec<Customer>,
+    /// Matches in all.
+    pub total: i64,
+    /// The page returned.
+    pub page: i32,
+    /// The page size applied.
+    pub per_page: i32,
+}
+
+impl CustomerList {
+    /// The last page number; at least 1.
+    pub fn last_page(&self) -> i32 {
+        let pages = (self.total + i64::from(self.per_page) - 1) / i64::from(self.per_page);
+        i32::try_from(pages.max(1)).unwrap_or(i32::MAX)
+    }
+}
+
+impl Customers {
+    /// The operations over `db`.
+    pub fn new(db: Db, clock: SharedClock, settings: CustomerSettings, policy: PasswordPolicy) -> Self {
+        Self { db, clock, settings: Arc::new(settings), policy: Arc::new(policy) }
+    }
+
+    /// The password policy portal passwords must satisfy.
+    pub fn password_policy(&self) -> &PasswordPolicy {
+        &self.policy
+    }
+
+    /// Checks a create against every rule and hashes its password. When a rule fails,
+    /// the answer also names fields that clash with stored customers, so one round trip
+    /// shows everything to fix.
+    pub async fn prepare_create(&self, mut input: CustomerInput) -> Result<PreparedCreate> {
+        input.auto_suspension.get_or_insert(self.settings.default_auto_suspension);
+        input.suspend_after_days.get_or_insert(self.settings.default_suspend_after_days);
+        let all = CustomerField::all();
+        let mut fields = CustomerFields::default();
+        let mut errors = FieldErrors::new();
+        apply(&mut fields, &input, &all, &mut errors);
+        let password = input.password.unwrap_or_default();
+        for message in self.policy.violations(&password) {
+            errors.add("password", message);
+        }
+        check_whole(&fields, &self.settings, &mut errors);
+        if !errors.is_empty() {
+            check_stored(&mut self.db.conn(), &fields, None, &all, &mut errors).await?;
+            return Err(Error::Validation(errors));
+        }
+        let password_hash = password::hash(password).await?;
+        Ok(PreparedCreate { fields, password_hash })
+    }
+
+    /// Creates a prepared customer inside `tx`.
+    pub async fn create(&self, tx: &mut Tx, prepared: PreparedCreate) -> Result<Customer> {
+        let PreparedCreate { fields, password_hash } = prepared;
+        let mut errors = FieldErrors::new();
+        check_stored(&mut tx.conn(), &fields, None, &CustomerField::all(), &mut errors).await?;
+        errors.into_result()?;
+        let portal_id = free_portal_id(&mut tx.conn()).await?;
+        let now = self.clock.now();
+        let currency = &self.settings.currency;
+        let id = store::insert(&mut tx.conn(), &portal_id, &fields, &password_hash, CustomerStatus::Active, currency, now)
+            .await
+            .map_err(clash_to_field_error)?;
+        store::set_organizations(&mut tx.conn(), id, &fields.organization_ids).await?;
+        self.reload(tx, id).await
+    }
+
+    /// The live customer named by `key`.
+    pub async fn get(&self, key: &CustomerKey) -> Result<Customer> {
+        find(&mut self.db.conn(), key, false).await
+    }
+
+    /// A page of live customers.
+    pub async fn list(&self, query: &ListQuery) -> Result<CustomerList> {
+        let (customers, total) = store::list(&mut self.db.conn(), query).await?;
+        Ok(CustomerList { customers, total, page: query.page, per_page: query.per_page })
+    }
+
+    /// Understands an update's field paths and hashes a new password that satisfies the
+    /// policy; every other rule is checked against the stored customer in [`Self::update`].
+    pub async fn prepare_update(&self, input: CustomerInput, paths: &[String]) -> Result<PreparedUpdate> {
+        let mut selected = Vec::new();
+        let mut errors = FieldErrors::new();
+        for path in paths {
+            match CustomerField::from_path(path) {
+                Some(fields) => selected.extend(fields),
+                None => errors.add("update_mask", format!("The field \"{path}\" cannot be updated.")),
+            }
+        }
+        errors.into_result()?;
+        selected.dedup();
+        let password_hash = match (&input.password, selected.contains(&CustomerField::Password)) {
+            (Some(password), true) if self.policy.violations(password).is_empty() => {
+                Some(password::hash(password.clone()).await?)
+            }
+            _ => None,
+        };
+        Ok(PreparedUpdate { input, selected, password_hash })
+    }
+
+    /// Changes the selected fields of the customer named by `key`, inside `tx`.
+    pub async fn update(&self, tx: &mut Tx, key: &CustomerKey, prepared: PreparedUpdate) -> Result<Customer> {
+        let current = find(&mut tx.conn(), key, true).await?;
+        let PreparedUpdate { input, selected, password_hash } = prepared;
+        let mut fields = current.fields.clone();
+        let mut errors = FieldErrors::new();
+        apply(&mut fields, &input, &selected, &mut errors);
+        if selected.contains(&CustomerField::Password) {
+            for message in self.policy.violations(input.password.as_deref().unwrap_or_default()) {
+                errors.add("password", message);
+            }
+        }
+        check_whole(&fields, &self.settings, &mut errors);
+        check_stored(&mut tx.conn(), &fields, Some(current.id), &selected, &mut errors).await?;
+        errors.into_result()?;
+        if selected.is_empty() {
+            return Ok(current);
+        }
+        store::update(&mut tx.conn(), current.id, &fields, password_hash.as_deref(), self.clock.now())
+            .await
+            .map_err(clash_to_field_error)?;
+        if selected.contains(&CustomerField::OrganizationIds) {
+            store::set_organizations(&mut tx.conn(), current.id, &fields.organization_ids).await?;
+        }
+        self.reload(tx, current.id).await
+    }
+
+    /// Soft-deletes the customer named by `key`, inside `tx`.
+    pub async fn delete(&self, tx: &mut Tx, key: &CustomerKey) -> Result<()> {
+        let current = find(&mut tx.conn(), key, true).await?;
+        store::soft_delete(&mut tx.conn(), current.id, self.clock.now()).await
+    }
+
+    /// Moves the customer named by `key` through its life cycle, inside `tx`.
+    pub async fn act(&self, tx: &mut Tx, key: &CustomerKey, action: Choice<CustomerAction>, reason: &str) -> Result<Customer> {
+        let mut errors = FieldErrors::new();
+        let action = match action {
+            Choice::Valid(action) => Some(action),
+            Choice::Absent => {
+                errors.add("action", "The action field is required.");
+                None
+            }
+            Choice::Invalid => {
+                errors.add("action", "The selected action is invalid.");
+                None
+            }
+        };
+        let reason = reason.trim();
+        if reason.chars().count() > REASON_MAX {
+            errors.add("reason", format!("The reason may not be greater than {REASON_MAX} characters."));
+        }
+        errors.into_result()?;
+        let action = action.ok_or_else(|| anyhow::anyhow!("validated action missing"))?;
+        let current = find(&mut tx.conn(), key, true).await?;
+        let status = current.status.after(action)?;
+        let reason = Some(reason).filter(|r| !r.is_empty());
+        store::set_status(&mut tx.conn(), current.id, status, reason, self.clock.now()).await?;
+        self.reload(tx, current.id).await
+    }
+
+    async fn reload(&self, tx: &mut Tx, id: i64) -> Result<Customer> {
+        find(&mut tx.conn(), &CustomerKey::Id(id), false).await
+    }
+}
+
+async fn find(conn: &mut Conn<'_>, key: &CustomerKey, lock: bool) -> Result<Customer> {
+    for lookup in key.lookups() {
+        if let Some(customer) = store::find(conn, &lookup, lock).await? {
+            return Ok(customer);
+        }
+    }
+    Err(Error::NotFound("Customer"))
+}
+
+/// Adds the failures that depend on stored data (taken phone or e-mail, unknown
+/// references) for the `selected` fields that passed their own rules.
+async fn check_stored(
+    conn: &mut Conn<'_>,
+    fields: &CustomerFields,
+    except: Option<i64>,
+    selected: &[CustomerField],
+    errors: &mut FieldErrors,
+) -> Result<()> {
+    let check = |field: CustomerField, errors: &FieldErrors| {
+        selected.contains(&field) && errors.messages(&field.error_key()).is_empty()
+    };
+    if check(CustomerField::Phone, errors) && store::phone_taken(conn, &fields.phone, except).await? {
+        errors.add("phone", PHONE_TAKEN);
+    }
+    if check(CustomerField::Email, errors)
+        && let Some(email) = &fields.email
+        && store::email_taken(conn, email, except).await?
+    {
+        errors.add("email", EMAIL_TAKEN);
+    }
+    if check(CustomerField::UserGroupId, errors)
+        && let Some(id) = fields.user_group_id
+        && !store::exists(conn, Referenced::UserGroup, id).await?
+    {
+        errors.add("user_group_id", "The selected user group id is invalid.");
+    }
+    if check(CustomerField::OrganizationIds, errors) && !store::missing_organizations(conn, &fields.organization_ids).await?.is_empty() {
+        errors.add("organization_ids", "The selected organization ids is invalid.");
+    }
+    if check(CustomerField::PartnerId, errors)
+        && let Some(id) = fields.partner_id
+        && !store::exists(conn, Referenced::Partner, id).await?
+    {
+        errors.add("partner_id", "The selected partner id is invalid.");
+    }
+    Ok(())
+}
+
+/// A portal id no customer has: 8 random digits, first one not zero.
+async fn free_portal_id(conn: &mut Conn<'_>) -> Result<String> {
+    for _ in 0..16 {
+        let candidate = rand::rng().random_range(10_000_000..=99_999_999u32).to_string();
+        if !store::portal_id_taken(conn, &candidate).await? {
+            return Ok(candidate);
+        }
+    }
+    Err(anyhow::anyhow!("no free portal id after 16 attempts").into())
+}
+
+/// A unique-index violation on write means a concurrent writer took the phone or e-mail
+/// between our check and our insert: report it on the field, like the check would have.
+fn clash_to_field_error(err: sqlx::Error) -> Error {
+    let Some(index) = unique_violation(&err) else { return err.into() };
+    let mut errors = FieldErrors::new();
+    if index.contains("phone") {
+        errors.add("phone", PHONE_TAKEN);
+    } else if index.contains("email") {
+        errors.add("email", EMAIL_TAKEN);
+    } else {
+        return err.into();
+    }
+    Error::Validation(errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_accepts_known_columns_in_both_directions() {
+        assert_eq!(Sort::parse("").unwrap(), Sort { column: SortColumn::CreatedAt, descending: true });
+        assert_eq!(Sort::parse("-first_name").unwrap(), Sort { column: SortColumn::FirstName, descending: true });
+        assert_eq!(Sort::parse("id").unwrap(), Sort { column: SortColumn::Id, descending: false });
+        assert!(matches!(Sort::parse("password_hash"), Err(Error::BadRequest(_))));
+        assert!(matches!(Sort::parse("id; DROP TABLE customers"), Err(Error::BadRequest(_))));
+    }
+
+    #[test]
+    fn page_sizes_are_defaulted_and_capped() {
+        let q = |page, per_page| ListQuery::new(page, per_page, String::new(), None, None, "");
+        assert_eq!(q(0, 0).unwrap().per_page, 25);
+        assert_eq!(q(0, 0).unwrap().page, 1);
+        assert_eq!(q(2, 500).unwrap().per_page, 100);
+        assert!(q(-1, 10).is_err());
+        assert!(q(1, -10).is_err());
+    }
+
+    #[test]
+    fn last_page_is_at_least_one() {
+        let list = |total| CustomerList { customers: vec![], total, page: 1, per_page: 25 };
+        assert_eq!(list(0).last_page(), 1);
+        assert_eq!(list(25).last_page(), 1);
+        assert_eq!(list(26).last_page(), 2);
+        assert_eq!(list(150).last_page(), 6);
+    }
+}

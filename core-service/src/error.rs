@@ -1,0 +1,252 @@
+//! One domain error type, mapped once to `tonic::Status` with standard details: an
+//! `ErrorInfo` whose reason is the contract's error code, and `BadRequest` field violations
+//! for validation. Internal error text never leaves the core; it is logged instead.
+
+use std::collections::HashMap;
+
+use lastmile_proto::{ERROR_DETAIL_KEY, ERROR_DOMAIN};
+use tonic::Code;
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// Why a credential was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No credential in the call.
+    Missing,
+    /// Unknown, malformed or revoked.
+    Invalid,
+    /// Past its expiry.
+    Expired,
+}
+
+impl AuthFailure {
+    /// The contract's 401 message.
+    pub fn message(self) -> &'static str {
+        match self {
+            AuthFailure::Missing => "Missing API key",
+            AuthFailure::Invalid => "Invalid API key",
+            AuthFailure::Expired => "API key has expired",
+        }
+    }
+
+    fn detail(self) -> &'static str {
+        match self {
+            AuthFailure::Missing => "No API key was provided. Send it in the X-API-Key header.",
+            AuthFailure::Invalid => "The provided API key is invalid or does not exist.",
+            AuthFailure::Expired => "The provided API key has expired.",
+        }
+    }
+}
+
+/// Validation failures, in order, several per field possible.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FieldErrors(Vec<(String, String)>);
+
+impl FieldErrors {
+    /// No failures yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that `field` failed with `message`.
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push((field.into(), message.into()));
+    }
+
+    /// Whether nothing failed.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The failures, in the order they were found.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(f, m)| (f.as_str(), m.as_str()))
+    }
+
+    /// The messages recorded for `field`.
+    pub fn messages(&self, field: &str) -> Vec<&str> {
+        self.iter().filter(|(f, _)| *f == field).map(|(_, m)| m).collect()
+    }
+
+    /// `Ok(())` when nothing failed, else the validation error.
+    pub fn into_result(self) -> Result<(), Error> {
+        if self.is_empty() { Ok(()) } else { Err(Error::Validation(self)) }
+    }
+}
+
+/// Every way a core operation can fail, as outcomes a client can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input broke field rules.
+    #[error("Validation failed")]
+    Validation(FieldErrors),
+    /// A malformed request outside the body's fields (a bad sort key, a bad query value).
+    #[error("{0}")]
+    BadRequest(String),
+    /// No such resource, or one the caller may not see.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The resource's state forbids the operation.
+    #[error("{0}")]
+    Conflict(String),
+    /// The idempotency key was used before with a different request.
+    #[error("Idempotency key reused with a different request")]
+    IdempotencyConflict,
+    /// No valid credential.
+    #[error("{}", .0.message())]
+    Unauthenticated(AuthFailure),
+    /// A valid credential without the permission.
+    #[error("Forbidden")]
+    Forbidden,
+    /// The database is unreachable.
+    #[error("Service unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// Anything else; details go to the log only.
+    #[error("Internal server error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl Error {
+    /// The contract's error code for this outcome.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Validation(_) => "VALIDATION_ERROR",
+            Error::BadRequest(_) => "BAD_REQUEST",
+            Error::NotFound(_) => "NOT_FOUND",
+            Error::Conflict(_) => "CONFLICT",
+            Error::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
+            Error::Unauthenticated(_) => "UNAUTHENTICATED",
+            Error::Forbidden => "FORBIDDEN",
+            Error::Unavailable(_) => "UNAVAILABLE",
+            Error::Internal(_) => "INTERNAL",
+        }
+    }
+
+    fn grpc_code(&self) -> Code {
+        match self {
+            Error::Validation(_) | Error::BadRequest(_) => Code::InvalidArgument,
+            Error::NotFound(_) => Code::NotFound,
+            Error::Conflict(_) => Code::FailedPrecondition,
+            Error::IdempotencyConflict => Code::AlreadyExists,
+            Error::Unauthenticated(_) => Code::Unauthenticated,
+            Error::Forbidden => Code::PermissionDenied,
+            Error::Unavailable(_) => Code::Unavailable,
+            Error::Internal(_) => Code::Internal,
+        }
+    }
+
+    fn detail(&self) -> Option<String> {
+        match self {
+            Error::Unauthenticated(failure) => Some(failure.detail().to_owned()),
+            Error::BadRequest(message) => Some(message.clone()),
+            Error::IdempotencyConflict => Some(
+                "This Idempotency-Key was already used with a different request body.".to_owned(),
+            ),
+            Error::Forbidden => Some("You are not allowed to perform this action.".to_owned()),
+            _ => None,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Error::BadRequest(_) => "Invalid request".to_owned(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<Error> for tonic::Status {
+    fn from(err: Error) -> Self {
+        match &err {
+            Error::Internal(source) => tracing::error!(error = ?source, "internal error"),
+            Error::Unavailable(source) => tracing::warn!(error = %source, "database unavailable"),
+            _ => {}
+        }
+        let mut details = ErrorDetails::new();
+        let metadata: HashMap<String, String> = err
+            .detail()
+            .map(|d| HashMap::from([(ERROR_DETAIL_KEY.to_owned(), d)]))
+            .unwrap_or_default();
+        details.set_error_info(err.code(), ERROR_DOMAIN, metadata);
+        if let Error::Validation(fields) = &err {
+            for (field, message) in fields.iter() {
+                details.add_bad_request_violation(field, message);
+            }
+        }
+        tonic::Status::with_error_details(err.grpc_code(), err.message(), details)
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => Error::Unavailable(err.into()),
+            other => Error::Internal(other.into()),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Error {
+    fn from(err: anyhow::Error) -> Self {
+        Error::Internal(err)
+    }
+}
+
+/// Result of a core operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_errors_carry_every_field_violation_in_order() {
+        let mut fields = FieldErrors::new();
+        fields.add("password", "The password must be at least 8 characters.");
+        fields.add("password", "The password must contain at least one number.");
+        fields.add("phone", "The phone field is required.");
+        let status = tonic::Status::from(Error::Validation(fields));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.message(), "Validation failed");
+        let details = status.get_error_details();
+        assert_eq!(details.error_info().unwrap().reason, "VALIDATION_ERROR");
+        let violations = &details.bad_request().unwrap().field_violations;
+        let got: Vec<_> = violations.iter().map(|v| (v.field.as_str(), v.description.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                ("password", "The password must be at least 8 characters."),
+                ("password", "The password must contain at least one number."),
+                ("phone", "The phone field is required."),
+            ]
+        );
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak_their_text() {
+        let status = tonic::Status::from(Error::Internal(anyhow::anyhow!("relation \"x\" does not exist")));
+        assert_eq!(status.code(), Code::Internal);
+        assert_eq!(status.message(), "Internal server error");
+        assert!(!format!("{:?}", status.details()).contains("relation"));
+    }
+
+    #[test]
+    fn unauthenticated_errors_use_the_contract_messages() {
+        for (failure, message) in [
+            (AuthFailure::Missing, "Missing API key"),
+            (AuthFailure::Invalid, "Invalid API key"),
+            (AuthFailure::Expired, "API key has expired"),
+        ] {
+            let status = tonic::Status::from(Error::Unauthenticated(failure));
+            assert_eq!(status.code(), Code::Unauthenticated);
+            assert_eq!(status.message(), message);
+            let info = status.get_error_details().error_info().cloned().unwrap();
+            assert_eq!(info.reason, "UNAUTHENTICATED");
+            assert!(info.metadata.contains_key(ERROR_DETAIL_KEY));
+        }
+    }
+}

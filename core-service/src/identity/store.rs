@@ -1,0 +1,64 @@
+//! API key SQL, one text for both engines.
+
+use chrono::{DateTime, Utc};
+
+use super::NewApiKey;
+use crate::db::Conn;
+use crate::error::Result;
+use crate::on_conn;
+
+/// A stored key.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct ApiKeyRow {
+    pub id: i64,
+    pub name: String,
+    pub key_digest: String,
+    pub role: String,
+    pub tier: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+pub(super) async fn insert(conn: &mut Conn<'_>, new: &NewApiKey, prefix: &str, digest: &str, now: DateTime<Utc>) -> Result<i64> {
+    let id = on_conn!(conn, c => sqlx::query_scalar(
+        "INSERT INTO api_keys (name, description, prefix, key_digest, role, tier, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
+        .bind(&new.name).bind(&new.description).bind(prefix).bind(digest).bind(new.role.as_str())
+        .bind(new.tier.as_str()).bind(new.expires_at).bind(now).fetch_one(c).await)?;
+    Ok(id)
+}
+
+/// Every key with this prefix (normally one).
+pub(crate) async fn find_by_prefix(conn: &mut Conn<'_>, prefix: &str) -> Result<Vec<ApiKeyRow>> {
+    Ok(on_conn!(conn, c => sqlx::query_as(
+        "SELECT id, name, key_digest, role, tier, expires_at, revoked_at, last_used_at FROM api_keys WHERE prefix = $1")
+        .bind(prefix).fetch_all(c).await)?)
+}
+
+pub(super) async fn find_by_digest(conn: &mut Conn<'_>, digest: &str) -> Result<Option<ApiKeyRow>> {
+    Ok(on_conn!(conn, c => sqlx::query_as(
+        "SELECT id, name, key_digest, role, tier, expires_at, revoked_at, last_used_at FROM api_keys WHERE key_digest = $1")
+        .bind(digest).fetch_optional(c).await)?)
+}
+
+/// Records a use, unless one was recorded in the last minute (checked in SQL too, so
+/// that several core processes do not all write).
+pub(crate) async fn touch(conn: &mut Conn<'_>, id: i64, now: DateTime<Utc>, stale_before: DateTime<Utc>) -> Result<()> {
+    on_conn!(conn, c => sqlx::query(
+        "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)")
+        .bind(id).bind(now).bind(stale_before).execute(c).await.map(|done| done.rows_affected()))?;
+    Ok(())
+}
+
+pub(super) async fn count(conn: &mut Conn<'_>) -> Result<i64> {
+    Ok(on_conn!(conn, c => sqlx::query_scalar("SELECT COUNT(*) FROM api_keys").fetch_one(c).await)?)
+}
+
+/// Claims a one-time set-up step; false when another process already did.
+pub(super) async fn claim_setup_step(conn: &mut Conn<'_>, name: &str, now: DateTime<Utc>) -> Result<bool> {
+    let claimed: Option<String> = on_conn!(conn, c => sqlx::query_scalar(
+        "INSERT INTO setup_steps (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING name")
+        .bind(name).bind(now).fetch_optional(c).await)?;
+    Ok(claimed.is_some())
+}

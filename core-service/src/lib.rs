@@ -1,0 +1,92 @@
+//! The Lastmile core: every rule and every byte of state of the ISP. It serves the
+//! `lastmile.v1` gRPC services (with reflection and health) over SQLite or PostgreSQL.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod clock;
+pub mod customers;
+pub mod db;
+pub mod error;
+pub mod idempotency;
+pub mod identity;
+pub mod password;
+mod server;
+
+use std::sync::Arc;
+
+pub use server::{HEALTH_CHECK_INTERVAL, serve};
+
+use crate::auth::Authenticator;
+use crate::clock::{SharedClock, SystemClock};
+use crate::customers::{CustomerSettings, Customers};
+use crate::db::Db;
+use crate::identity::ApiKeys;
+use crate::password::PasswordPolicy;
+
+/// How to run the core.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// An admin key that must exist (for compose files and CI).
+    pub bootstrap_api_key: Option<String>,
+    /// Customer rules that depend on the deployment.
+    pub customers: CustomerSettings,
+    /// The password policy.
+    pub password_policy: PasswordPolicy,
+    /// The clock.
+    pub clock: SharedClock,
+}
+
+impl CoreConfig {
+    /// Defaults for a database URL.
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            bootstrap_api_key: None,
+            customers: CustomerSettings::default(),
+            password_policy: PasswordPolicy::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// An opened core: a migrated database and the domain services over it.
+#[derive(Debug, Clone)]
+pub struct Core {
+    /// The database.
+    pub db: Db,
+    /// The clock.
+    pub clock: SharedClock,
+    /// Credential checks.
+    pub authenticator: Arc<Authenticator>,
+    /// Customer operations.
+    pub customers: Customers,
+    /// API key administration.
+    pub api_keys: ApiKeys,
+    /// The admin key created at the first start of an empty database (shown once).
+    pub first_admin_key: Option<String>,
+}
+
+impl Core {
+    /// Connects, applies pending migrations, makes sure the bootstrap key exists and, on
+    /// an empty database, creates the first admin key.
+    pub async fn open(config: CoreConfig) -> anyhow::Result<Core> {
+        let db = Db::connect(&config.database_url).await?;
+        db.migrate().await?;
+        let clock = config.clock.clone();
+        let api_keys = ApiKeys::new(db.clone(), clock.clone());
+        if let Some(key) = &config.bootstrap_api_key {
+            api_keys.ensure_bootstrap_key(key).await.map_err(|e| anyhow::anyhow!("bootstrap API key: {e}"))?;
+        }
+        let first_admin_key = api_keys.create_first_admin_key().await.map_err(|e| anyhow::anyhow!("first admin key: {e}"))?;
+        Ok(Core {
+            authenticator: Arc::new(Authenticator::new(db.clone(), clock.clone())),
+            customers: Customers::new(db.clone(), clock.clone(), config.customers, config.password_policy),
+            api_keys,
+            first_admin_key,
+            db,
+            clock,
+        })
+    }
+}

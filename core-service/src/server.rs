@@ -1,0 +1,108 @@
+//! The gRPC server: the `lastmile.v1` services behind the auth layer, reflection (v1 and
+//! v1alpha, so that grpcurl 1.8 works too) and `grpc.health.v1`, which follows the
+//! database: NOT_SERVING while it is unreachable, and on shutdown.
+
+use std::time::Duration;
+
+use lastmile_proto::FILE_DESCRIPTOR_SET;
+use lastmile_proto::v1::customer_service_server::CustomerServiceServer;
+use lastmile_proto::v1::identity_service_server::IdentityServiceServer;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::Core;
+use crate::auth::AuthLayer;
+use crate::customers::grpc::CustomerGrpc;
+use crate::idempotency;
+use crate::identity::grpc::IdentityGrpc;
+
+/// How often the database is checked for the health service.
+pub const HEALTH_CHECK_INTERVAL: Duration = Duration::from_millis(500);
+const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// The services reported by `grpc.health.v1`, besides the whole server ("").
+const SERVICES: &[&str] = &["", "lastmile.v1.CustomerService", "lastmile.v1.IdentityService"];
+
+/// Serves the core's gRPC API on `listener` until `shutdown` is cancelled; in-flight
+/// calls finish first.
+pub async fn serve(core: Core, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    set_all(&reporter, ServingStatus::Serving).await;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let background = CancellationToken::new();
+    tokio::spawn(watch_database(core.clone(), reporter.clone(), background.clone()));
+    tokio::spawn(purge_idempotency_records(core.clone(), background.clone()));
+
+    let result = Server::builder()
+        .layer(AuthLayer::new(core.authenticator.clone()))
+        .add_service(health)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
+        .add_service(CustomerServiceServer::new(CustomerGrpc::new(
+            core.customers.clone(),
+            core.db.clone(),
+            core.clock.clone(),
+        )))
+        .add_service(IdentityServiceServer::new(IdentityGrpc))
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), {
+            let reporter = reporter.clone();
+            async move {
+                shutdown.cancelled().await;
+                // Tell load balancers first, then stop accepting.
+                set_all(&reporter, ServingStatus::NotServing).await;
+            }
+        })
+        .await;
+    background.cancel();
+    result?;
+    Ok(())
+}
+
+async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
+    for service in SERVICES {
+        reporter.set_service_status(*service, status).await;
+    }
+}
+
+async fn watch_database(core: Core, reporter: HealthReporter, stop: CancellationToken) {
+    let mut serving = true;
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(HEALTH_CHECK_INTERVAL) => {}
+        }
+        let reachable = core.db.ping().await;
+        if reachable != serving {
+            serving = reachable;
+            if serving {
+                tracing::info!("database reachable again; serving");
+                set_all(&reporter, ServingStatus::Serving).await;
+            } else {
+                tracing::error!("database unreachable; reporting NOT_SERVING");
+                set_all(&reporter, ServingStatus::NotServing).await;
+            }
+        }
+    }
+}
+
+async fn purge_idempotency_records(core: Core, stop: CancellationToken) {
+    loop {
+        match idempotency::purge(&core.db, &core.clock).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(records = n, "purged expired idempotency records"),
+            Err(err) => tracing::warn!(error = %err, "could not purge idempotency records"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(PURGE_INTERVAL) => {}
+        }
+    }
+}

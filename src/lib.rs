@@ -1,0 +1,16 @@
+//! The Lastmile contract in Rust: messages and gRPC stubs generated from
+//! `proto/lastmile/v1`, the descriptor set that reflection serves, and the few conversions
+//! that both the core and the edge need. No business logic lives here.
+#![forbid(unsafe_code)]
+
+/// Package `lastmile.v1`.
+pub mod v1 {
+    #![allow(missing_docs, clippy::all, clippy::pedantic)]
+    tonic::include_proto!("lastmile.v1");
+}
+
+/// The encoded `FileDescriptorSet` of every Lastmile proto, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("lastmile_descriptor");
+
+mod convert;
+pub use convert::*;
