@@ -1,0 +1,230 @@
+//! `lastmile`: the ISP management core and its REST edge, and the operator commands.
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+use lastmile::{Role, Settings};
+use lastmile_core::identity::{ApiKeys, NewApiKey, Role as KeyRole, Tier};
+use tracing_subscriber::EnvFilter;
+
+/// Lastmile: customers, services, provisioning, billing and SLA for ISPs.
+#[derive(Debug, Parser)]
+#[command(name = "lastmile", version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the core and the edge in one process (the default).
+    Serve(ServerArgs),
+    /// Run the gRPC core alone.
+    Core(ServerArgs),
+    /// Run the REST edge alone, calling the core at --core-url.
+    Edge(ServerArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create an API key and print it (the key alone, on one line). It is shown only once.
+    Create(CreateKeyArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct DatabaseArgs {
+    /// Database URL: sqlite://PATH or postgres://…
+    #[arg(long, env = "LASTMILE_DATABASE_URL", default_value = "sqlite://lastmile.db")]
+    database_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+struct ServerArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// REST edge listen address.
+    #[arg(long, env = "LASTMILE_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    http_addr: SocketAddr,
+    /// gRPC core listen address.
+    #[arg(long, env = "LASTMILE_GRPC_ADDR", default_value = "127.0.0.1:50051")]
+    grpc_addr: SocketAddr,
+    /// Where `lastmile edge` finds the core.
+    #[arg(long, env = "LASTMILE_CORE_URL", default_value = "http://127.0.0.1:50051")]
+    core_url: String,
+    /// An admin API key that must exist (for compose files and CI).
+    #[arg(long, env = "LASTMILE_BOOTSTRAP_API_KEY", hide_env_values = true)]
+    bootstrap_api_key: Option<String>,
+    /// Default requests per minute per API key (or per client address without a key).
+    #[arg(long, env = "LASTMILE_RATE_LIMIT_PER_MINUTE", default_value_t = 60)]
+    rate_limit_per_minute: u32,
+    /// Turn the edge's rate limiting off (e.g. behind a gateway that limits).
+    #[arg(long, env = "LASTMILE_RATE_LIMIT_DISABLED")]
+    rate_limit_disabled: bool,
+    /// ISO 4217 currency of balances.
+    #[arg(long, env = "LASTMILE_CURRENCY", default_value = "USD")]
+    currency: String,
+    /// Billing is enabled: every customer needs a billing method.
+    #[arg(long, env = "LASTMILE_BILLING_ENABLED")]
+    billing_enabled: bool,
+    /// Log format: text or json.
+    #[arg(long, env = "LASTMILE_LOG_FORMAT", default_value = "text")]
+    log_format: String,
+}
+
+#[derive(Debug, Args)]
+struct CreateKeyArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// The key's name.
+    #[arg(long)]
+    name: String,
+    /// Create an admin key (same as --role admin).
+    #[arg(long, conflicts_with = "role")]
+    admin: bool,
+    /// Role: admin, manager, billing, support, technician, reseller, read_only.
+    #[arg(long)]
+    role: Option<String>,
+    /// Rate-limit tier: standard, free, professional, enterprise.
+    #[arg(long, default_value = "standard")]
+    tier: String,
+    /// Free-text description.
+    #[arg(long)]
+    description: Option<String>,
+    /// Expiry, RFC 3339 (e.g. 2027-01-01T00:00:00Z).
+    #[arg(long)]
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl ServerArgs {
+    fn settings(&self) -> anyhow::Result<Settings> {
+        let currency = self.currency.trim().to_ascii_uppercase();
+        anyhow::ensure!(
+            currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_alphabetic()),
+            "--currency must be an ISO 4217 code such as USD"
+        );
+        anyhow::ensure!(self.rate_limit_per_minute > 0, "--rate-limit-per-minute must be at least 1");
+        Ok(Settings {
+            database_url: self.database.database_url.clone(),
+            http_addr: self.http_addr,
+            grpc_addr: self.grpc_addr,
+            core_url: self.core_url.clone(),
+            bootstrap_api_key: self.bootstrap_api_key.clone().filter(|k| !k.is_empty()),
+            rate_limit_per_minute: self.rate_limit_per_minute,
+            rate_limits_enabled: !self.rate_limit_disabled,
+            currency,
+            billing_enabled: self.billing_enabled,
+            ..Settings::default()
+        })
+    }
+}
+
+fn init_logging(format: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => run(Role::Serve, &cli.server).await,
+        Some(Command::Serve(args)) => run(Role::Serve, &args).await,
+        Some(Command::Core(args)) => run(Role::Core, &args).await,
+        Some(Command::Edge(args)) => run(Role::Edge, &args).await,
+        Some(Command::Migrate(args)) => lastmile::migrate(&args.database_url).await,
+        Some(Command::Keys(KeysCommand::Create(args))) => create_key(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("lastmile: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(role: Role, args: &ServerArgs) -> anyhow::Result<()> {
+    init_logging(&args.log_format);
+    let running = lastmile::start(role, args.settings()?).await?;
+    if let Some(key) = &running.first_admin_key {
+        // Printed on stdout, once, so that it can be captured; it is never shown again.
+        println!("First admin API key (shown once, store it now): {key}");
+        tracing::warn!("created the first admin API key; it was printed on standard output");
+    }
+    if let Some(addr) = running.grpc_addr {
+        tracing::info!(%addr, "gRPC core listening");
+    }
+    if let Some(addr) = running.http_addr {
+        tracing::info!(%addr, "REST edge listening");
+    }
+    let shutdown = running.shutdown_token();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down; finishing in-flight requests");
+        shutdown.cancel();
+    });
+    running.wait().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+async fn create_key(args: CreateKeyArgs) -> anyhow::Result<()> {
+    let role = match (args.admin, args.role.as_deref()) {
+        (true, _) => KeyRole::Admin,
+        (false, Some(name)) => KeyRole::parse(name).with_context(|| format!("unknown role {name:?}"))?,
+        (false, None) => anyhow::bail!("say --admin or --role ROLE"),
+    };
+    let tier = Tier::parse(&args.tier).with_context(|| format!("unknown tier {:?}", args.tier))?;
+    let name = args.name.trim();
+    anyhow::ensure!(!name.is_empty(), "--name must not be empty");
+    let db = lastmile_core::db::Db::connect(&args.database.database_url).await?;
+    db.migrate().await?;
+    let keys = ApiKeys::new(db.clone(), std::sync::Arc::new(lastmile_core::clock::SystemClock));
+    let new = NewApiKey {
+        name: name.to_owned(),
+        description: args.description,
+        role,
+        tier,
+        expires_at: args.expires_at,
+    };
+    let (_, key) = keys.create(new).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    db.close().await;
+    println!("{key}");
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! The gate in front of the handlers: refuses requests that plainly lack a credential, and,
+//! when rate limits are on, counts each request against its key's or its client's budget.
+
+use crate::AppState;
+use crate::credentials::{Presented, presented};
+use crate::envelope::ApiError;
+use crate::limits::{Decision, Limits};
+use crate::principals::Principals;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use tonic::transport::Channel;
+
+/// Principal lookups and budgets, present when the edge does rate limiting.
+#[derive(Debug)]
+pub(crate) struct RateGuard {
+    principals: Principals,
+    limits: Limits,
+}
+
+impl RateGuard {
+    /// Budgets with the given default, principals asked of the core on `channel`.
+    pub(crate) fn new(default_per_minute: u32, channel: Channel) -> Self {
+        Self {
+            principals: Principals::new(channel),
+            limits: Limits::new(default_per_minute),
+        }
+    }
+}
+
+/// The client's address as the socket saw it. Forwarding headers are not trusted: any
+/// client could set them to escape its budget.
+fn client_ip(request: &Request) -> IpAddr {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip())
+}
+
+/// Runs the request if the decision lets it through; stamps the budget on the answer.
+async fn within(decision: Decision, request: Request, next: Next) -> Response {
+    let mut response = match decision.refusal() {
+        Some(refusal) => refusal.into_response(),
+        None => next.run(request).await,
+    };
+    decision.apply(response.headers_mut());
+    response
+}
+
+/// Middleware for routes that need a credential.
+pub(crate) async fn protected(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let credential = match presented(request.headers()) {
+        Presented::Credential(credential) => credential,
+        Presented::Nothing => return ApiError::missing_credential().into_response(),
+        Presented::Unusable => return ApiError::invalid_credential().into_response(),
+    };
+    let Some(guard) = state.guard.as_deref() else {
+        return next.run(request).await;
+    };
+    let known = match guard.principals.resolve(&credential, request.headers()).await {
+        Ok(known) => known,
+        Err(error) => return error.into_response(),
+    };
+    let decision = guard.limits.check_key(known.tier, known.api_key_id);
+    within(decision, request, next).await
+}
+
+/// Middleware for the public `/api` routes: a request with a valid key spends its key's
+/// budget, any other its client address's.
+pub(crate) async fn public(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(guard) = state.guard.as_deref() else {
+        return next.run(request).await;
+    };
+    let known = match presented(request.headers()) {
+        // A public route works whatever the key; a key the core refuses (or cannot check
+        // now) just does not count as one.
+        Presented::Credential(credential) => guard
+            .principals
+            .resolve(&credential, request.headers())
+            .await
+            .ok(),
+        Presented::Nothing | Presented::Unusable => None,
+    };
+    let decision = match known {
+        Some(known) => guard.limits.check_key(known.tier, known.api_key_id),
+        None => guard.limits.check_ip(client_ip(&request)),
+    };
+    within(decision, request, next).await
+}

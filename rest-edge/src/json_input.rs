@@ -1,0 +1,283 @@
+//! Reading JSON request bodies by hand, so that every failure is an envelope: a body that
+//! is not a JSON object is a 400, and fields of the wrong JSON type are collected, all of
+//! them, into one 422.
+
+use crate::envelope::{ApiError, FieldErrors};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use serde_json::{Map, Value};
+
+/// The body of a request as a JSON object. An empty body reads as `{}`, so a request
+/// without one is judged by its (missing) fields rather than refused as malformed.
+pub(crate) fn object(body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, ApiError> {
+    let body = body.map_err(|rejection| {
+        let mut error = ApiError::bad_request("Unreadable request body", rejection.body_text());
+        error.status = rejection.status();
+        error
+    })?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(malformed("The request body must be a JSON object.")),
+        Err(error) => Err(malformed(error.to_string())),
+    }
+}
+
+fn malformed(detail: impl Into<String>) -> ApiError {
+    ApiError::bad_request("Malformed JSON", detail)
+}
+
+/// A JSON field as the client sent it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Field<T> {
+    /// The key is not in the body (or its value had the wrong type, which is reported).
+    Absent,
+    /// The key is present with `null`.
+    Null,
+    /// The key is present with a value of the right type.
+    Value(T),
+}
+
+impl<T> Field<T> {
+    /// Whether the key was in the body with a usable value or `null`.
+    pub(crate) fn is_present(&self) -> bool {
+        !matches!(self, Self::Absent)
+    }
+
+    /// The value, if one was given.
+    pub(crate) fn value(self) -> Option<T> {
+        match self {
+            Self::Value(value) => Some(value),
+            Self::Absent | Self::Null => None,
+        }
+    }
+}
+
+/// The human name of a field in messages: `billing_day` → "billing day",
+/// `address.city` → "address city".
+pub(crate) fn label(path: &str) -> String {
+    path.replace(['_', '.'], " ")
+}
+
+/// One JSON object of a body (the body itself, or a nested object such as `address`),
+/// read field by field; type errors go to a shared list under the field's full path.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    prefix: Option<&'a str>,
+}
+
+impl<'a> Fields<'a> {
+    /// The top level of a body.
+    pub(crate) fn new(map: &'a Map<String, Value>) -> Self {
+        Self { map, prefix: None }
+    }
+
+    /// A nested object whose fields are reported as `prefix.key`.
+    pub(crate) fn nested(map: &'a Map<String, Value>, prefix: &'a str) -> Self {
+        Self {
+            map,
+            prefix: Some(prefix),
+        }
+    }
+
+    /// The full path of a key, for messages.
+    pub(crate) fn path(&self, key: &str) -> String {
+        match self.prefix {
+            Some(prefix) => format!("{prefix}.{key}"),
+            None => key.to_owned(),
+        }
+    }
+
+    /// The raw value of a key.
+    pub(crate) fn raw(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key)
+    }
+
+    fn read<T>(
+        &self,
+        key: &str,
+        errors: &mut FieldErrors,
+        message: impl FnOnce(&str) -> String,
+        convert: impl FnOnce(&Value) -> Option<T>,
+    ) -> Field<T> {
+        match self.map.get(key) {
+            None => Field::Absent,
+            Some(Value::Null) => Field::Null,
+            Some(value) => match convert(value) {
+                Some(value) => Field::Value(value),
+                None => {
+                    let path = self.path(key);
+                    errors.add(path.as_str(), message(&label(&path)));
+                    Field::Absent
+                }
+            },
+        }
+    }
+
+    /// A string field.
+    pub(crate) fn string(&self, key: &str, errors: &mut FieldErrors) -> Field<String> {
+        self.read(
+            key,
+            errors,
+            |label| format!("The {label} must be a string."),
+            |v| v.as_str().map(str::to_owned),
+        )
+    }
+
+    /// An integer field (a JSON number without fraction).
+    pub(crate) fn integer(&self, key: &str, errors: &mut FieldErrors) -> Field<i64> {
+        self.read(
+            key,
+            errors,
+            |label| format!("The {label} must be an integer."),
+            as_integer,
+        )
+    }
+
+    /// A boolean field.
+    pub(crate) fn boolean(&self, key: &str, errors: &mut FieldErrors) -> Field<bool> {
+        self.read(
+            key,
+            errors,
+            |label| format!("The {label} field must be true or false."),
+            Value::as_bool,
+        )
+    }
+
+    /// An array of integers.
+    pub(crate) fn integers(&self, key: &str, errors: &mut FieldErrors) -> Field<Vec<i64>> {
+        self.read(
+            key,
+            errors,
+            |label| format!("The {label} must be an array of integers."),
+            |v| v.as_array()?.iter().map(as_integer).collect(),
+        )
+    }
+
+    /// A nested object.
+    pub(crate) fn object(
+        &self,
+        key: &str,
+        errors: &mut FieldErrors,
+    ) -> Field<&'a Map<String, Value>> {
+        match self.map.get(key) {
+            None => Field::Absent,
+            Some(Value::Null) => Field::Null,
+            Some(Value::Object(map)) => Field::Value(map),
+            Some(_) => {
+                let path = self.path(key);
+                errors.add(
+                    path.as_str(),
+                    format!("The {} must be an object.", label(&path)),
+                );
+                Field::Absent
+            }
+        }
+    }
+}
+
+/// A JSON integer; one beyond `i64` saturates so that the core reports it as out of range.
+fn as_integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) if n.is_i64() => n.as_i64(),
+        Value::Number(n) if n.is_u64() => Some(i64::MAX),
+        _ => None,
+    }
+}
+
+/// An `i32` proto field from a JSON integer, saturating like [`as_integer`].
+pub(crate) fn saturate_i32(value: i64) -> i32 {
+    i32::try_from(value).unwrap_or(if value < 0 { i32::MIN } else { i32::MAX })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_is_malformed_with_serdes_message() {
+        let error = object(Ok(Bytes::from_static(b"{\"a\":"))).unwrap_err();
+        assert_eq!(error.status.as_u16(), 400);
+        assert_eq!(error.body.message, "Malformed JSON");
+        assert_eq!(error.body.code, "BAD_REQUEST");
+        assert!(error.body.error.unwrap().contains("EOF"));
+    }
+
+    #[test]
+    fn a_json_body_that_is_not_an_object_is_malformed() {
+        let error = object(Ok(Bytes::from_static(b"[1,2]"))).unwrap_err();
+        assert_eq!(error.body.message, "Malformed JSON");
+    }
+
+    #[test]
+    fn an_empty_body_reads_as_an_empty_object() {
+        assert!(object(Ok(Bytes::from_static(b" \n"))).unwrap().is_empty());
+    }
+
+    #[test]
+    fn type_errors_are_collected_over_all_fields() {
+        let body = map(json!({"name": 1, "count": "2", "flag": "yes", "ids": [1, "2"],
+            "nested": 5, "ok": "fine"}));
+        let fields = Fields::new(&body);
+        let mut errors = FieldErrors::default();
+        assert_eq!(fields.string("name", &mut errors), Field::Absent);
+        assert_eq!(fields.integer("count", &mut errors), Field::Absent);
+        assert_eq!(fields.boolean("flag", &mut errors), Field::Absent);
+        assert_eq!(fields.integers("ids", &mut errors), Field::Absent);
+        assert_eq!(fields.object("nested", &mut errors), Field::Absent);
+        assert_eq!(
+            fields.string("ok", &mut errors),
+            Field::Value("fine".to_owned())
+        );
+        assert_eq!(fields.string("missing", &mut errors), Field::Absent);
+        assert_eq!(
+            errors.fields(),
+            ["name", "count", "flag", "ids", "nested"]
+        );
+        assert_eq!(errors.get("flag").unwrap(), ["The flag field must be true or false."]);
+        assert_eq!(errors.get("ids").unwrap(), ["The ids must be an array of integers."]);
+    }
+
+    #[test]
+    fn integers_must_not_have_a_fraction_and_saturate_when_huge() {
+        let body = map(json!({"a": 1.5, "b": 18446744073709551615u64, "c": -3}));
+        let fields = Fields::new(&body);
+        let mut errors = FieldErrors::default();
+        assert_eq!(fields.integer("a", &mut errors), Field::Absent);
+        assert_eq!(fields.integer("b", &mut errors), Field::Value(i64::MAX));
+        assert_eq!(fields.integer("c", &mut errors), Field::Value(-3));
+        assert_eq!(saturate_i32(i64::MAX), i32::MAX);
+        assert_eq!(saturate_i32(-5_000_000_000), i32::MIN);
+        assert_eq!(errors.fields(), ["a"]);
+    }
+
+    #[test]
+    fn nested_fields_are_reported_under_their_full_path() {
+        let body = map(json!({"city": 7}));
+        let mut errors = FieldErrors::default();
+        Fields::nested(&body, "address").string("city", &mut errors);
+        assert_eq!(
+            errors.get("address.city").unwrap(),
+            ["The address city must be a string."]
+        );
+    }
+
+    #[test]
+    fn null_is_present_but_carries_no_value() {
+        let body = map(json!({"a": null}));
+        let field = Fields::new(&body).string("a", &mut FieldErrors::default());
+        assert!(field.is_present());
+        assert_eq!(field.value(), None);
+    }
+}

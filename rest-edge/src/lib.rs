@@ -1,0 +1,175 @@
+//! The Lastmile REST edge: the JSON `/api/v1` contract served over axum by calling the
+//! gRPC core. The edge is stateless: it holds a channel to the core, rate-limit budgets and
+//! a few seconds' memory of who is behind each credential. The core authenticates and
+//! authorizes every call; the edge only refuses what is plainly missing and counts requests.
+#![forbid(unsafe_code)]
+
+mod base_url;
+mod credentials;
+mod customers;
+mod discovery;
+mod envelope;
+mod guard;
+mod health;
+mod json_input;
+mod limits;
+mod openapi;
+mod principals;
+mod request_id;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::Method;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use envelope::{ApiError, ErrorCode};
+use guard::RateGuard;
+use lastmile_proto::v1::customer_service_client::CustomerServiceClient;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tonic::transport::Channel;
+use tonic_health::pb::health_client::HealthClient;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// How the edge is run.
+#[derive(Clone, Debug)]
+pub struct EdgeConfig {
+    /// None: the edge does no credential resolution and no rate limiting (e.g. behind a
+    /// gateway that does); the core still authenticates every call.
+    pub rate_limits: Option<RateLimits>,
+}
+
+impl Default for EdgeConfig {
+    fn default() -> Self {
+        Self {
+            rate_limits: Some(RateLimits::default()),
+        }
+    }
+}
+
+/// Rate limiting at the edge. API keys of the free, professional and enterprise tiers have
+/// fixed budgets (100/min and 10,000/day; 500/min and 50,000/day; 2,000/min and
+/// 200,000/day); standard keys and requests without a key get the default.
+#[derive(Clone, Debug)]
+pub struct RateLimits {
+    /// Requests per minute for standard-tier keys and, per client address, for requests
+    /// without a key. At least 1.
+    pub default_per_minute: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            default_per_minute: 60,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    customers: CustomerServiceClient<Channel>,
+    health: HealthClient<Channel>,
+    guard: Option<Arc<RateGuard>>,
+}
+
+/// The edge's routes, calling the core on `core`.
+pub fn router(config: EdgeConfig, core: Channel) -> Router {
+    let state = AppState {
+        customers: CustomerServiceClient::new(core.clone()),
+        health: HealthClient::new(core.clone()),
+        guard: config
+            .rate_limits
+            .map(|limits| Arc::new(RateGuard::new(limits.default_per_minute, core))),
+    };
+
+    let protected = Router::new()
+        .route(
+            "/api/v1/customers",
+            get(customers::list_customers).post(customers::create_customer),
+        )
+        .route(
+            "/api/v1/customers/{id}",
+            get(customers::get_customer)
+                .put(customers::update_customer)
+                .patch(customers::update_customer)
+                .delete(customers::delete_customer),
+        )
+        .route("/api/v1/customers/{id}/action", post(customers::customer_action))
+        .route_layer(from_fn_with_state(state.clone(), guard::protected));
+
+    let public = Router::new()
+        .route("/api/v1", get(discovery::discovery))
+        .route("/api/security-settings", get(discovery::security_settings))
+        .route_layer(from_fn_with_state(state.clone(), guard::public));
+
+    let operations = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi::ApiDoc::openapi()));
+
+    Router::new()
+        .merge(protected)
+        .merge(public)
+        .merge(operations)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        // Outermost, so the id exists before the log span opens and stamps every answer.
+        .layer(from_fn(request_id::assign))
+}
+
+/// The log span of one request; every line logged while serving it carries the request id.
+fn request_span(request: &Request) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get(request_id::REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "http",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %request_id,
+    )
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        "Not found",
+        Some("The requested resource does not exist.".to_owned()),
+    )
+}
+
+async fn method_not_allowed(method: Method) -> ApiError {
+    let mut error = ApiError::new(
+        ErrorCode::BadRequest,
+        "Method not allowed",
+        Some(format!("The {method} method is not supported for this route.")),
+    );
+    error.status = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    error
+}
+
+/// Serves with ConnectInfo<SocketAddr> (client address for IP limits) until `shutdown`
+/// resolves; in-flight requests finish (axum graceful shutdown).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,218 @@
+//! Request budgets: per API key by tier, and per client IP for requests without a key.
+//! Each budget is a `governor` keyed GCRA limiter per minute, plus one per day for the tiers
+//! that have a daily cap.
+
+use crate::envelope::{ApiError, ErrorCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use lastmile_proto::v1::RateLimitTier;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
+
+/// How many checks pass between sweeps of keys whose budget is full again.
+const SWEEP_EVERY: u64 = 4096;
+
+const MINUTE: Duration = Duration::from_secs(60);
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// The outcome of counting one request against a budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Decision {
+    /// Requests per minute of the budget.
+    pub limit: u32,
+    /// Requests left before the limit bites.
+    pub remaining: u32,
+    /// How long until the minute budget is full again.
+    pub reset_after: Duration,
+    /// Set when the request is refused: how long until one more is let through.
+    pub retry_after: Option<Duration>,
+}
+
+/// Whole seconds, rounded up, so that a client waiting that long is let through.
+fn ceil_secs(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+impl Decision {
+    /// Puts the `X-RateLimit-*` headers (and `Retry-After` on a refusal) on an answer.
+    pub(crate) fn apply(&self, headers: &mut HeaderMap) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let reset = ceil_secs(now + self.reset_after);
+        let mut set = |name: &'static str, value: u64| {
+            headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
+        };
+        set("x-ratelimit-limit", u64::from(self.limit));
+        set("x-ratelimit-remaining", u64::from(self.remaining));
+        set("x-ratelimit-reset", reset);
+        if let Some(seconds) = self.retry_seconds() {
+            set("retry-after", seconds);
+        }
+    }
+
+    /// `Retry-After` in whole seconds, at least 1.
+    fn retry_seconds(&self) -> Option<u64> {
+        self.retry_after.map(|d| ceil_secs(d).max(1))
+    }
+
+    /// The 429 answer for a refused request, or `None` when it may pass.
+    pub(crate) fn refusal(&self) -> Option<ApiError> {
+        let seconds = self.retry_seconds()?;
+        Some(ApiError::new(
+            ErrorCode::RateLimited,
+            "Too many requests",
+            Some(format!("Rate limit exceeded. Retry in {seconds} seconds.")),
+        ))
+    }
+}
+
+/// One budget: a per-minute limiter and, for some tiers, a per-day one.
+struct Budget<K: Hash + Eq + Clone> {
+    per_minute: u32,
+    minute: Keyed<K>,
+    day: Option<Keyed<K>>,
+}
+
+impl<K: Hash + Eq + Clone> Budget<K> {
+    fn new(per_minute: u32, per_day: Option<u32>) -> Self {
+        let per_minute = per_minute.max(1);
+        let burst = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        let day = per_day.and_then(NonZeroU32::new).map(|n| {
+            // Refills one request every day/n, up to n: n a day, not n in one burst a day.
+            let quota = Quota::with_period(DAY / n.get())
+                .unwrap_or_else(|| Quota::per_second(n))
+                .allow_burst(n);
+            RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>()
+        });
+        Self {
+            per_minute,
+            minute: RateLimiter::keyed(Quota::per_minute(burst))
+                .with_middleware::<StateInformationMiddleware>(),
+            day,
+        }
+    }
+
+    /// Time for one request to be refilled in the minute budget.
+    fn refill(&self) -> Duration {
+        MINUTE / self.per_minute
+    }
+
+    fn check(&self, key: &K) -> Decision {
+        let refill = self.refill();
+        let minute = match self.minute.check_key(key) {
+            Ok(snapshot) => snapshot,
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(self.minute.clock().now());
+                return Decision {
+                    limit: self.per_minute,
+                    remaining: 0,
+                    reset_after: wait + refill * (self.per_minute - 1),
+                    retry_after: Some(wait),
+                };
+            }
+        };
+        let minute_left = minute.remaining_burst_capacity();
+        let reset_after = refill * self.per_minute.saturating_sub(minute_left);
+        let remaining = match &self.day {
+            None => minute_left,
+            Some(day) => match day.check_key(key) {
+                Ok(snapshot) => minute_left.min(snapshot.remaining_burst_capacity()),
+                Err(not_until) => {
+                    let wait = not_until.wait_time_from(day.clock().now());
+                    return Decision {
+                        limit: self.per_minute,
+                        remaining: 0,
+                        reset_after: reset_after.max(wait),
+                        retry_after: Some(wait),
+                    };
+                }
+            },
+        };
+        Decision {
+            limit: self.per_minute,
+            remaining,
+            reset_after,
+            retry_after: None,
+        }
+    }
+
+    /// Forgets keys whose budget is full again, so idle keys do not pile up.
+    fn sweep(&self) {
+        self.minute.retain_recent();
+        if let Some(day) = &self.day {
+            day.retain_recent();
+        }
+    }
+}
+
+/// Every budget of the edge.
+pub(crate) struct Limits {
+    standard: Budget<i64>,
+    free: Budget<i64>,
+    professional: Budget<i64>,
+    enterprise: Budget<i64>,
+    by_ip: Budget<IpAddr>,
+    checks: AtomicU64,
+}
+
+impl std::fmt::Debug for Limits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limits")
+            .field("default_per_minute", &self.standard.per_minute)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Limits {
+    /// Budgets with `default_per_minute` for the standard tier and for client IPs.
+    pub(crate) fn new(default_per_minute: u32) -> Self {
+        Self {
+            standard: Budget::new(default_per_minute, None),
+            free: Budget::new(100, Some(10_000)),
+            professional: Budget::new(500, Some(50_000)),
+            enterprise: Budget::new(2_000, Some(200_000)),
+            by_ip: Budget::new(default_per_minute, None),
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    fn tick(&self) {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            for budget in [&self.standard, &self.free, &self.professional, &self.enterprise] {
+                budget.sweep();
+            }
+            self.by_ip.sweep();
+        }
+    }
+
+    /// Counts a request of an API key against its tier's budget.
+    pub(crate) fn check_key(&self, tier: RateLimitTier, api_key_id: i64) -> Decision {
+        self.tick();
+        let budget = match tier {
+            RateLimitTier::Free => &self.free,
+            RateLimitTier::Professional => &self.professional,
+            RateLimitTier::Enterprise => &self.enterprise,
+            RateLimitTier::Standard | RateLimitTier::Unspecified => &self.standard,
+        };
+        budget.check(&api_key_id)
+    }
+
+    /// Counts a request without an API key against its client address.
+    pub(crate) fn check_ip(&self, ip: IpAddr) -> Decision {
+        self.tick();
+        self.by_ip.check(&ip)
+    }
+}
+
+#[cfg(test)]
+#[path = "limits_tests.rs"]
+mod tests;

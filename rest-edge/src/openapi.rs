@@ -1,0 +1,159 @@
+//! The OpenAPI 3.1 document, generated from the handlers and their types, and the types
+//! that exist only to describe request bodies (the handlers read bodies by hand).
+
+use crate::customers::{
+    self, AddressJson, CustomerData, CustomerJson, CustomerListData, OrganizationJson, SelfLink,
+};
+use crate::discovery::{self, DiscoveryData, DiscoveryLinks, PasswordPolicyJson, SecuritySettingsData};
+use crate::envelope::{ErrorBody, PageMetaJson};
+use crate::health::{self, HealthStatus};
+use serde::Deserialize;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// Body of create, PUT and PATCH. On update only the keys present change; `null` clears.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code, reason = "describes the request body for the OpenAPI document only")]
+pub(crate) struct CustomerBody {
+    /// Required on create; at least 3 characters.
+    first_name: Option<String>,
+    last_name: Option<String>,
+    /// A valid address, unique among live customers.
+    email: Option<String>,
+    /// Required on create; must satisfy the password policy. Never returned.
+    password: Option<String>,
+    /// Required on create; E.164 or local digits; unique among live customers.
+    phone: Option<String>,
+    /// The street, or the whole address as an object.
+    address: Option<AddressInput>,
+    city: Option<String>,
+    state: Option<String>,
+    country: Option<String>,
+    postal_code: Option<String>,
+    billing_address: Option<AddressJson>,
+    user_group_id: Option<i64>,
+    organization_ids: Option<Vec<i64>>,
+    partner_id: Option<i64>,
+    /// `cycle` or `prorata`; required when billing is enabled.
+    #[schema(example = "cycle")]
+    billing_method: Option<String>,
+    /// 1-28.
+    billing_day: Option<i32>,
+    auto_suspension: Option<bool>,
+    /// 0-365.
+    suspend_after_days: Option<i32>,
+}
+
+/// An address given as a street string or as an object (`postal_code` is accepted for `zip`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code, reason = "describes the request body for the OpenAPI document only")]
+pub(crate) enum AddressInput {
+    /// The street alone.
+    Street(String),
+    /// Street, city, state, zip and country.
+    Parts(AddressJson),
+}
+
+/// Body of `POST /api/v1/customers/{id}/action`.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code, reason = "describes the request body for the OpenAPI document only")]
+pub(crate) struct CustomerActionBody {
+    /// `suspend`, `activate` or `terminate`.
+    #[schema(example = "suspend")]
+    action: String,
+    /// Why; kept with the customer (up to 500 characters).
+    reason: Option<String>,
+}
+
+/// Declares the three ways to send a credential.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "auth_token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Auth-Token"))),
+        );
+    }
+}
+
+/// The document served at `/api/v1/openapi.json`.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Lastmile API",
+        description = "ISP management: customers, services, billing and support. JSON in, \
+                       JSON out, in the envelope `{success, message, data}`; errors carry \
+                       `code` and, on 422, every failing field under `errors`. Every answer \
+                       of a rate-limited route carries `X-RateLimit-Limit`, \
+                       `X-RateLimit-Remaining` and `X-RateLimit-Reset`.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        discovery::discovery,
+        discovery::security_settings,
+        customers::list_customers,
+        customers::create_customer,
+        customers::get_customer,
+        customers::update_customer,
+        customers::delete_customer,
+        customers::customer_action,
+        health::healthz,
+        health::readyz,
+    ),
+    components(schemas(
+        ErrorBody, PageMetaJson, CustomerJson, AddressJson, OrganizationJson, SelfLink,
+        CustomerData, CustomerListData, CustomerBody, AddressInput, CustomerActionBody,
+        DiscoveryData, DiscoveryLinks, SecuritySettingsData, PasswordPolicyJson, HealthStatus,
+    )),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "discovery", description = "Entry points that need no credential"),
+        (name = "customers", description = "Subscribers of the ISP"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+pub(crate) struct ApiDoc;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_is_openapi_3_1_with_every_route_and_scheme() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        for path in [
+            "/api/v1",
+            "/api/security-settings",
+            "/api/v1/customers",
+            "/api/v1/customers/{id}",
+            "/api/v1/customers/{id}/action",
+            "/healthz",
+            "/readyz",
+        ] {
+            assert!(doc["paths"][path].is_object(), "{path}");
+        }
+        let item = &doc["paths"]["/api/v1/customers/{id}"];
+        for method in ["get", "put", "patch", "delete"] {
+            assert!(item[method].is_object(), "{method}");
+        }
+        let schemes = &doc["components"]["securitySchemes"];
+        assert_eq!(schemes["api_key"]["name"], "X-API-Key");
+        assert_eq!(schemes["auth_token"]["name"], "X-Auth-Token");
+        assert_eq!(schemes["bearer"]["scheme"], "bearer");
+        let customer = &doc["components"]["schemas"]["CustomerJson"]["properties"];
+        assert!(customer["links"].is_object());
+        assert!(customer.get("password").is_none());
+    }
+}
