@@ -36,6 +36,8 @@ pub async fn serve(core: Core, listener: TcpListener, shutdown: CancellationToke
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            // So that grpcurl and buf curl can decode error details (BadRequest, ErrorInfo).
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
     };
     let background = CancellationToken::new();
     tokio::spawn(watch_database(core.clone(), reporter.clone(), background.clone()));
