@@ -48,19 +48,44 @@ async fn within(decision: Decision, request: Request, next: Next) -> Response {
     response
 }
 
+/// Answers a request refused for its credential. With rate limits on, the refusal spends
+/// the client address's budget, so guessing keys from one address is limited like any
+/// other traffic, and the answer carries the budget headers like every other.
+fn refused(guard: Option<&RateGuard>, request: &Request, error: ApiError) -> Response {
+    let Some(guard) = guard else {
+        return error.into_response();
+    };
+    let decision = guard.limits.check_ip(client_ip(request));
+    let mut response = match decision.refusal() {
+        Some(refusal) => refusal.into_response(),
+        None => error.into_response(),
+    };
+    decision.apply(response.headers_mut());
+    response
+}
+
 /// Middleware for routes that need a credential.
-pub(crate) async fn protected(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn protected(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let guard = state.guard.as_deref();
     let credential = match presented(request.headers()) {
         Presented::Credential(credential) => credential,
-        Presented::Nothing => return ApiError::missing_credential().into_response(),
-        Presented::Unusable => return ApiError::invalid_credential().into_response(),
+        Presented::Nothing => return refused(guard, &request, ApiError::missing_credential()),
+        Presented::Unusable => return refused(guard, &request, ApiError::invalid_credential()),
     };
-    let Some(guard) = state.guard.as_deref() else {
+    let Some(guard) = guard else {
         return next.run(request).await;
     };
-    let known = match guard.principals.resolve(&credential, request.headers()).await {
+    let known = match guard
+        .principals
+        .resolve(&credential, request.headers())
+        .await
+    {
         Ok(known) => known,
-        Err(error) => return error.into_response(),
+        Err(error) => return refused(Some(guard), &request, error),
     };
     let decision = guard.limits.check_key(known.tier, known.api_key_id);
     within(decision, request, next).await
@@ -68,7 +93,11 @@ pub(crate) async fn protected(State(state): State<AppState>, request: Request, n
 
 /// Middleware for the public `/api` routes: a request with a valid key spends its key's
 /// budget, any other its client address's.
-pub(crate) async fn public(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn public(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(guard) = state.guard.as_deref() else {
         return next.run(request).await;
     };
