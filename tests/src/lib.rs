@@ -72,19 +72,33 @@ impl TestDatabase {
             Engine::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary directory");
                 let url = format!("sqlite://{}", dir.path().join("lastmile.db").display());
-                Some(TestDatabase { url, engine, sqlite_dir: Some(dir), postgres: None })
+                Some(TestDatabase {
+                    url,
+                    engine,
+                    sqlite_dir: Some(dir),
+                    postgres: None,
+                })
             }
             Engine::Postgres => {
-                let admin_url = std::env::var(POSTGRES_URL_VAR).ok().filter(|u| !u.is_empty())?;
+                let admin_url = std::env::var(POSTGRES_URL_VAR)
+                    .ok()
+                    .filter(|u| !u.is_empty())?;
                 let name = format!("lastmile_test_{}", uuid::Uuid::new_v4().simple());
-                let admin = sqlx::PgPool::connect(&admin_url).await.expect("connect to LASTMILE_TEST_POSTGRES_URL");
+                let admin = sqlx::PgPool::connect(&admin_url)
+                    .await
+                    .expect("connect to LASTMILE_TEST_POSTGRES_URL");
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(&admin)
                     .await
                     .expect("create test database");
                 admin.close().await;
                 let url = with_database(&admin_url, &name);
-                Some(TestDatabase { url, engine, sqlite_dir: None, postgres: Some((admin_url, name)) })
+                Some(TestDatabase {
+                    url,
+                    engine,
+                    sqlite_dir: None,
+                    postgres: Some((admin_url, name)),
+                })
             }
         }
     }
@@ -114,7 +128,10 @@ impl Drop for TestDatabase {
         if let Some((admin_url, name)) = self.postgres.take() {
             // Drop runs outside any runtime's async context, so use a small one of its own.
             let _ = std::thread::spawn(move || {
-                if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
                     runtime.block_on(drop_postgres(&admin_url, &name));
                 }
             })
@@ -125,9 +142,11 @@ impl Drop for TestDatabase {
 
 async fn drop_postgres(admin_url: &str, name: &str) {
     if let Ok(admin) = sqlx::PgPool::connect(admin_url).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-            .execute(&admin)
-            .await;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&admin)
+        .await;
         admin.close().await;
     }
 }
@@ -139,7 +158,9 @@ fn with_database(url: &str, name: &str) -> String {
         None => (url, String::new()),
     };
     let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
+    let path_start = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
     format!("{}/{name}{query}", &base[..path_start])
 }
 
@@ -180,16 +201,31 @@ impl TestApp {
             ..Settings::default()
         };
         adjust(&mut settings);
-        let running = lastmile::start(Role::Serve, settings).await.expect("start core and edge");
+        let running = lastmile::start(Role::Serve, settings)
+            .await
+            .expect("start core and edge");
         let base_url = format!("http://{}", running.http_addr.expect("edge address"));
         let grpc_addr = running.grpc_addr.expect("core address");
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("HTTP client");
-        Some(TestApp { base_url, grpc_addr, admin_key, http, database, running: Some(running) })
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("HTTP client");
+        Some(TestApp {
+            base_url,
+            grpc_addr,
+            admin_key,
+            http,
+            database,
+            running: Some(running),
+        })
     }
 
     /// The core running in this process (for test set-up that has no API yet).
     pub fn core(&self) -> &Core {
-        self.running.as_ref().and_then(|r| r.core.as_ref()).expect("core runs in process")
+        self.running
+            .as_ref()
+            .and_then(|r| r.core.as_ref())
+            .expect("core runs in process")
     }
 
     /// `base_url` + `path`.
@@ -199,7 +235,9 @@ impl TestApp {
 
     /// A request with the admin key in `X-API-Key`.
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http.request(method, self.url(path)).header("X-API-Key", &self.admin_key)
+        self.http
+            .request(method, self.url(path))
+            .header("X-API-Key", &self.admin_key)
     }
 
     /// GET as admin; returns status and JSON body (Null when empty).
@@ -229,7 +267,9 @@ impl TestApp {
 
     /// Creates a valid customer with this phone; returns its JSON (`data.customer`).
     pub async fn create_customer(&self, first_name: &str, phone: &str) -> Value {
-        let (status, body) = self.post("/api/v1/customers", &customer_body(first_name, phone)).await;
+        let (status, body) = self
+            .post("/api/v1/customers", &customer_body(first_name, phone))
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["data"]["customer"].clone()
     }
@@ -277,7 +317,12 @@ pub async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
     let body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        })
     };
     (status, body)
 }
@@ -285,7 +330,9 @@ pub async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
 /// Adds a credential to a gRPC request as metadata `x-api-key`.
 pub fn with_key<T>(message: T, key: &str) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert("x-api-key", key.parse().expect("ASCII key"));
+    request
+        .metadata_mut()
+        .insert("x-api-key", key.parse().expect("ASCII key"));
     request
 }
 
@@ -295,8 +342,14 @@ mod tests {
 
     #[test]
     fn database_names_are_replaced_in_urls() {
-        assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"), "postgres://postgres@127.0.0.1:5432/t1");
-        assert_eq!(with_database("postgres://u@h/db?sslmode=disable", "t1"), "postgres://u@h/t1?sslmode=disable");
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/db?sslmode=disable", "t1"),
+            "postgres://u@h/t1?sslmode=disable"
+        );
         assert_eq!(with_database("postgres://u@h", "t1"), "postgres://u@h/t1");
     }
 }

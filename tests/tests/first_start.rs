@@ -19,6 +19,11 @@ async fn the_bootstrap_key_can_create_and_read_a_customer(app: TestApp) {
 async fn discovery_needs_no_key_and_links_the_collections(app: TestApp) {
     let (status, body) = lastmile_tests::send(app.http.get(app.url("/api/v1"))).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body["data"]["links"]["customers"].as_str().unwrap().ends_with("/api/v1/customers"));
+    assert!(
+        body["data"]["links"]["customers"]
+            .as_str()
+            .unwrap()
+            .ends_with("/api/v1/customers")
+    );
     app.stop().await;
 }

@@ -1,0 +1,388 @@
+//! Rate limits at the REST edge: the `X-RateLimit-*` headers, the 429 answer with
+//! `Retry-After`, budgets per API key and per client address, and the tier budgets.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lastmile_core::identity::{NewApiKey, Role, Tier};
+use lastmile_tests::{StatusCode, TestApp, json};
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+/// Runs each listed `async fn(TestApp)` on both engines against an edge whose default
+/// budget is `$per_minute` requests a minute.
+macro_rules! limited_tests {
+    ($per_minute:expr; $($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = lastmile_tests::TestApp::spawn_with(lastmile_tests::Engine::Sqlite, |s| {
+                        s.rate_limit_per_minute = $per_minute;
+                    })
+                    .await;
+                    super::$name(app.expect("SQLite is always available")).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let app = lastmile_tests::TestApp::spawn_with(lastmile_tests::Engine::Postgres, |s| {
+                        s.rate_limit_per_minute = $per_minute;
+                    })
+                    .await;
+                    match app {
+                        Some(app) => super::$name(app).await,
+                        None => eprintln!("skipped: set {} to run on PostgreSQL", lastmile_tests::POSTGRES_URL_VAR),
+                    }
+                }
+            }
+        )+
+    };
+}
+
+limited_tests!(3;
+    every_answer_carries_the_rate_limit_headers,
+    the_request_over_the_limit_is_429_rate_limited_with_retry_after,
+    a_refused_request_does_no_work,
+    limits_are_per_api_key,
+    requests_without_a_key_are_limited_per_client_address,
+    answers_to_requests_without_a_credential_spend_the_client_address_budget,
+    answers_to_requests_with_an_invalid_key_spend_the_client_address_budget,
+    each_tier_gets_its_own_budget,
+);
+
+limited_tests!(30;
+    a_client_that_waits_retry_after_seconds_gets_through,
+);
+
+/// Sends a request; returns status, headers and JSON body (Null when empty).
+async fn fetch(request: reqwest::RequestBuilder) -> (StatusCode, HeaderMap, Value) {
+    let response = request.send().await.expect("HTTP request");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("HTTP body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        })
+    };
+    (status, headers, body)
+}
+
+/// A numeric header.
+fn number(headers: &HeaderMap, name: &str) -> u64 {
+    headers
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} header in {headers:?}"))
+        .to_str()
+        .expect("ASCII header")
+        .parse()
+        .unwrap_or_else(|e| panic!("{name} is not a whole number: {e}"))
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Asserts the three budget headers: the limit, what is left, and a reset time in unix
+/// seconds within the coming minute.
+fn assert_budget(headers: &HeaderMap, limit: u64, remaining: u64) {
+    assert_eq!(number(headers, "x-ratelimit-limit"), limit, "{headers:?}");
+    assert_eq!(
+        number(headers, "x-ratelimit-remaining"),
+        remaining,
+        "{headers:?}"
+    );
+    let reset = number(headers, "x-ratelimit-reset");
+    let now = unix_now();
+    assert!(
+        reset >= now,
+        "X-RateLimit-Reset {reset} is in the past (now {now})"
+    );
+    assert!(
+        reset <= now + 61,
+        "X-RateLimit-Reset {reset} is more than a minute away (now {now})"
+    );
+}
+
+/// Asserts the 429 answer of the contract; returns its `Retry-After`.
+fn assert_refused(status: StatusCode, headers: &HeaderMap, body: &Value, limit: u64) -> u64 {
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["success"], json!(false), "{body}");
+    assert_eq!(body["code"], json!("RATE_LIMITED"), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert!(body.get("data").is_none(), "{body}");
+    assert_budget(headers, limit, 0);
+    let retry_after = number(headers, "retry-after");
+    assert!(retry_after >= 1, "Retry-After {retry_after}");
+    assert!(
+        retry_after <= 60,
+        "Retry-After {retry_after} is longer than the budget's minute"
+    );
+    retry_after
+}
+
+async fn new_key(app: &TestApp, name: &str, tier: Tier) -> String {
+    let new = NewApiKey {
+        name: name.to_owned(),
+        description: None,
+        role: Role::Admin,
+        tier,
+        expires_at: None,
+    };
+    app.core()
+        .api_keys
+        .create(new)
+        .await
+        .expect("create API key")
+        .1
+}
+
+fn list_with(app: &TestApp, key: &str) -> reqwest::RequestBuilder {
+    app.http
+        .get(app.url("/api/v1/customers"))
+        .header("X-API-Key", key)
+}
+
+async fn every_answer_carries_the_rate_limit_headers(app: TestApp) {
+    let key = app.admin_key.clone();
+    let requests = [
+        (list_with(&app, &key), StatusCode::OK),
+        (
+            app.http
+                .get(app.url("/api/v1/customers/424242"))
+                .header("X-API-Key", &key),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            app.http
+                .post(app.url("/api/v1/customers"))
+                .header("X-API-Key", &key)
+                .json(&json!({"first_name": "Al"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (remaining, (request, expected)) in (0..3).rev().zip(requests) {
+        let (status, headers, body) = fetch(request).await;
+        assert_eq!(status, expected, "{body}");
+        assert_budget(&headers, 3, remaining);
+    }
+    app.stop().await;
+}
+
+async fn the_request_over_the_limit_is_429_rate_limited_with_retry_after(app: TestApp) {
+    for remaining in [2, 1, 0] {
+        let (status, headers, body) = fetch(list_with(&app, &app.admin_key)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_budget(&headers, 3, remaining);
+    }
+    let (status, headers, body) = fetch(list_with(&app, &app.admin_key)).await;
+    assert_refused(status, &headers, &body, 3);
+    assert!(
+        headers.contains_key("x-request-id"),
+        "a 429 carries the request id too"
+    );
+    // Refusals do not refill the budget.
+    let (status, headers, body) = fetch(list_with(&app, &app.admin_key)).await;
+    assert_refused(status, &headers, &body, 3);
+    app.stop().await;
+}
+
+async fn a_refused_request_does_no_work(app: TestApp) {
+    for _ in 0..3 {
+        let (status, _, body) = fetch(list_with(&app, &app.admin_key)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let create = app
+        .http
+        .post(app.url("/api/v1/customers"))
+        .header("X-API-Key", &app.admin_key)
+        .json(&lastmile_tests::customer_body("Amina", "+254712345678"));
+    let (status, headers, body) = fetch(create).await;
+    assert_refused(status, &headers, &body, 3);
+    let other = new_key(&app, "observer", Tier::Standard).await;
+    let (status, _, body) = fetch(list_with(&app, &other)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["meta"]["total"],
+        json!(0),
+        "the refused create must not have run: {body}"
+    );
+    app.stop().await;
+}
+
+async fn limits_are_per_api_key(app: TestApp) {
+    for _ in 0..3 {
+        let (status, _, body) = fetch(list_with(&app, &app.admin_key)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, headers, body) = fetch(list_with(&app, &app.admin_key)).await;
+    assert_refused(status, &headers, &body, 3);
+
+    let second = new_key(&app, "second", Tier::Standard).await;
+    let (status, headers, body) = fetch(list_with(&app, &second)).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "another key has its own budget: {body}"
+    );
+    assert_budget(&headers, 3, 2);
+    // Whichever header carries a key, it is the same key and the same budget.
+    let request = app
+        .http
+        .get(app.url("/api/v1/customers"))
+        .header("Authorization", format!("Bearer {second}"));
+    let (status, headers, body) = fetch(request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_budget(&headers, 3, 1);
+    let request = app
+        .http
+        .get(app.url("/api/v1/customers"))
+        .header("X-Auth-Token", &second);
+    let (status, headers, body) = fetch(request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_budget(&headers, 3, 0);
+
+    // The first key is still refused.
+    let (status, headers, body) = fetch(list_with(&app, &app.admin_key)).await;
+    assert_refused(status, &headers, &body, 3);
+    app.stop().await;
+}
+
+/// An HTTP client whose connections come from `ip` (any 127.x.y.z reaches the loopback).
+fn client_from(ip: IpAddr) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("HTTP client")
+}
+
+async fn requests_without_a_key_are_limited_per_client_address(app: TestApp) {
+    let first = client_from(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)));
+    for remaining in [2, 1, 0] {
+        let (status, headers, body) = fetch(first.get(app.url("/api/v1"))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_budget(&headers, 3, remaining);
+    }
+    let (status, headers, body) = fetch(first.get(app.url("/api/v1"))).await;
+    assert_refused(status, &headers, &body, 3);
+    // Another public route draws on the same address budget.
+    let (status, headers, body) = fetch(first.get(app.url("/api/security-settings"))).await;
+    assert_refused(status, &headers, &body, 3);
+
+    // Another client address has a budget of its own.
+    let second = client_from(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)));
+    let (status, headers, body) = fetch(second.get(app.url("/api/v1"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_budget(&headers, 3, 2);
+
+    // A request with a key spends the key's budget, not the address's.
+    let (status, headers, body) = fetch(
+        first
+            .get(app.url("/api/v1"))
+            .header("X-API-Key", &app.admin_key),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_budget(&headers, 3, 2);
+    app.stop().await;
+}
+
+async fn answers_to_requests_without_a_credential_spend_the_client_address_budget(app: TestApp) {
+    for remaining in [2, 1, 0] {
+        let (status, headers, body) = fetch(app.http.get(app.url("/api/v1/customers"))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_budget(&headers, 3, remaining);
+    }
+    let (status, headers, body) = fetch(app.http.get(app.url("/api/v1/customers"))).await;
+    assert_refused(status, &headers, &body, 3);
+    app.stop().await;
+}
+
+async fn answers_to_requests_with_an_invalid_key_spend_the_client_address_budget(app: TestApp) {
+    // A different made-up key each time, as a client guessing keys would send.
+    for (attempt, remaining) in [2u64, 1, 0].into_iter().enumerate() {
+        let guess = format!("lm_guess000_{attempt:0>32}");
+        let (status, headers, body) = fetch(list_with(&app, &guess)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body["message"], json!("Invalid API key"), "{body}");
+        assert_budget(&headers, 3, remaining);
+    }
+    let (status, headers, body) = fetch(list_with(
+        &app,
+        "lm_guess000_ffffffffffffffffffffffffffffffff",
+    ))
+    .await;
+    assert_refused(status, &headers, &body, 3);
+    app.stop().await;
+}
+
+async fn each_tier_gets_its_own_budget(app: TestApp) {
+    for (tier, limit) in [
+        (Tier::Enterprise, 2000),
+        (Tier::Professional, 500),
+        (Tier::Free, 100),
+        (Tier::Standard, 3),
+    ] {
+        let key = new_key(&app, tier.as_str(), tier).await;
+        let (status, headers, body) = fetch(list_with(&app, &key)).await;
+        assert_eq!(status, StatusCode::OK, "{}: {body}", tier.as_str());
+        assert_budget(&headers, limit, limit - 1);
+        // A large budget refills a request every few milliseconds, so the second answer
+        // may already show part of the first one returned.
+        let (status, headers, body) = fetch(list_with(&app, &key)).await;
+        assert_eq!(status, StatusCode::OK, "{}: {body}", tier.as_str());
+        assert_eq!(number(&headers, "x-ratelimit-limit"), limit, "{headers:?}");
+        let remaining = number(&headers, "x-ratelimit-remaining");
+        assert!(
+            (limit - 2..limit).contains(&remaining),
+            "{}: remaining {remaining}",
+            tier.as_str()
+        );
+    }
+    // An enterprise key is not held to the deployment default of 3.
+    let key = new_key(&app, "busy", Tier::Enterprise).await;
+    for _ in 0..10 {
+        let (status, _, body) = fetch(list_with(&app, &key)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    app.stop().await;
+}
+
+async fn a_client_that_waits_retry_after_seconds_gets_through(app: TestApp) {
+    // Spend the budget (it refills one request every 2 s, so a slow machine may need a
+    // few more than 30 requests).
+    let mut refusal = None;
+    for _ in 0..60 {
+        let (status, headers, body) = fetch(list_with(&app, &app.admin_key)).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            refusal = Some((status, headers, body));
+            break;
+        }
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, headers, body) =
+        refusal.expect("a budget of 30 a minute runs out within 60 quick requests");
+    let retry_after = assert_refused(status, &headers, &body, 30);
+    tokio::time::sleep(Duration::from_secs(retry_after)).await;
+    let (status, headers, body) = fetch(list_with(&app, &app.admin_key)).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "after waiting Retry-After ({retry_after} s): {body}"
+    );
+    assert_eq!(number(&headers, "x-ratelimit-limit"), 30);
+    app.stop().await;
+}
