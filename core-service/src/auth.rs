@@ -50,14 +50,19 @@ pub struct Authenticator {
 impl Authenticator {
     /// An authenticator over the keys in `db`.
     pub fn new(db: Db, clock: SharedClock) -> Self {
-        Self { db, clock, cache: Mutex::new(HashMap::new()) }
+        Self {
+            db,
+            clock,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The principal behind `credential`, or why there is none.
     pub async fn authenticate(&self, credential: Option<&str>) -> Result<Principal> {
         let credential = credential.map(str::trim).filter(|c| !c.is_empty());
         let credential = credential.ok_or(Error::Unauthenticated(AuthFailure::Missing))?;
-        let prefix = identity::prefix_of(credential).ok_or(Error::Unauthenticated(AuthFailure::Invalid))?;
+        let prefix =
+            identity::prefix_of(credential).ok_or(Error::Unauthenticated(AuthFailure::Invalid))?;
         let digest = identity::digest(credential);
         let row = match self.cached(&digest) {
             Some(row) => row,
@@ -65,7 +70,9 @@ impl Authenticator {
                 let rows = identity::store_find_by_prefix(&self.db, prefix).await?;
                 // Compare every candidate in constant time, so timing tells nothing about
                 // how much of a digest matched.
-                let row = rows.into_iter().find(|r| bool::from(r.key_digest.as_bytes().ct_eq(digest.as_bytes())));
+                let row = rows
+                    .into_iter()
+                    .find(|r| bool::from(r.key_digest.as_bytes().ct_eq(digest.as_bytes())));
                 self.remember(&digest, row.clone());
                 row
             }
@@ -79,14 +86,25 @@ impl Authenticator {
             return Err(Error::Unauthenticated(AuthFailure::Expired));
         }
         self.record_use(&digest, &row);
-        let role = Role::parse(&row.role).ok_or_else(|| anyhow::anyhow!("api key {} has unknown role", row.id))?;
-        let tier = Tier::parse(&row.tier).ok_or_else(|| anyhow::anyhow!("api key {} has unknown tier", row.id))?;
-        Ok(Principal { api_key_id: row.id, name: row.name, role, tier, expires_at: row.expires_at })
+        let role = Role::parse(&row.role)
+            .ok_or_else(|| anyhow::anyhow!("api key {} has unknown role", row.id))?;
+        let tier = Tier::parse(&row.tier)
+            .ok_or_else(|| anyhow::anyhow!("api key {} has unknown tier", row.id))?;
+        Ok(Principal {
+            api_key_id: row.id,
+            name: row.name,
+            role,
+            tier,
+            expires_at: row.expires_at,
+        })
     }
 
     fn cached(&self, digest: &str) -> Option<Option<ApiKeyRow>> {
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache.get(digest).filter(|c| c.fetched.elapsed() < CACHE_TTL).map(|c| c.row.clone())
+        cache
+            .get(digest)
+            .filter(|c| c.fetched.elapsed() < CACHE_TTL)
+            .map(|c| c.row.clone())
     }
 
     fn remember(&self, digest: &str, row: Option<ApiKeyRow>) {
@@ -97,7 +115,13 @@ impl Authenticator {
                 cache.clear();
             }
         }
-        cache.insert(digest.to_owned(), CachedLookup { row, fetched: Instant::now() });
+        cache.insert(
+            digest.to_owned(),
+            CachedLookup {
+                row,
+                fetched: Instant::now(),
+            },
+        );
     }
 
     /// Writes `last_used_at` in the background when the stored value is over a minute
@@ -108,7 +132,11 @@ impl Authenticator {
         if row.last_used_at.is_some_and(|at| at >= stale_before) {
             return;
         }
-        if let Some(entry) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get_mut(digest)
+        if let Some(entry) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(digest)
             && let Some(cached) = entry.row.as_mut()
         {
             cached.last_used_at = Some(now);
@@ -125,7 +153,10 @@ impl Authenticator {
 
 /// The credential in gRPC metadata (HTTP/2 headers), if any.
 pub fn credential(headers: &HeaderMap) -> Option<&str> {
-    if let Some(value) = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(value) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let value = value.trim();
         if value.len() > 7 && value[..7].eq_ignore_ascii_case("bearer ") {
             return Some(value[7..].trim());
@@ -154,7 +185,10 @@ impl<S> Layer<S> for AuthLayer {
     type Service = AuthService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService { inner, authenticator: self.authenticator.clone() }
+        AuthService {
+            inner,
+            authenticator: self.authenticator.clone(),
+        }
     }
 }
 
@@ -167,7 +201,10 @@ pub struct AuthService<S> {
 
 impl<S, B> Service<http::Request<B>> for AuthService<S>
 where
-    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
+    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
 {
@@ -189,7 +226,10 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let authenticator = self.authenticator.clone();
         Box::pin(async move {
-            match authenticator.authenticate(credential(request.headers())).await {
+            match authenticator
+                .authenticate(credential(request.headers()))
+                .await
+            {
                 Ok(principal) => {
                     request.extensions_mut().insert(principal);
                     inner.call(request).await
@@ -222,10 +262,19 @@ mod tests {
 
     #[test]
     fn credentials_come_from_any_of_the_three_entries() {
-        assert_eq!(credential(&headers(&[("authorization", "Bearer abc")])), Some("abc"));
-        assert_eq!(credential(&headers(&[("authorization", "bearer  abc ")])), Some("abc"));
+        assert_eq!(
+            credential(&headers(&[("authorization", "Bearer abc")])),
+            Some("abc")
+        );
+        assert_eq!(
+            credential(&headers(&[("authorization", "bearer  abc ")])),
+            Some("abc")
+        );
         assert_eq!(credential(&headers(&[("x-api-key", "abc")])), Some("abc"));
-        assert_eq!(credential(&headers(&[("x-auth-token", "abc")])), Some("abc"));
+        assert_eq!(
+            credential(&headers(&[("x-auth-token", "abc")])),
+            Some("abc")
+        );
         assert_eq!(credential(&headers(&[])), None);
     }
 }

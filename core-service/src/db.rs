@@ -59,7 +59,10 @@ pub enum Conn<'a> {
 impl Conn<'_> {
     /// Whether the statements run on PostgreSQL (for the few that differ).
     pub fn is_postgres(&self) -> bool {
-        matches!(self, Conn::Pool(Db::Postgres(_)) | Conn::Tx(Tx::Postgres(_)))
+        matches!(
+            self,
+            Conn::Pool(Db::Postgres(_)) | Conn::Tx(Tx::Postgres(_))
+        )
     }
 }
 
@@ -148,9 +151,8 @@ impl Db {
     /// Whether the database answers. For SQLite this also checks that the file is still
     /// there: writes to an unlinked database file would be lost.
     pub async fn ping(&self) -> bool {
-        let query = async {
-            on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
-        };
+        let query =
+            async { on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())) };
         let answered = matches!(
             tokio::time::timeout(Duration::from_secs(3), query).await,
             Ok(Ok(()))
@@ -162,7 +164,8 @@ impl Db {
         match self {
             Db::Sqlite(pool) => {
                 let filename = pool.connect_options().get_filename().to_path_buf();
-                let in_memory = filename.as_os_str().is_empty() || filename == std::path::Path::new(":memory:");
+                let in_memory =
+                    filename.as_os_str().is_empty() || filename == std::path::Path::new(":memory:");
                 in_memory || filename.exists()
             }
             Db::Postgres(_) => true,

@@ -65,12 +65,19 @@ impl FieldErrors {
 
     /// The messages recorded for `field`.
     pub fn messages(&self, field: &str) -> Vec<&str> {
-        self.iter().filter(|(f, _)| *f == field).map(|(_, m)| m).collect()
+        self.iter()
+            .filter(|(f, _)| *f == field)
+            .map(|(_, m)| m)
+            .collect()
     }
 
     /// `Ok(())` when nothing failed, else the validation error.
     pub fn into_result(self) -> Result<(), Error> {
-        if self.is_empty() { Ok(()) } else { Err(Error::Validation(self)) }
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Validation(self))
+        }
     }
 }
 
@@ -215,7 +222,10 @@ mod tests {
         let details = status.get_error_details();
         assert_eq!(details.error_info().unwrap().reason, "VALIDATION_ERROR");
         let violations = &details.bad_request().unwrap().field_violations;
-        let got: Vec<_> = violations.iter().map(|v| (v.field.as_str(), v.description.as_str())).collect();
+        let got: Vec<_> = violations
+            .iter()
+            .map(|v| (v.field.as_str(), v.description.as_str()))
+            .collect();
         assert_eq!(
             got,
             [
@@ -228,7 +238,9 @@ mod tests {
 
     #[test]
     fn internal_errors_do_not_leak_their_text() {
-        let status = tonic::Status::from(Error::Internal(anyhow::anyhow!("relation \"x\" does not exist")));
+        let status = tonic::Status::from(Error::Internal(anyhow::anyhow!(
+            "relation \"x\" does not exist"
+        )));
         assert_eq!(status.code(), Code::Internal);
         assert_eq!(status.message(), "Internal server error");
         assert!(!format!("{:?}", status.details()).contains("relation"));

@@ -77,12 +77,23 @@ impl Core {
         let clock = config.clock.clone();
         let api_keys = ApiKeys::new(db.clone(), clock.clone());
         if let Some(key) = &config.bootstrap_api_key {
-            api_keys.ensure_bootstrap_key(key).await.map_err(|e| anyhow::anyhow!("bootstrap API key: {e}"))?;
+            api_keys
+                .ensure_bootstrap_key(key)
+                .await
+                .map_err(|e| anyhow::anyhow!("bootstrap API key: {e}"))?;
         }
-        let first_admin_key = api_keys.create_first_admin_key().await.map_err(|e| anyhow::anyhow!("first admin key: {e}"))?;
+        let first_admin_key = api_keys
+            .create_first_admin_key()
+            .await
+            .map_err(|e| anyhow::anyhow!("first admin key: {e}"))?;
         Ok(Core {
             authenticator: Arc::new(Authenticator::new(db.clone(), clock.clone())),
-            customers: Customers::new(db.clone(), clock.clone(), config.customers, config.password_policy),
+            customers: Customers::new(
+                db.clone(),
+                clock.clone(),
+                config.customers,
+                config.password_policy,
+            ),
             api_keys,
             first_admin_key,
             db,

@@ -46,7 +46,10 @@ impl PasswordPolicy {
         let mut messages = Vec::new();
         let length = password.chars().count();
         if length < self.min_length {
-            messages.push(format!("The password must be at least {} characters.", self.min_length));
+            messages.push(format!(
+                "The password must be at least {} characters.",
+                self.min_length
+            ));
         }
         if length > self.max_length {
             messages.push(format!(
@@ -55,12 +58,26 @@ impl PasswordPolicy {
             ));
         }
         let rules = [
-            (self.require_uppercase, password.chars().any(char::is_uppercase), "uppercase letter"),
-            (self.require_lowercase, password.chars().any(char::is_lowercase), "lowercase letter"),
-            (self.require_number, password.chars().any(|c| c.is_ascii_digit()), "number"),
+            (
+                self.require_uppercase,
+                password.chars().any(char::is_uppercase),
+                "uppercase letter",
+            ),
+            (
+                self.require_lowercase,
+                password.chars().any(char::is_lowercase),
+                "lowercase letter",
+            ),
+            (
+                self.require_number,
+                password.chars().any(|c| c.is_ascii_digit()),
+                "number",
+            ),
             (
                 self.require_special,
-                password.chars().any(|c| !c.is_alphanumeric() && !c.is_whitespace()),
+                password
+                    .chars()
+                    .any(|c| !c.is_alphanumeric() && !c.is_whitespace()),
                 "special character",
             ),
         ];
@@ -92,7 +109,11 @@ mod tests {
 
     #[test]
     fn a_strong_password_passes() {
-        assert!(PasswordPolicy::default().violations("Str0ng!pass").is_empty());
+        assert!(
+            PasswordPolicy::default()
+                .violations("Str0ng!pass")
+                .is_empty()
+        );
     }
 
     #[test]
@@ -114,14 +135,21 @@ mod tests {
 
     #[test]
     fn an_empty_password_is_missing_not_short() {
-        assert_eq!(PasswordPolicy::default().violations(""), ["The password field is required."]);
+        assert_eq!(
+            PasswordPolicy::default().violations(""),
+            ["The password field is required."]
+        );
     }
 
     #[test]
     fn length_counts_characters_not_bytes() {
         let policy = PasswordPolicy::default();
         assert!(policy.violations("Ää1!Ää1!").is_empty());
-        assert!(!policy.violations(&format!("Aa1!{}", "x".repeat(125))).is_empty());
+        assert!(
+            !policy
+                .violations(&format!("Aa1!{}", "x".repeat(125)))
+                .is_empty()
+        );
     }
 
     #[tokio::test]

@@ -25,11 +25,19 @@ pub const HEALTH_CHECK_INTERVAL: Duration = Duration::from_millis(500);
 const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// The services reported by `grpc.health.v1`, besides the whole server ("").
-const SERVICES: &[&str] = &["", "lastmile.v1.CustomerService", "lastmile.v1.IdentityService"];
+const SERVICES: &[&str] = &[
+    "",
+    "lastmile.v1.CustomerService",
+    "lastmile.v1.IdentityService",
+];
 
 /// Serves the core's gRPC API on `listener` until `shutdown` is cancelled; in-flight
 /// calls finish first.
-pub async fn serve(core: Core, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn serve(
+    core: Core,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
     set_all(&reporter, ServingStatus::Serving).await;
     let reflection = || {
@@ -40,7 +48,11 @@ pub async fn serve(core: Core, listener: TcpListener, shutdown: CancellationToke
             .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
     };
     let background = CancellationToken::new();
-    tokio::spawn(watch_database(core.clone(), reporter.clone(), background.clone()));
+    tokio::spawn(watch_database(
+        core.clone(),
+        reporter.clone(),
+        background.clone(),
+    ));
     tokio::spawn(purge_idempotency_records(core.clone(), background.clone()));
 
     let result = Server::builder()

@@ -131,9 +131,9 @@ fn core_config(settings: &Settings) -> CoreConfig {
 
 fn edge_config(settings: &Settings) -> EdgeConfig {
     EdgeConfig {
-        rate_limits: settings
-            .rate_limits_enabled
-            .then_some(RateLimits { default_per_minute: settings.rate_limit_per_minute }),
+        rate_limits: settings.rate_limits_enabled.then_some(RateLimits {
+            default_per_minute: settings.rate_limit_per_minute,
+        }),
     }
 }
 
@@ -151,17 +151,27 @@ pub async fn start(role: Role, settings: Settings) -> anyhow::Result<Running> {
     };
     let mut core_url = settings.core_url.clone();
     if matches!(role, Role::Serve | Role::Core) {
-        let core = Core::open(core_config(&settings)).await.context("opening the database")?;
+        let core = Core::open(core_config(&settings))
+            .await
+            .context("opening the database")?;
         let listener = TcpListener::bind(settings.grpc_addr)
             .await
             .with_context(|| format!("binding the gRPC address {}", settings.grpc_addr))?;
         let addr = listener.local_addr()?;
-        let local = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
+        let local = if addr.ip().is_unspecified() {
+            SocketAddr::from(([127, 0, 0, 1], addr.port()))
+        } else {
+            addr
+        };
         core_url = format!("http://{local}");
         running.grpc_addr = Some(addr);
         running.first_admin_key = core.first_admin_key.clone();
         running.core = Some(core.clone());
-        tasks.push(tokio::spawn(lastmile_core::serve(core, listener, shutdown.clone())));
+        tasks.push(tokio::spawn(lastmile_core::serve(
+            core,
+            listener,
+            shutdown.clone(),
+        )));
     }
     if matches!(role, Role::Serve | Role::Edge) {
         let channel = Endpoint::from_shared(core_url.clone())

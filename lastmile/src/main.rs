@@ -13,7 +13,12 @@ use tracing_subscriber::EnvFilter;
 
 /// Lastmile: customers, services, provisioning, billing and SLA for ISPs.
 #[derive(Debug, Parser)]
-#[command(name = "lastmile", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "lastmile",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -45,7 +50,11 @@ enum KeysCommand {
 #[derive(Debug, Clone, Args)]
 struct DatabaseArgs {
     /// Database URL: sqlite://PATH or postgres://…
-    #[arg(long, env = "LASTMILE_DATABASE_URL", default_value = "sqlite://lastmile.db")]
+    #[arg(
+        long,
+        env = "LASTMILE_DATABASE_URL",
+        default_value = "sqlite://lastmile.db"
+    )]
     database_url: String,
 }
 
@@ -60,7 +69,11 @@ struct ServerArgs {
     #[arg(long, env = "LASTMILE_GRPC_ADDR", default_value = "127.0.0.1:50051")]
     grpc_addr: SocketAddr,
     /// Where `lastmile edge` finds the core.
-    #[arg(long, env = "LASTMILE_CORE_URL", default_value = "http://127.0.0.1:50051")]
+    #[arg(
+        long,
+        env = "LASTMILE_CORE_URL",
+        default_value = "http://127.0.0.1:50051"
+    )]
     core_url: String,
     /// An admin API key that must exist (for compose files and CI).
     #[arg(long, env = "LASTMILE_BOOTSTRAP_API_KEY", hide_env_values = true)]
@@ -113,7 +126,10 @@ impl ServerArgs {
             currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_alphabetic()),
             "--currency must be an ISO 4217 code such as USD"
         );
-        anyhow::ensure!(self.rate_limit_per_minute > 0, "--rate-limit-per-minute must be at least 1");
+        anyhow::ensure!(
+            self.rate_limit_per_minute > 0,
+            "--rate-limit-per-minute must be at least 1"
+        );
         Ok(Settings {
             database_url: self.database.database_url.clone(),
             http_addr: self.http_addr,
@@ -130,8 +146,11 @@ impl ServerArgs {
 }
 
 fn init_logging(format: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -207,7 +226,9 @@ async fn shutdown_signal() {
 async fn create_key(args: CreateKeyArgs) -> anyhow::Result<()> {
     let role = match (args.admin, args.role.as_deref()) {
         (true, _) => KeyRole::Admin,
-        (false, Some(name)) => KeyRole::parse(name).with_context(|| format!("unknown role {name:?}"))?,
+        (false, Some(name)) => {
+            KeyRole::parse(name).with_context(|| format!("unknown role {name:?}"))?
+        }
         (false, None) => anyhow::bail!("say --admin or --role ROLE"),
     };
     let tier = Tier::parse(&args.tier).with_context(|| format!("unknown tier {:?}", args.tier))?;
@@ -215,7 +236,10 @@ async fn create_key(args: CreateKeyArgs) -> anyhow::Result<()> {
     anyhow::ensure!(!name.is_empty(), "--name must not be empty");
     let db = lastmile_core::db::Db::connect(&args.database.database_url).await?;
     db.migrate().await?;
-    let keys = ApiKeys::new(db.clone(), std::sync::Arc::new(lastmile_core::clock::SystemClock));
+    let keys = ApiKeys::new(
+        db.clone(),
+        std::sync::Arc::new(lastmile_core::clock::SystemClock),
+    );
     let new = NewApiKey {
         name: name.to_owned(),
         description: args.description,

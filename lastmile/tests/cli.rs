@@ -16,7 +16,13 @@ fn database_url(dir: &tempfile::TempDir) -> String {
 /// the edge's address (read from the log).
 fn serve(url: &str) -> (Child, mpsc::Receiver<String>, String) {
     let mut child = Command::new(BIN)
-        .args(["serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--http-addr",
+            "127.0.0.1:0",
+            "--grpc-addr",
+            "127.0.0.1:0",
+        ])
         .env("LASTMILE_DATABASE_URL", url)
         .env("LASTMILE_LOG_FORMAT", "json")
         .env_remove("LASTMILE_BOOTSTRAP_API_KEY")
@@ -41,18 +47,26 @@ fn serve(url: &str) -> (Child, mpsc::Receiver<String>, String) {
             }
         }
     });
-    let addr = addr_rx.recv_timeout(Duration::from_secs(30)).expect("edge address in the log");
+    let addr = addr_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("edge address in the log");
     (child, out_rx, addr)
 }
 
 fn terminate(mut child: Child) {
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(child.wait());
     });
-    let exit = rx.recv_timeout(Duration::from_secs(20)).expect("exits after SIGTERM").unwrap();
+    let exit = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("exits after SIGTERM")
+        .unwrap();
     assert!(exit.success(), "exit status after SIGTERM: {exit:?}");
 }
 
@@ -60,7 +74,9 @@ fn terminate(mut child: Child) {
 fn get_customers(addr: &str, key: &str) -> u16 {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).expect("connect to the edge");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     write!(
         stream,
         "GET /api/v1/customers HTTP/1.1\r\nHost: {addr}\r\nX-API-Key: {key}\r\nConnection: close\r\n\r\n"
@@ -68,7 +84,11 @@ fn get_customers(addr: &str, key: &str) -> u16 {
     .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
-    response.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0)
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -76,7 +96,9 @@ fn the_first_start_prints_an_admin_key_once_and_it_works() {
     let dir = tempfile::tempdir().unwrap();
     let url = database_url(&dir);
     let (child, stdout, addr) = serve(&url);
-    let line = stdout.recv_timeout(Duration::from_secs(10)).expect("the key is printed");
+    let line = stdout
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the key is printed");
     let key = line.rsplit(' ').next().unwrap().to_owned();
     assert!(key.starts_with("lm_"), "{line}");
     assert_eq!(get_customers(&addr, &key), 200);
@@ -94,14 +116,33 @@ fn the_first_start_prints_an_admin_key_once_and_it_works() {
 fn keys_create_prints_only_a_working_key() {
     let dir = tempfile::tempdir().unwrap();
     let url = database_url(&dir);
-    let migrate = Command::new(BIN).args(["migrate", "--database-url", &url]).output().unwrap();
-    assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
-
-    let output = Command::new(BIN)
-        .args(["keys", "create", "--admin", "--name", "ops", "--database-url", &url])
+    let migrate = Command::new(BIN)
+        .args(["migrate", "--database-url", &url])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+
+    let output = Command::new(BIN)
+        .args([
+            "keys",
+            "create",
+            "--admin",
+            "--name",
+            "ops",
+            "--database-url",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8(output.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 1, "{stdout}");
@@ -119,7 +160,16 @@ fn keys_create_prints_only_a_working_key() {
 fn keys_create_refuses_an_unknown_role() {
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(BIN)
-        .args(["keys", "create", "--role", "wizard", "--name", "x", "--database-url", &database_url(&dir)])
+        .args([
+            "keys",
+            "create",
+            "--role",
+            "wizard",
+            "--name",
+            "x",
+            "--database-url",
+            &database_url(&dir),
+        ])
         .output()
         .unwrap();
     assert!(!output.status.success());

@@ -37,9 +37,9 @@ impl BaseUrl {
 /// A host and optional port: no user info, path, or characters that would bend a link.
 fn is_plain_host(host: &str) -> bool {
     !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_'))
+        && host.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_')
+        })
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for BaseUrl {
@@ -72,7 +72,10 @@ mod tests {
     #[test]
     fn a_forwarded_https_scheme_is_honoured() {
         assert_eq!(
-            base(&[("host", "api.isp.example"), ("x-forwarded-proto", "https, http")]),
+            base(&[
+                ("host", "api.isp.example"),
+                ("x-forwarded-proto", "https, http")
+            ]),
             "https://api.isp.example"
         );
         assert_eq!(

@@ -58,7 +58,9 @@ pub(crate) fn presented(headers: &HeaderMap) -> Presented {
     let mut unusable = false;
     let mut candidates = [
         headers.get("x-api-key").map(|v| (v, false)),
-        headers.get(axum::http::header::AUTHORIZATION).map(|v| (v, true)),
+        headers
+            .get(axum::http::header::AUTHORIZATION)
+            .map(|v| (v, true)),
         headers.get("x-auth-token").map(|v| (v, false)),
     ]
     .into_iter()
@@ -118,8 +120,8 @@ impl Caller {
             metadata.insert("authorization", credential.authorization()?);
         }
         if let Some(key) = &self.idempotency_key {
-            let value = MetadataValue::try_from(key.as_str())
-                .map_err(|_| invalid_idempotency_key())?;
+            let value =
+                MetadataValue::try_from(key.as_str()).map_err(|_| invalid_idempotency_key())?;
             metadata.insert(IDEMPOTENCY_KEY_METADATA, value);
         }
         Ok(request)
@@ -175,7 +177,10 @@ fn idempotency_key(method: &Method, headers: &HeaderMap) -> Result<Option<String
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
-    let key = value.to_str().map_err(|_| invalid_idempotency_key())?.trim();
+    let key = value
+        .to_str()
+        .map_err(|_| invalid_idempotency_key())?
+        .trim();
     if key.is_empty() || key.chars().count() > MAX_IDEMPOTENCY_KEY_LEN {
         return Err(invalid_idempotency_key());
     }

@@ -100,7 +100,10 @@ fn the_credential_travels_as_bearer_authorization_metadata() {
     assert_eq!(metadata.get(IDEMPOTENCY_KEY_METADATA).unwrap(), "idem-1");
     let anonymous = caller.anonymous_request(());
     assert!(anonymous.metadata().get("authorization").is_none());
-    assert_eq!(anonymous.metadata().get(REQUEST_ID_METADATA).unwrap(), "req-1");
+    assert_eq!(
+        anonymous.metadata().get(REQUEST_ID_METADATA).unwrap(),
+        "req-1"
+    );
 }
 
 #[test]
@@ -116,7 +119,10 @@ fn idempotency_keys_are_read_on_posts_only_and_checked() {
         Some("abc")
     );
     assert_eq!(idempotency_key(&Method::PUT, &ok).unwrap(), None);
-    assert_eq!(idempotency_key(&Method::POST, &HeaderMap::new()).unwrap(), None);
+    assert_eq!(
+        idempotency_key(&Method::POST, &HeaderMap::new()).unwrap(),
+        None
+    );
     let empty = headers(&[("idempotency-key", "")]);
     assert_eq!(
         idempotency_key(&Method::POST, &empty).unwrap_err().status,

@@ -122,6 +122,24 @@ impl FieldErrors {
         }
     }
 
+    /// Adds `other`'s failures after dropping this list's failures of the same fields
+    /// (or of their parts, `billing_address.city` under `billing_address`).
+    pub(crate) fn merge_shadowing(&mut self, other: FieldErrors) {
+        self.0.retain(|(field, _)| {
+            !other.0.iter().any(|(shadow, _)| {
+                field == shadow
+                    || field
+                        .strip_prefix(shadow.as_str())
+                        .is_some_and(|rest| rest.starts_with('.'))
+            })
+        });
+        for (field, messages) in other.0 {
+            for message in messages {
+                self.add(field.clone(), message);
+            }
+        }
+    }
+
     /// Whether no field failed.
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()

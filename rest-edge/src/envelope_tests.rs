@@ -59,7 +59,8 @@ fn every_error_code_of_the_core_has_its_http_status() {
 
 #[test]
 fn validation_errors_keep_field_and_message_order() {
-    let mut details = ErrorDetails::with_error_info("VALIDATION_ERROR", ERROR_DOMAIN, HashMap::new());
+    let mut details =
+        ErrorDetails::with_error_info("VALIDATION_ERROR", ERROR_DOMAIN, HashMap::new());
     details
         .add_bad_request_violation("phone", "A customer with this phone number already exists.")
         .add_bad_request_violation("password", "The password must be at least 8 characters.")
@@ -81,7 +82,12 @@ fn validation_errors_keep_field_and_message_order() {
 
 #[test]
 fn an_idempotency_conflict_is_a_422_without_field_errors() {
-    let status = core_error(Code::Aborted, "IDEMPOTENCY_CONFLICT", "Idempotency conflict", None);
+    let status = core_error(
+        Code::Aborted,
+        "IDEMPOTENCY_CONFLICT",
+        "Idempotency conflict",
+        None,
+    );
     let error = ApiError::from_status(&status);
     assert_eq!(error.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(error.body.errors.is_none());

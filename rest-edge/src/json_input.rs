@@ -5,14 +5,21 @@
 use crate::envelope::{ApiError, FieldErrors};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
 /// The body of a request as a JSON object. An empty body reads as `{}`, so a request
 /// without one is judged by its (missing) fields rather than refused as malformed.
 pub(crate) fn object(body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, ApiError> {
     let body = body.map_err(|rejection| {
-        let mut error = ApiError::bad_request("Unreadable request body", rejection.body_text());
-        error.status = rejection.status();
+        let status = rejection.status();
+        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "Payload too large"
+        } else {
+            "Unreadable request body"
+        };
+        let mut error = ApiError::bad_request(message, rejection.body_text());
+        error.status = status;
         error
     })?;
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -227,8 +234,10 @@ mod tests {
 
     #[test]
     fn type_errors_are_collected_over_all_fields() {
-        let body = map(json!({"name": 1, "count": "2", "flag": "yes", "ids": [1, "2"],
-            "nested": 5, "ok": "fine"}));
+        let body = map(
+            json!({"name": 1, "count": "2", "flag": "yes", "ids": [1, "2"],
+            "nested": 5, "ok": "fine"}),
+        );
         let fields = Fields::new(&body);
         let mut errors = FieldErrors::default();
         assert_eq!(fields.string("name", &mut errors), Field::Absent);
@@ -241,12 +250,15 @@ mod tests {
             Field::Value("fine".to_owned())
         );
         assert_eq!(fields.string("missing", &mut errors), Field::Absent);
+        assert_eq!(errors.fields(), ["name", "count", "flag", "ids", "nested"]);
         assert_eq!(
-            errors.fields(),
-            ["name", "count", "flag", "ids", "nested"]
+            errors.get("flag").unwrap(),
+            ["The flag field must be true or false."]
         );
-        assert_eq!(errors.get("flag").unwrap(), ["The flag field must be true or false."]);
-        assert_eq!(errors.get("ids").unwrap(), ["The ids must be an array of integers."]);
+        assert_eq!(
+            errors.get("ids").unwrap(),
+            ["The ids must be an array of integers."]
+        );
     }
 
     #[test]

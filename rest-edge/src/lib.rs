@@ -93,11 +93,14 @@ pub fn router(config: EdgeConfig, core: Channel) -> Router {
         .route(
             "/api/v1/customers/{id}",
             get(customers::get_customer)
-                .put(customers::update_customer)
+                .put(customers::replace_customer)
                 .patch(customers::update_customer)
                 .delete(customers::delete_customer),
         )
-        .route("/api/v1/customers/{id}/action", post(customers::customer_action))
+        .route(
+            "/api/v1/customers/{id}/action",
+            post(customers::customer_action),
+        )
         .route_layer(from_fn_with_state(state.clone(), guard::protected));
 
     let public = Router::new()
@@ -153,7 +156,9 @@ async fn method_not_allowed(method: Method) -> ApiError {
     let mut error = ApiError::new(
         ErrorCode::BadRequest,
         "Method not allowed",
-        Some(format!("The {method} method is not supported for this route.")),
+        Some(format!(
+            "The {method} method is not supported for this route."
+        )),
     );
     error.status = axum::http::StatusCode::METHOD_NOT_ALLOWED;
     error
@@ -173,3 +178,10 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await
 }
+
+#[cfg(test)]
+mod fake_core;
+#[cfg(test)]
+mod fake_core_tests;
+#[cfg(test)]
+mod router_tests;

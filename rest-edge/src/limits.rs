@@ -187,7 +187,12 @@ impl Limits {
 
     fn tick(&self) {
         if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            for budget in [&self.standard, &self.free, &self.professional, &self.enterprise] {
+            for budget in [
+                &self.standard,
+                &self.free,
+                &self.professional,
+                &self.enterprise,
+            ] {
                 budget.sweep();
             }
             self.by_ip.sweep();

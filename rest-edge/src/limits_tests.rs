@@ -14,7 +14,10 @@ fn a_client_ip_gets_the_default_budget_and_then_a_refusal() {
     let refused = limits.check_ip(ip);
     assert_eq!(refused.remaining, 0);
     let retry = refused.retry_after.unwrap();
-    assert!(retry > Duration::from_secs(15) && retry <= Duration::from_secs(20), "{retry:?}");
+    assert!(
+        retry > Duration::from_secs(15) && retry <= Duration::from_secs(20),
+        "{retry:?}"
+    );
     // Another address has its own budget.
     let other = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
     assert!(limits.check_ip(other).retry_after.is_none());
@@ -41,9 +44,24 @@ fn tiers_have_their_own_per_minute_limits() {
 #[test]
 fn keys_are_counted_separately() {
     let limits = Limits::new(1);
-    assert!(limits.check_key(RateLimitTier::Standard, 1).retry_after.is_none());
-    assert!(limits.check_key(RateLimitTier::Standard, 1).retry_after.is_some());
-    assert!(limits.check_key(RateLimitTier::Standard, 2).retry_after.is_none());
+    assert!(
+        limits
+            .check_key(RateLimitTier::Standard, 1)
+            .retry_after
+            .is_none()
+    );
+    assert!(
+        limits
+            .check_key(RateLimitTier::Standard, 1)
+            .retry_after
+            .is_some()
+    );
+    assert!(
+        limits
+            .check_key(RateLimitTier::Standard, 2)
+            .retry_after
+            .is_none()
+    );
 }
 
 #[test]
@@ -66,7 +84,10 @@ fn headers_carry_limit_remaining_and_reset() {
     };
     let mut headers = HeaderMap::new();
     decision.apply(&mut headers);
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     assert_eq!(header(&headers, "x-ratelimit-limit"), 60);
     assert_eq!(header(&headers, "x-ratelimit-remaining"), 59);
     let reset = header(&headers, "x-ratelimit-reset");

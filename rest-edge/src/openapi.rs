@@ -4,7 +4,9 @@
 use crate::customers::{
     self, AddressJson, CustomerData, CustomerJson, CustomerListData, OrganizationJson, SelfLink,
 };
-use crate::discovery::{self, DiscoveryData, DiscoveryLinks, PasswordPolicyJson, SecuritySettingsData};
+use crate::discovery::{
+    self, DiscoveryData, DiscoveryLinks, PasswordPolicyJson, SecuritySettingsData,
+};
 use crate::envelope::{ErrorBody, PageMetaJson};
 use crate::health::{self, HealthStatus};
 use serde::Deserialize;
@@ -13,7 +15,10 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 /// Body of create, PUT and PATCH. On update only the keys present change; `null` clears.
 #[derive(Debug, ToSchema)]
-#[allow(dead_code, reason = "describes the request body for the OpenAPI document only")]
+#[allow(
+    dead_code,
+    reason = "describes the request body for the OpenAPI document only"
+)]
 pub(crate) struct CustomerBody {
     /// Required on create; at least 3 characters.
     first_name: Option<String>,
@@ -47,7 +52,10 @@ pub(crate) struct CustomerBody {
 /// An address given as a street string or as an object (`postal_code` is accepted for `zip`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(untagged)]
-#[allow(dead_code, reason = "describes the request body for the OpenAPI document only")]
+#[allow(
+    dead_code,
+    reason = "describes the request body for the OpenAPI document only"
+)]
 pub(crate) enum AddressInput {
     /// The street alone.
     Street(String),
@@ -57,7 +65,10 @@ pub(crate) enum AddressInput {
 
 /// Body of `POST /api/v1/customers/{id}/action`.
 #[derive(Debug, ToSchema)]
-#[allow(dead_code, reason = "describes the request body for the OpenAPI document only")]
+#[allow(
+    dead_code,
+    reason = "describes the request body for the OpenAPI document only"
+)]
 pub(crate) struct CustomerActionBody {
     /// `suspend`, `activate` or `terminate`.
     #[schema(example = "suspend")]
@@ -105,6 +116,7 @@ impl Modify for SecuritySchemes {
         customers::list_customers,
         customers::create_customer,
         customers::get_customer,
+        customers::replace_customer,
         customers::update_customer,
         customers::delete_customer,
         customers::customer_action,
@@ -152,8 +164,49 @@ mod tests {
         assert_eq!(schemes["api_key"]["name"], "X-API-Key");
         assert_eq!(schemes["auth_token"]["name"], "X-Auth-Token");
         assert_eq!(schemes["bearer"]["scheme"], "bearer");
+        let mut operation_ids: Vec<&str> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values())
+            .map(|operation| operation["operationId"].as_str().unwrap())
+            .collect();
+        let count = operation_ids.len();
+        operation_ids.sort_unstable();
+        operation_ids.dedup();
+        assert_eq!(operation_ids.len(), count, "operation ids must be unique");
         let customer = &doc["components"]["schemas"]["CustomerJson"]["properties"];
         assert!(customer["links"].is_object());
         assert!(customer.get("password").is_none());
+    }
+
+    fn collect_refs(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map {
+                    match (key.as_str(), v) {
+                        ("$ref", serde_json::Value::String(target)) => out.push(target.clone()),
+                        _ => collect_refs(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_schema_reference_resolves() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut refs = Vec::new();
+        collect_refs(&doc, &mut refs);
+        assert!(!refs.is_empty());
+        for target in refs {
+            let name = target.strip_prefix("#/components/schemas/").unwrap();
+            assert!(
+                doc["components"]["schemas"][name].is_object(),
+                "{target} does not resolve"
+            );
+        }
     }
 }

@@ -129,7 +129,10 @@ mod tests {
         let key = Credential::new("k").fingerprint();
         let start = Instant::now();
         cache.put(key, known(1), start);
-        assert_eq!(cache.get(&key, start + Duration::from_secs(2)), Some(known(1)));
+        assert_eq!(
+            cache.get(&key, start + Duration::from_secs(2)),
+            Some(known(1))
+        );
         assert_eq!(cache.get(&key, start + TTL), None);
     }
 
@@ -157,7 +160,11 @@ mod tests {
         // Full of fresh entries: the cache starts over.
         let later = now + TTL;
         for i in 1..CAPACITY {
-            cache.put(Credential::new(&i.to_string()).fingerprint(), known(1), later);
+            cache.put(
+                Credential::new(&i.to_string()).fingerprint(),
+                known(1),
+                later,
+            );
         }
         assert_eq!(cache.len(), CAPACITY);
         cache.put(Credential::new("one more").fingerprint(), known(3), later);

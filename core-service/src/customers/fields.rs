@@ -19,19 +19,27 @@ pub fn first_name(raw: Option<&str>) -> Result<String, Messages> {
         return Err(vec!["The first name must be at least 3 characters.".into()]);
     }
     if length > NAME_MAX {
-        return Err(vec![format!("The first name may not be greater than {NAME_MAX} characters.")]);
+        return Err(vec![format!(
+            "The first name may not be greater than {NAME_MAX} characters."
+        )]);
     }
     Ok(value.to_owned())
 }
 
 /// An optional free-text field (`label` as it appears in messages); empty means absent.
-pub fn optional_text(raw: Option<&str>, label: &str, max: usize) -> Result<Option<String>, Messages> {
+pub fn optional_text(
+    raw: Option<&str>,
+    label: &str,
+    max: usize,
+) -> Result<Option<String>, Messages> {
     let value = raw.map(str::trim).unwrap_or_default();
     if value.is_empty() {
         return Ok(None);
     }
     if value.chars().count() > max {
-        return Err(vec![format!("The {label} may not be greater than {max} characters.")]);
+        return Err(vec![format!(
+            "The {label} may not be greater than {max} characters."
+        )]);
     }
     Ok(Some(value.to_owned()))
 }
@@ -55,7 +63,9 @@ pub fn email(raw: Option<&str>) -> Result<Option<String>, Messages> {
     }
     let invalid = || vec!["The email must be a valid email address.".to_owned()];
     if value.len() > EMAIL_MAX {
-        return Err(vec![format!("The email may not be greater than {EMAIL_MAX} characters.")]);
+        return Err(vec![format!(
+            "The email may not be greater than {EMAIL_MAX} characters."
+        )]);
     }
     let Some((local, domain)) = value.split_once('@') else {
         return Err(invalid());
@@ -64,13 +74,17 @@ pub fn email(raw: Option<&str>) -> Result<Option<String>, Messages> {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
-        && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
     let local_ok = !local.is_empty()
         && local.len() <= 64
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && local.chars().all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+        && local
+            .chars()
+            .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
     if !(domain_ok && local_ok) {
         return Err(invalid());
     }
@@ -96,7 +110,9 @@ pub fn phone(raw: Option<&str>) -> Result<String, Messages> {
     let well_formed = !digits.is_empty()
         && digits.chars().all(|c| c.is_ascii_digit())
         && normalized.matches('+').count() <= 1
-        && value.chars().all(|c| c.is_ascii_digit() || " +-.()".contains(c));
+        && value
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-.()".contains(c));
     if !(well_formed && length_ok) {
         return Err(vec!["The phone must be a valid phone number.".into()]);
     }
@@ -109,7 +125,11 @@ pub fn normalize_phone(value: &str) -> String {
 }
 
 /// An integer that must lie in `range`; `label` as it appears in messages.
-pub fn in_range(value: i32, range: std::ops::RangeInclusive<i32>, label: &str) -> Result<i32, Messages> {
+pub fn in_range(
+    value: i32,
+    range: std::ops::RangeInclusive<i32>,
+    label: &str,
+) -> Result<i32, Messages> {
     if range.contains(&value) {
         Ok(value)
     } else {
@@ -135,9 +155,18 @@ mod tests {
 
     #[test]
     fn first_name_is_required_and_at_least_three_characters() {
-        assert_eq!(first_name(None).unwrap_err(), ["The first name field is required."]);
-        assert_eq!(first_name(Some("   ")).unwrap_err(), ["The first name field is required."]);
-        assert_eq!(first_name(Some("Al")).unwrap_err(), ["The first name must be at least 3 characters."]);
+        assert_eq!(
+            first_name(None).unwrap_err(),
+            ["The first name field is required."]
+        );
+        assert_eq!(
+            first_name(Some("   ")).unwrap_err(),
+            ["The first name field is required."]
+        );
+        assert_eq!(
+            first_name(Some("Al")).unwrap_err(),
+            ["The first name must be at least 3 characters."]
+        );
         assert_eq!(first_name(Some("  Ana ")).unwrap(), "Ana");
         assert_eq!(first_name(Some("Zoë")).unwrap(), "Zoë");
         assert!(first_name(Some(&"x".repeat(101))).is_err());
@@ -145,11 +174,26 @@ mod tests {
 
     #[test]
     fn emails_are_checked_and_lower_cased() {
-        assert_eq!(email(Some(" Ana@Example.COM ")).unwrap().as_deref(), Some("ana@example.com"));
+        assert_eq!(
+            email(Some(" Ana@Example.COM ")).unwrap().as_deref(),
+            Some("ana@example.com")
+        );
         assert_eq!(email(None).unwrap(), None);
         assert_eq!(email(Some("")).unwrap(), None);
-        for bad in ["ana", "ana@", "@example.com", "ana@example", "a b@example.com", "ana@exa..mple.com", "ana@@example.com"] {
-            assert_eq!(email(Some(bad)).unwrap_err(), ["The email must be a valid email address."], "{bad}");
+        for bad in [
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@example",
+            "a b@example.com",
+            "ana@exa..mple.com",
+            "ana@@example.com",
+        ] {
+            assert_eq!(
+                email(Some(bad)).unwrap_err(),
+                ["The email must be a valid email address."],
+                "{bad}"
+            );
         }
     }
 
@@ -157,22 +201,42 @@ mod tests {
     fn phones_are_normalised_e164_or_local_digits() {
         assert_eq!(phone(Some("+1 (555) 010-0199")).unwrap(), "+15550100199");
         assert_eq!(phone(Some("0712 345 678")).unwrap(), "0712345678");
-        assert_eq!(phone(Some("")).unwrap_err(), ["The phone field is required."]);
-        for bad in ["12345", "+1234567", "phone", "+1+5550100199", "5550100199x", &"1".repeat(16)] {
-            assert_eq!(phone(Some(bad)).unwrap_err(), ["The phone must be a valid phone number."], "{bad}");
+        assert_eq!(
+            phone(Some("")).unwrap_err(),
+            ["The phone field is required."]
+        );
+        for bad in [
+            "12345",
+            "+1234567",
+            "phone",
+            "+1+5550100199",
+            "5550100199x",
+            &"1".repeat(16),
+        ] {
+            assert_eq!(
+                phone(Some(bad)).unwrap_err(),
+                ["The phone must be a valid phone number."],
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn ranges_name_their_bounds() {
-        assert_eq!(in_range(29, 1..=28, "billing day").unwrap_err(), ["The billing day must be between 1 and 28."]);
+        assert_eq!(
+            in_range(29, 1..=28, "billing day").unwrap_err(),
+            ["The billing day must be between 1 and 28."]
+        );
         assert_eq!(in_range(0, 0..=365, "suspend after days").unwrap(), 0);
     }
 
     #[test]
     fn optional_text_is_trimmed_and_bounded() {
         assert_eq!(last_name(Some("  ")).unwrap(), None);
-        assert_eq!(address_part(Some(" Main St 1 "), "address").unwrap(), "Main St 1");
+        assert_eq!(
+            address_part(Some(" Main St 1 "), "address").unwrap(),
+            "Main St 1"
+        );
         assert_eq!(
             address_part(Some(&"x".repeat(256)), "city").unwrap_err(),
             ["The city may not be greater than 255 characters."]

@@ -1,14 +1,14 @@
 //! The gRPC adapter: proto ↔ domain conversions and the `CustomerService` implementation.
 //! No rule and no SQL here: each method converts, calls the domain, converts back.
 
-use lastmile_proto::v1 as pb;
 use lastmile_proto::timestamp;
+use lastmile_proto::v1 as pb;
 use pb::customer_service_server::CustomerService;
 use tonic::{Request, Response, Status};
 
 use super::{
-    Address, AddressInput, BillingMethod, Choice, Customer, CustomerAction, CustomerInput, CustomerKey, CustomerStatus,
-    Customers, ListQuery,
+    Address, AddressInput, BillingMethod, Choice, Customer, CustomerAction, CustomerInput,
+    CustomerKey, CustomerStatus, Customers, ListQuery,
 };
 use crate::clock::SharedClock;
 use crate::db::Db;
@@ -27,7 +27,11 @@ pub struct CustomerGrpc {
 impl CustomerGrpc {
     /// The service over `customers`.
     pub fn new(customers: Customers, db: Db, clock: SharedClock) -> Self {
-        Self { customers, db, clock }
+        Self {
+            customers,
+            db,
+            clock,
+        }
     }
 }
 
@@ -41,11 +45,21 @@ impl CustomerService for CustomerGrpc {
         if let Some(answer) = idempotency::replay(&self.db, scope.as_ref()).await? {
             return Ok(Response::new(answer));
         }
-        let input = request.into_inner().customer.map(CustomerInput::from).unwrap_or_default();
+        let request = request.into_inner();
+        let input = request
+            .customer
+            .map(CustomerInput::from)
+            .unwrap_or_default();
+        if request.validate_only {
+            self.customers.validate_create(input).await?;
+            return Ok(Response::new(pb::CreateCustomerResponse { customer: None }));
+        }
         let prepared = self.customers.prepare_create(input).await?;
         let answer = idempotency::transaction(&self.db, &self.clock, scope.as_ref(), async |tx| {
             let customer = self.customers.create(tx, prepared).await?;
-            Ok(pb::CreateCustomerResponse { customer: Some(customer.into()) })
+            Ok(pb::CreateCustomerResponse {
+                customer: Some(customer.into()),
+            })
         })
         .await?;
         Ok(Response::new(answer))
@@ -57,7 +71,9 @@ impl CustomerService for CustomerGrpc {
     ) -> Result<Response<pb::GetCustomerResponse>, Status> {
         let key = CustomerKey::try_from(request.into_inner().customer)?;
         let customer = self.customers.get(&key).await?;
-        Ok(Response::new(pb::GetCustomerResponse { customer: Some(customer.into()) }))
+        Ok(Response::new(pb::GetCustomerResponse {
+            customer: Some(customer.into()),
+        }))
     }
 
     async fn list_customers(
@@ -69,9 +85,18 @@ impl CustomerService for CustomerGrpc {
         let status = match pb::CustomerStatus::try_from(request.status) {
             Ok(pb::CustomerStatus::Unspecified) => None,
             Ok(status) => Some(CustomerStatus::from(status)),
-            Err(_) => return Err(Error::BadRequest("The selected status is invalid.".into()).into()),
+            Err(_) => {
+                return Err(Error::BadRequest("The selected status is invalid.".into()).into());
+            }
         };
-        let query = ListQuery::new(page.page, page.per_page, request.search, status, request.partner_id, &request.sort)?;
+        let query = ListQuery::new(
+            page.page,
+            page.per_page,
+            request.search,
+            status,
+            request.partner_id,
+            &request.sort,
+        )?;
         let list = self.customers.list(&query).await?;
         let meta = pb::PageMeta {
             current_page: list.page,
@@ -94,9 +119,20 @@ impl CustomerService for CustomerGrpc {
         let paths = request.update_mask.map(|m| m.paths).unwrap_or_default();
         let input = request.changes.map(CustomerInput::from).unwrap_or_default();
         let prepared = self.customers.prepare_update(input, &paths).await?;
+        if request.validate_only {
+            // The whole update runs and is rolled back: every rule, stored data included.
+            let mut tx = self.db.begin().await?;
+            let customer = self.customers.update(&mut tx, &key, prepared).await?;
+            drop(tx);
+            return Ok(Response::new(pb::UpdateCustomerResponse {
+                customer: Some(customer.into()),
+            }));
+        }
         let answer = idempotency::transaction(&self.db, &self.clock, None, async |tx| {
             let customer = self.customers.update(tx, &key, prepared).await?;
-            Ok(pb::UpdateCustomerResponse { customer: Some(customer.into()) })
+            Ok(pb::UpdateCustomerResponse {
+                customer: Some(customer.into()),
+            })
         })
         .await?;
         Ok(Response::new(answer))
@@ -127,8 +163,13 @@ impl CustomerService for CustomerGrpc {
         let key = CustomerKey::try_from(request.customer)?;
         let action = action_choice(request.action);
         let answer = idempotency::transaction(&self.db, &self.clock, scope.as_ref(), async |tx| {
-            let customer = self.customers.act(tx, &key, action, &request.reason).await?;
-            Ok(pb::PerformCustomerActionResponse { customer: Some(customer.into()) })
+            let customer = self
+                .customers
+                .act(tx, &key, action, &request.reason)
+                .await?;
+            Ok(pb::PerformCustomerActionResponse {
+                customer: Some(customer.into()),
+            })
         })
         .await?;
         Ok(Response::new(answer))
@@ -153,7 +194,9 @@ impl TryFrom<Option<pb::CustomerRef>> for CustomerKey {
             Some(Key::Id(id)) => Ok(CustomerKey::Id(id)),
             Some(Key::PortalId(portal_id)) => Ok(CustomerKey::PortalId(portal_id)),
             Some(Key::Reference(reference)) => Ok(CustomerKey::Reference(reference)),
-            None => Err(Error::BadRequest("The customer to act on is required (id, portal_id or reference).".into())),
+            None => Err(Error::BadRequest(
+                "The customer to act on is required (id, portal_id or reference).".into(),
+            )),
         }
     }
 }
@@ -234,7 +277,13 @@ impl From<CustomerStatus> for pb::CustomerStatus {
 
 impl From<Address> for pb::Address {
     fn from(a: Address) -> Self {
-        pb::Address { street: a.street, city: a.city, state: a.state, zip: a.zip, country: a.country }
+        pb::Address {
+            street: a.street,
+            city: a.city,
+            state: a.state,
+            zip: a.zip,
+            country: a.country,
+        }
     }
 }
 
@@ -253,7 +302,14 @@ impl From<Customer> for pb::Customer {
             address: Some(f.address.into()),
             billing_address: Some(f.billing_address.into()),
             user_group_id: f.user_group_id,
-            organizations: c.organizations.into_iter().map(|o| pb::Organization { id: o.id, name: o.name }).collect(),
+            organizations: c
+                .organizations
+                .into_iter()
+                .map(|o| pb::Organization {
+                    id: o.id,
+                    name: o.name,
+                })
+                .collect(),
             partner_id: f.partner_id,
             billing_method: match f.billing_method {
                 None => pb::BillingMethod::Unspecified,
@@ -266,7 +322,10 @@ impl From<Customer> for pb::Customer {
             suspend_after_days: f.suspend_after_days,
             status: pb::CustomerStatus::from(c.status).into(),
             status_reason: c.status_reason,
-            balance: Some(pb::Money { minor_units: c.balance_minor, currency: c.currency }),
+            balance: Some(pb::Money {
+                minor_units: c.balance_minor,
+                currency: c.currency,
+            }),
             created_at: Some(timestamp(c.created_at)),
             updated_at: Some(timestamp(c.updated_at)),
         }

@@ -80,8 +80,13 @@ pub enum AddressPart {
     Country,
 }
 
-const ADDRESS_PARTS: [AddressPart; 5] =
-    [AddressPart::Street, AddressPart::City, AddressPart::State, AddressPart::Zip, AddressPart::Country];
+const ADDRESS_PARTS: [AddressPart; 5] = [
+    AddressPart::Street,
+    AddressPart::City,
+    AddressPart::State,
+    AddressPart::Zip,
+    AddressPart::Country,
+];
 
 /// A writable customer field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -219,7 +224,11 @@ fn part_label(part: AddressPart, billing: bool) -> String {
         AddressPart::Zip if !billing => "postal code",
         other => part_name(other),
     };
-    if billing { format!("billing address {name}") } else { name.to_owned() }
+    if billing {
+        format!("billing address {name}")
+    } else {
+        name.to_owned()
+    }
 }
 
 fn input_part(address: &AddressInput, part: AddressPart) -> Option<&str> {
@@ -254,33 +263,47 @@ pub fn apply(
     use CustomerField as F;
     for field in selected {
         let outcome: Result<(), Messages> = match *field {
-            F::FirstName => fields::first_name(input.first_name.as_deref()).map(|v| target.first_name = v),
-            F::LastName => fields::last_name(input.last_name.as_deref()).map(|v| target.last_name = v),
+            F::FirstName => {
+                fields::first_name(input.first_name.as_deref()).map(|v| target.first_name = v)
+            }
+            F::LastName => {
+                fields::last_name(input.last_name.as_deref()).map(|v| target.last_name = v)
+            }
             F::Email => fields::email(input.email.as_deref()).map(|v| target.email = v),
             F::Password => Ok(()),
             F::Phone => fields::phone(input.phone.as_deref()).map(|v| target.phone = v),
-            F::Address(part) => fields::address_part(input_part(&input.address, part), &part_label(part, false))
-                .map(|v| *part_mut(&mut target.address, part) = v),
-            F::BillingAddress(part) => {
-                fields::address_part(input_part(&input.billing_address, part), &part_label(part, true))
-                    .map(|v| *part_mut(&mut target.billing_address, part) = v)
+            F::Address(part) => {
+                fields::address_part(input_part(&input.address, part), &part_label(part, false))
+                    .map(|v| *part_mut(&mut target.address, part) = v)
             }
-            F::UserGroupId => fields::reference(input.user_group_id, "user group id").map(|v| target.user_group_id = v),
-            F::PartnerId => fields::reference(input.partner_id, "partner id").map(|v| target.partner_id = v),
-            F::OrganizationIds => organization_ids(&input.organization_ids).map(|v| target.organization_ids = v),
+            F::BillingAddress(part) => fields::address_part(
+                input_part(&input.billing_address, part),
+                &part_label(part, true),
+            )
+            .map(|v| *part_mut(&mut target.billing_address, part) = v),
+            F::UserGroupId => fields::reference(input.user_group_id, "user group id")
+                .map(|v| target.user_group_id = v),
+            F::PartnerId => {
+                fields::reference(input.partner_id, "partner id").map(|v| target.partner_id = v)
+            }
+            F::OrganizationIds => {
+                organization_ids(&input.organization_ids).map(|v| target.organization_ids = v)
+            }
             F::BillingMethod => match input.billing_method {
-                Choice::Absent => Ok(target.billing_method = None),
-                Choice::Valid(method) => Ok(target.billing_method = Some(method)),
+                Choice::Absent => Ok(None),
+                Choice::Valid(method) => Ok(Some(method)),
                 Choice::Invalid => Err(vec!["The selected billing method is invalid.".into()]),
-            },
-            F::BillingDay => match input.billing_day {
-                None => Ok(target.billing_day = None),
-                Some(day) => fields::in_range(day, 1..=28, "billing day").map(|v| target.billing_day = Some(v)),
-            },
-            F::AutoSuspension => match input.auto_suspension {
-                None => Err(vec!["The auto suspension field must be true or false.".into()]),
-                Some(on) => Ok(target.auto_suspension = on),
-            },
+            }
+            .map(|v| target.billing_method = v),
+            F::BillingDay => input
+                .billing_day
+                .map(|day| fields::in_range(day, 1..=28, "billing day"))
+                .transpose()
+                .map(|v| target.billing_day = v),
+            F::AutoSuspension => input
+                .auto_suspension
+                .ok_or_else(|| vec!["The auto suspension field must be true or false.".into()])
+                .map(|v| target.auto_suspension = v),
             F::SuspendAfterDays => match input.suspend_after_days {
                 None => Err(vec!["The suspend after days field is required.".into()]),
                 Some(days) => fields::in_range(days, 0..=365, "suspend after days")
@@ -297,7 +320,10 @@ pub fn apply(
 
 /// Whole-customer rules that involve more than one field or the deployment's settings.
 pub fn check_whole(fields: &CustomerFields, settings: &CustomerSettings, errors: &mut FieldErrors) {
-    if settings.billing_enabled && fields.billing_method.is_none() && errors.messages("billing_method").is_empty() {
+    if settings.billing_enabled
+        && fields.billing_method.is_none()
+        && errors.messages("billing_method").is_empty()
+    {
         errors.add("billing_method", "The billing method field is required.");
     }
 }
@@ -351,14 +377,30 @@ mod tests {
             billing_day: Some(31),
             suspend_after_days: Some(400),
             auto_suspension: Some(false),
-            billing_address: AddressInput { zip: Some("9".repeat(300)), ..Default::default() },
+            billing_address: AddressInput {
+                zip: Some("9".repeat(300)),
+                ..Default::default()
+            },
             ..Default::default()
         };
-        apply(&mut CustomerFields::default(), &input, &CustomerField::all(), &mut errors);
+        apply(
+            &mut CustomerFields::default(),
+            &input,
+            &CustomerField::all(),
+            &mut errors,
+        );
         let fields: Vec<&str> = errors.iter().map(|(f, _)| f).collect();
         assert_eq!(
             fields,
-            ["first_name", "email", "phone", "billing_address.zip", "billing_method", "billing_day", "suspend_after_days"]
+            [
+                "first_name",
+                "email",
+                "phone",
+                "billing_address.zip",
+                "billing_method",
+                "billing_day",
+                "suspend_after_days"
+            ]
         );
         assert_eq!(errors.messages("phone"), ["The phone field is required."]);
         assert_eq!(
@@ -373,28 +415,50 @@ mod tests {
         let mut errors = FieldErrors::new();
         check_whole(&fields, &CustomerSettings::default(), &mut errors);
         assert!(errors.is_empty());
-        let settings = CustomerSettings { billing_enabled: true, ..Default::default() };
+        let settings = CustomerSettings {
+            billing_enabled: true,
+            ..Default::default()
+        };
         check_whole(&fields, &settings, &mut errors);
-        assert_eq!(errors.messages("billing_method"), ["The billing method field is required."]);
+        assert_eq!(
+            errors.messages("billing_method"),
+            ["The billing method field is required."]
+        );
     }
 
     #[test]
     fn mask_paths_name_fields() {
-        assert_eq!(CustomerField::from_path("email"), Some(vec![CustomerField::Email]));
+        assert_eq!(
+            CustomerField::from_path("email"),
+            Some(vec![CustomerField::Email])
+        );
         assert_eq!(
             CustomerField::from_path("address.zip"),
             Some(vec![CustomerField::Address(AddressPart::Zip)])
         );
-        assert_eq!(CustomerField::from_path("billing_address").map(|f| f.len()), Some(5));
+        assert_eq!(
+            CustomerField::from_path("billing_address").map(|f| f.len()),
+            Some(5)
+        );
         assert_eq!(CustomerField::from_path("status"), None);
         assert_eq!(CustomerField::from_path("address.planet"), None);
-        assert_eq!(CustomerField::Address(AddressPart::Zip).error_key(), "postal_code");
+        assert_eq!(
+            CustomerField::Address(AddressPart::Zip).error_key(),
+            "postal_code"
+        );
     }
 
     #[test]
     fn an_update_leaves_unselected_fields_alone() {
-        let mut target = CustomerFields { first_name: "Amina".into(), phone: "0712345678".into(), ..Default::default() };
-        let input = CustomerInput { email: Some("a@b.co".into()), ..Default::default() };
+        let mut target = CustomerFields {
+            first_name: "Amina".into(),
+            phone: "0712345678".into(),
+            ..Default::default()
+        };
+        let input = CustomerInput {
+            email: Some("a@b.co".into()),
+            ..Default::default()
+        };
         let mut errors = FieldErrors::new();
         apply(&mut target, &input, &[CustomerField::Email], &mut errors);
         assert!(errors.is_empty());

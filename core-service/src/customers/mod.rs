@@ -92,8 +92,12 @@ impl CustomerStatus {
             (S::Active, A::Suspend) => Ok(S::Suspended),
             (S::Suspended, A::Activate) => Ok(S::Active),
             (S::Active | S::Suspended, A::Terminate) => Ok(S::Terminated),
-            (S::Suspended, A::Suspend) => Err(Error::Conflict("The customer is already suspended.".into())),
-            (S::Active, A::Activate) => Err(Error::Conflict("The customer is already active.".into())),
+            (S::Suspended, A::Suspend) => {
+                Err(Error::Conflict("The customer is already suspended.".into()))
+            }
+            (S::Active, A::Activate) => {
+                Err(Error::Conflict("The customer is already active.".into()))
+            }
             (S::Terminated, _) => Err(Error::Conflict(format!(
                 "A terminated customer cannot be {}.",
                 action.past_tense()
@@ -228,9 +232,15 @@ impl CustomerKey {
             CustomerKey::PortalId(portal_id) => vec![Lookup::PortalId(portal_id.clone())],
             CustomerKey::Reference(reference) => {
                 let digits = !reference.is_empty() && reference.bytes().all(|b| b.is_ascii_digit());
-                let id = reference.parse::<i64>().ok().filter(|id| *id > 0).map(Lookup::Id);
+                let id = reference
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|id| *id > 0)
+                    .map(Lookup::Id);
                 match (digits, reference.len() == 8) {
-                    (true, true) => std::iter::once(Lookup::PortalId(reference.clone())).chain(id).collect(),
+                    (true, true) => std::iter::once(Lookup::PortalId(reference.clone()))
+                        .chain(id)
+                        .collect(),
                     (true, false) => id.into_iter().collect(),
                     (false, _) => Vec::new(),
                 }
@@ -299,11 +309,21 @@ mod tests {
     #[test]
     fn eight_digit_references_are_portal_ids_first() {
         let key = CustomerKey::Reference("12345678".into());
-        assert_eq!(key.lookups(), [Lookup::PortalId("12345678".into()), Lookup::Id(12345678)]);
-        assert_eq!(CustomerKey::Reference("42".into()).lookups(), [Lookup::Id(42)]);
+        assert_eq!(
+            key.lookups(),
+            [Lookup::PortalId("12345678".into()), Lookup::Id(12345678)]
+        );
+        assert_eq!(
+            CustomerKey::Reference("42".into()).lookups(),
+            [Lookup::Id(42)]
+        );
         assert!(CustomerKey::Reference("0".into()).lookups().is_empty());
         assert!(CustomerKey::Reference("abc".into()).lookups().is_empty());
         assert!(CustomerKey::Reference("-1".into()).lookups().is_empty());
-        assert!(CustomerKey::Reference("99999999999999999999".into()).lookups().is_empty());
+        assert!(
+            CustomerKey::Reference("99999999999999999999".into())
+                .lookups()
+                .is_empty()
+        );
     }
 }

@@ -8,8 +8,8 @@ use rand::Rng;
 use super::input::{apply, check_whole};
 use super::store::{self, Referenced};
 use super::{
-    Choice, Customer, CustomerAction, CustomerField, CustomerFields, CustomerInput, CustomerKey, CustomerSettings,
-    CustomerStatus,
+    Choice, Customer, CustomerAction, CustomerField, CustomerFields, CustomerInput, CustomerKey,
+    CustomerSettings, CustomerStatus,
 };
 use crate::clock::SharedClock;
 use crate::db::{Conn, Db, Tx, unique_violation};
@@ -76,7 +76,11 @@ impl SortColumn {
 
     /// The column name, for SQL.
     pub fn as_sql(self) -> &'static str {
-        Self::ALL.iter().find(|(_, c)| *c == self).map(|(n, _)| *n).unwrap_or("created_at")
+        Self::ALL
+            .iter()
+            .find(|(_, c)| *c == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("created_at")
     }
 }
 
@@ -94,7 +98,10 @@ impl Sort {
     pub fn parse(text: &str) -> Result<Sort> {
         let text = text.trim();
         if text.is_empty() {
-            return Ok(Sort { column: SortColumn::CreatedAt, descending: true });
+            return Ok(Sort {
+                column: SortColumn::CreatedAt,
+                descending: true,
+            });
         }
         let (descending, name) = match text.strip_prefix('-') {
             Some(name) => (true, name),
@@ -103,7 +110,10 @@ impl Sort {
         SortColumn::ALL
             .iter()
             .find(|(n, _)| *n == name)
-            .map(|(_, column)| Sort { column: *column, descending })
+            .map(|(_, column)| Sort {
+                column: *column,
+                descending,
+            })
             .ok_or_else(|| {
                 let names: Vec<&str> = SortColumn::ALL.iter().map(|(n, _)| *n).collect();
                 Error::BadRequest(format!(
@@ -139,18 +149,36 @@ impl ListQuery {
 
     /// Applies the list rules: page 0 means 1, per_page 0 means 25, above 100 means 100;
     /// negative numbers are refused.
-    pub fn new(page: i32, per_page: i32, search: String, status: Option<CustomerStatus>, partner_id: Option<i64>, sort: &str) -> Result<Self> {
+    pub fn new(
+        page: i32,
+        per_page: i32,
+        search: String,
+        status: Option<CustomerStatus>,
+        partner_id: Option<i64>,
+        sort: &str,
+    ) -> Result<Self> {
         if page < 0 {
-            return Err(Error::BadRequest("The page parameter must be a positive integer.".into()));
+            return Err(Error::BadRequest(
+                "The page parameter must be a positive integer.".into(),
+            ));
         }
         if per_page < 0 {
-            return Err(Error::BadRequest("The per_page parameter must be a positive integer.".into()));
+            return Err(Error::BadRequest(
+                "The per_page parameter must be a positive integer.".into(),
+            ));
         }
         let per_page = match per_page {
             0 => Self::DEFAULT_PER_PAGE,
             n => n.min(Self::MAX_PER_PAGE),
         };
-        Ok(Self { page: page.max(1), per_page, search, status, partner_id, sort: Sort::parse(sort)? })
+        Ok(Self {
+            page: page.max(1),
+            per_page,
+            search,
+            status,
+            partner_id,
+            sort: Sort::parse(sort)?,
+        })
     }
 }
 
@@ -177,8 +205,18 @@ impl CustomerList {
 
 impl Customers {
     /// The operations over `db`.
-    pub fn new(db: Db, clock: SharedClock, settings: CustomerSettings, policy: PasswordPolicy) -> Self {
-        Self { db, clock, settings: Arc::new(settings), policy: Arc::new(policy) }
+    pub fn new(
+        db: Db,
+        clock: SharedClock,
+        settings: CustomerSettings,
+        policy: PasswordPolicy,
+    ) -> Self {
+        Self {
+            db,
+            clock,
+            settings: Arc::new(settings),
+            policy: Arc::new(policy),
+        }
     }
 
     /// The password policy portal passwords must satisfy.
@@ -189,9 +227,33 @@ impl Customers {
     /// Checks a create against every rule and hashes its password. When a rule fails,
     /// the answer also names fields that clash with stored customers, so one round trip
     /// shows everything to fix.
-    pub async fn prepare_create(&self, mut input: CustomerInput) -> Result<PreparedCreate> {
-        input.auto_suspension.get_or_insert(self.settings.default_auto_suspension);
-        input.suspend_after_days.get_or_insert(self.settings.default_suspend_after_days);
+    pub async fn prepare_create(&self, input: CustomerInput) -> Result<PreparedCreate> {
+        let (fields, password) = self.check_create(input, false).await?;
+        let password_hash = password::hash(password).await?;
+        Ok(PreparedCreate {
+            fields,
+            password_hash,
+        })
+    }
+
+    /// Checks a create against every rule, stored data included, and writes nothing.
+    pub async fn validate_create(&self, input: CustomerInput) -> Result<()> {
+        self.check_create(input, true).await.map(|_| ())
+    }
+
+    /// The validated fields and the password of a create. Stored data is consulted when
+    /// a rule already failed (to report everything at once) or when `always_check_stored`.
+    async fn check_create(
+        &self,
+        mut input: CustomerInput,
+        always_check_stored: bool,
+    ) -> Result<(CustomerFields, String)> {
+        input
+            .auto_suspension
+            .get_or_insert(self.settings.default_auto_suspension);
+        input
+            .suspend_after_days
+            .get_or_insert(self.settings.default_suspend_after_days);
         let all = CustomerField::all();
         let mut fields = CustomerFields::default();
         let mut errors = FieldErrors::new();
@@ -201,26 +263,43 @@ impl Customers {
             errors.add("password", message);
         }
         check_whole(&fields, &self.settings, &mut errors);
-        if !errors.is_empty() {
+        if always_check_stored || !errors.is_empty() {
             check_stored(&mut self.db.conn(), &fields, None, &all, &mut errors).await?;
-            return Err(Error::Validation(errors));
         }
-        let password_hash = password::hash(password).await?;
-        Ok(PreparedCreate { fields, password_hash })
+        errors.into_result()?;
+        Ok((fields, password))
     }
 
     /// Creates a prepared customer inside `tx`.
     pub async fn create(&self, tx: &mut Tx, prepared: PreparedCreate) -> Result<Customer> {
-        let PreparedCreate { fields, password_hash } = prepared;
+        let PreparedCreate {
+            fields,
+            password_hash,
+        } = prepared;
         let mut errors = FieldErrors::new();
-        check_stored(&mut tx.conn(), &fields, None, &CustomerField::all(), &mut errors).await?;
+        check_stored(
+            &mut tx.conn(),
+            &fields,
+            None,
+            &CustomerField::all(),
+            &mut errors,
+        )
+        .await?;
         errors.into_result()?;
         let portal_id = free_portal_id(&mut tx.conn()).await?;
         let now = self.clock.now();
         let currency = &self.settings.currency;
-        let id = store::insert(&mut tx.conn(), &portal_id, &fields, &password_hash, CustomerStatus::Active, currency, now)
-            .await
-            .map_err(clash_to_field_error)?;
+        let id = store::insert(
+            &mut tx.conn(),
+            &portal_id,
+            &fields,
+            &password_hash,
+            CustomerStatus::Active,
+            currency,
+            now,
+        )
+        .await
+        .map_err(clash_to_field_error)?;
         store::set_organizations(&mut tx.conn(), id, &fields.organization_ids).await?;
         self.reload(tx, id).await
     }
@@ -233,18 +312,30 @@ impl Customers {
     /// A page of live customers.
     pub async fn list(&self, query: &ListQuery) -> Result<CustomerList> {
         let (customers, total) = store::list(&mut self.db.conn(), query).await?;
-        Ok(CustomerList { customers, total, page: query.page, per_page: query.per_page })
+        Ok(CustomerList {
+            customers,
+            total,
+            page: query.page,
+            per_page: query.per_page,
+        })
     }
 
     /// Understands an update's field paths and hashes a new password that satisfies the
     /// policy; every other rule is checked against the stored customer in [`Self::update`].
-    pub async fn prepare_update(&self, input: CustomerInput, paths: &[String]) -> Result<PreparedUpdate> {
+    pub async fn prepare_update(
+        &self,
+        input: CustomerInput,
+        paths: &[String],
+    ) -> Result<PreparedUpdate> {
         let mut selected = Vec::new();
         let mut errors = FieldErrors::new();
         for path in paths {
             match CustomerField::from_path(path) {
                 Some(fields) => selected.extend(fields),
-                None => errors.add("update_mask", format!("The field \"{path}\" cannot be updated.")),
+                None => errors.add(
+                    "update_mask",
+                    format!("The field \"{path}\" cannot be updated."),
+                ),
             }
         }
         errors.into_result()?;
@@ -255,30 +346,59 @@ impl Customers {
             }
             _ => None,
         };
-        Ok(PreparedUpdate { input, selected, password_hash })
+        Ok(PreparedUpdate {
+            input,
+            selected,
+            password_hash,
+        })
     }
 
     /// Changes the selected fields of the customer named by `key`, inside `tx`.
-    pub async fn update(&self, tx: &mut Tx, key: &CustomerKey, prepared: PreparedUpdate) -> Result<Customer> {
+    pub async fn update(
+        &self,
+        tx: &mut Tx,
+        key: &CustomerKey,
+        prepared: PreparedUpdate,
+    ) -> Result<Customer> {
         let current = find(&mut tx.conn(), key, true).await?;
-        let PreparedUpdate { input, selected, password_hash } = prepared;
+        let PreparedUpdate {
+            input,
+            selected,
+            password_hash,
+        } = prepared;
         let mut fields = current.fields.clone();
         let mut errors = FieldErrors::new();
         apply(&mut fields, &input, &selected, &mut errors);
         if selected.contains(&CustomerField::Password) {
-            for message in self.policy.violations(input.password.as_deref().unwrap_or_default()) {
+            for message in self
+                .policy
+                .violations(input.password.as_deref().unwrap_or_default())
+            {
                 errors.add("password", message);
             }
         }
         check_whole(&fields, &self.settings, &mut errors);
-        check_stored(&mut tx.conn(), &fields, Some(current.id), &selected, &mut errors).await?;
+        check_stored(
+            &mut tx.conn(),
+            &fields,
+            Some(current.id),
+            &selected,
+            &mut errors,
+        )
+        .await?;
         errors.into_result()?;
         if selected.is_empty() {
             return Ok(current);
         }
-        store::update(&mut tx.conn(), current.id, &fields, password_hash.as_deref(), self.clock.now())
-            .await
-            .map_err(clash_to_field_error)?;
+        store::update(
+            &mut tx.conn(),
+            current.id,
+            &fields,
+            password_hash.as_deref(),
+            self.clock.now(),
+        )
+        .await
+        .map_err(clash_to_field_error)?;
         if selected.contains(&CustomerField::OrganizationIds) {
             store::set_organizations(&mut tx.conn(), current.id, &fields.organization_ids).await?;
         }
@@ -292,7 +412,13 @@ impl Customers {
     }
 
     /// Moves the customer named by `key` through its life cycle, inside `tx`.
-    pub async fn act(&self, tx: &mut Tx, key: &CustomerKey, action: Choice<CustomerAction>, reason: &str) -> Result<Customer> {
+    pub async fn act(
+        &self,
+        tx: &mut Tx,
+        key: &CustomerKey,
+        action: Choice<CustomerAction>,
+        reason: &str,
+    ) -> Result<Customer> {
         let mut errors = FieldErrors::new();
         let action = match action {
             Choice::Valid(action) => Some(action),
@@ -307,7 +433,10 @@ impl Customers {
         };
         let reason = reason.trim();
         if reason.chars().count() > REASON_MAX {
-            errors.add("reason", format!("The reason may not be greater than {REASON_MAX} characters."));
+            errors.add(
+                "reason",
+                format!("The reason may not be greater than {REASON_MAX} characters."),
+            );
         }
         errors.into_result()?;
         let action = action.ok_or_else(|| anyhow::anyhow!("validated action missing"))?;
@@ -344,7 +473,9 @@ async fn check_stored(
     let check = |field: CustomerField, errors: &FieldErrors| {
         selected.contains(&field) && errors.messages(&field.error_key()).is_empty()
     };
-    if check(CustomerField::Phone, errors) && store::phone_taken(conn, &fields.phone, except).await? {
+    if check(CustomerField::Phone, errors)
+        && store::phone_taken(conn, &fields.phone, except).await?
+    {
         errors.add("phone", PHONE_TAKEN);
     }
     if check(CustomerField::Email, errors)
@@ -359,8 +490,15 @@ async fn check_stored(
     {
         errors.add("user_group_id", "The selected user group id is invalid.");
     }
-    if check(CustomerField::OrganizationIds, errors) && !store::missing_organizations(conn, &fields.organization_ids).await?.is_empty() {
-        errors.add("organization_ids", "The selected organization ids is invalid.");
+    if check(CustomerField::OrganizationIds, errors)
+        && !store::missing_organizations(conn, &fields.organization_ids)
+            .await?
+            .is_empty()
+    {
+        errors.add(
+            "organization_ids",
+            "The selected organization ids is invalid.",
+        );
     }
     if check(CustomerField::PartnerId, errors)
         && let Some(id) = fields.partner_id
@@ -374,7 +512,9 @@ async fn check_stored(
 /// A portal id no customer has: 8 random digits, first one not zero.
 async fn free_portal_id(conn: &mut Conn<'_>) -> Result<String> {
     for _ in 0..16 {
-        let candidate = rand::rng().random_range(10_000_000..=99_999_999u32).to_string();
+        let candidate = rand::rng()
+            .random_range(10_000_000..=99_999_999u32)
+            .to_string();
         if !store::portal_id_taken(conn, &candidate).await? {
             return Ok(candidate);
         }
@@ -385,7 +525,9 @@ async fn free_portal_id(conn: &mut Conn<'_>) -> Result<String> {
 /// A unique-index violation on write means a concurrent writer took the phone or e-mail
 /// between our check and our insert: report it on the field, like the check would have.
 fn clash_to_field_error(err: sqlx::Error) -> Error {
-    let Some(index) = unique_violation(&err) else { return err.into() };
+    let Some(index) = unique_violation(&err) else {
+        return err.into();
+    };
     let mut errors = FieldErrors::new();
     if index.contains("phone") {
         errors.add("phone", PHONE_TAKEN);
@@ -403,11 +545,35 @@ mod tests {
 
     #[test]
     fn sort_accepts_known_columns_in_both_directions() {
-        assert_eq!(Sort::parse("").unwrap(), Sort { column: SortColumn::CreatedAt, descending: true });
-        assert_eq!(Sort::parse("-first_name").unwrap(), Sort { column: SortColumn::FirstName, descending: true });
-        assert_eq!(Sort::parse("id").unwrap(), Sort { column: SortColumn::Id, descending: false });
-        assert!(matches!(Sort::parse("password_hash"), Err(Error::BadRequest(_))));
-        assert!(matches!(Sort::parse("id; DROP TABLE customers"), Err(Error::BadRequest(_))));
+        assert_eq!(
+            Sort::parse("").unwrap(),
+            Sort {
+                column: SortColumn::CreatedAt,
+                descending: true
+            }
+        );
+        assert_eq!(
+            Sort::parse("-first_name").unwrap(),
+            Sort {
+                column: SortColumn::FirstName,
+                descending: true
+            }
+        );
+        assert_eq!(
+            Sort::parse("id").unwrap(),
+            Sort {
+                column: SortColumn::Id,
+                descending: false
+            }
+        );
+        assert!(matches!(
+            Sort::parse("password_hash"),
+            Err(Error::BadRequest(_))
+        ));
+        assert!(matches!(
+            Sort::parse("id; DROP TABLE customers"),
+            Err(Error::BadRequest(_))
+        ));
     }
 
     #[test]
@@ -422,7 +588,12 @@ mod tests {
 
     #[test]
     fn last_page_is_at_least_one() {
-        let list = |total| CustomerList { customers: vec![], total, page: 1, per_page: 25 };
+        let list = |total| CustomerList {
+            customers: vec![],
+            total,
+            page: 1,
+            per_page: 25,
+        };
         assert_eq!(list(0).last_page(), 1);
         assert_eq!(list(25).last_page(), 1);
         assert_eq!(list(26).last_page(), 2);

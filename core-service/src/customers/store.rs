@@ -7,7 +7,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 
-use super::{Address, BillingMethod, Customer, CustomerFields, CustomerStatus, ListQuery, Lookup, Organization};
+use super::{
+    Address, BillingMethod, Customer, CustomerFields, CustomerStatus, ListQuery, Lookup,
+    Organization,
+};
 use crate::db::Conn;
 use crate::error::Result;
 use crate::on_conn;
@@ -55,14 +58,14 @@ struct CustomerRow {
 
 impl CustomerRow {
     fn into_customer(self, organizations: Vec<Organization>) -> Result<Customer> {
-        let status = CustomerStatus::parse(&self.status)
-            .ok_or_else(|| anyhow::anyhow!("customer {} has unknown status {:?}", self.id, self.status))?;
+        let status = CustomerStatus::parse(&self.status).ok_or_else(|| {
+            anyhow::anyhow!("customer {} has unknown status {:?}", self.id, self.status)
+        })?;
         let billing_method = match self.billing_method.as_deref() {
             None => None,
-            Some(name) => Some(
-                BillingMethod::parse(name)
-                    .ok_or_else(|| anyhow::anyhow!("customer {} has unknown billing method {name:?}", self.id))?,
-            ),
+            Some(name) => Some(BillingMethod::parse(name).ok_or_else(|| {
+                anyhow::anyhow!("customer {} has unknown billing method {name:?}", self.id)
+            })?),
         };
         Ok(Customer {
             id: self.id,
@@ -107,17 +110,27 @@ impl CustomerRow {
 
 /// The live customer found by `lookup`; with `lock`, the row is locked until the
 /// transaction ends.
-pub(super) async fn find(conn: &mut Conn<'_>, lookup: &Lookup, lock: bool) -> Result<Option<Customer>> {
+pub(super) async fn find(
+    conn: &mut Conn<'_>,
+    lookup: &Lookup,
+    lock: bool,
+) -> Result<Option<Customer>> {
     let postgres_lock = lock && conn.is_postgres();
     let row: Option<CustomerRow> = match (lookup, postgres_lock) {
-        (Lookup::Id(id), false) => on_conn!(conn, c => sqlx::query_as(concat!("SELECT ", columns!(),
-            " FROM customers WHERE id = $1 AND deleted_at IS NULL")).bind(id).fetch_optional(c).await)?,
+        (Lookup::Id(id), false) => {
+            on_conn!(conn, c => sqlx::query_as(concat!("SELECT ", columns!(),
+            " FROM customers WHERE id = $1 AND deleted_at IS NULL")).bind(id).fetch_optional(c).await)?
+        }
         (Lookup::Id(id), true) => on_conn!(conn, c => sqlx::query_as(concat!("SELECT ", columns!(),
             " FROM customers WHERE id = $1 AND deleted_at IS NULL FOR UPDATE")).bind(id).fetch_optional(c).await)?,
-        (Lookup::PortalId(portal_id), false) => on_conn!(conn, c => sqlx::query_as(concat!("SELECT ", columns!(),
-            " FROM customers WHERE portal_id = $1 AND deleted_at IS NULL")).bind(portal_id).fetch_optional(c).await)?,
-        (Lookup::PortalId(portal_id), true) => on_conn!(conn, c => sqlx::query_as(concat!("SELECT ", columns!(),
-            " FROM customers WHERE portal_id = $1 AND deleted_at IS NULL FOR UPDATE")).bind(portal_id).fetch_optional(c).await)?,
+        (Lookup::PortalId(portal_id), false) => {
+            on_conn!(conn, c => sqlx::query_as(concat!("SELECT ", columns!(),
+            " FROM customers WHERE portal_id = $1 AND deleted_at IS NULL")).bind(portal_id).fetch_optional(c).await)?
+        }
+        (Lookup::PortalId(portal_id), true) => {
+            on_conn!(conn, c => sqlx::query_as(concat!("SELECT ", columns!(),
+            " FROM customers WHERE portal_id = $1 AND deleted_at IS NULL FOR UPDATE")).bind(portal_id).fetch_optional(c).await)?
+        }
     };
     let Some(row) = row else { return Ok(None) };
     let mut organizations = organizations_of(conn, &[row.id]).await?;
@@ -126,7 +139,11 @@ pub(super) async fn find(conn: &mut Conn<'_>, lookup: &Lookup, lock: bool) -> Re
 }
 
 /// Whether a live customer other than `except` has this phone.
-pub(super) async fn phone_taken(conn: &mut Conn<'_>, phone: &str, except: Option<i64>) -> Result<bool> {
+pub(super) async fn phone_taken(
+    conn: &mut Conn<'_>,
+    phone: &str,
+    except: Option<i64>,
+) -> Result<bool> {
     let found: Option<i64> = on_conn!(conn, c => sqlx::query_scalar(
         "SELECT id FROM customers WHERE phone = $1 AND deleted_at IS NULL AND ($2 IS NULL OR id <> $2) LIMIT 1")
         .bind(phone).bind(except).fetch_optional(c).await)?;
@@ -134,7 +151,11 @@ pub(super) async fn phone_taken(conn: &mut Conn<'_>, phone: &str, except: Option
 }
 
 /// Whether a live customer other than `except` has this e-mail.
-pub(super) async fn email_taken(conn: &mut Conn<'_>, email: &str, except: Option<i64>) -> Result<bool> {
+pub(super) async fn email_taken(
+    conn: &mut Conn<'_>,
+    email: &str,
+    except: Option<i64>,
+) -> Result<bool> {
     let found: Option<i64> = on_conn!(conn, c => sqlx::query_scalar(
         "SELECT id FROM customers WHERE email = $1 AND deleted_at IS NULL AND ($2 IS NULL OR id <> $2) LIMIT 1")
         .bind(email).bind(except).fetch_optional(c).await)?;
@@ -183,7 +204,11 @@ pub(super) async fn missing_organizations(conn: &mut Conn<'_>, ids: &[i64]) -> R
         }
         query.fetch_all(c).await
     })?;
-    Ok(ids.iter().copied().filter(|id| !found.contains(id)).collect())
+    Ok(ids
+        .iter()
+        .copied()
+        .filter(|id| !found.contains(id))
+        .collect())
 }
 
 /// Inserts a live customer; returns its id. Unique violations come back as `sqlx::Error`
@@ -243,7 +268,11 @@ pub(super) async fn update(
 }
 
 /// Replaces a customer's organizations.
-pub(super) async fn set_organizations(conn: &mut Conn<'_>, id: i64, organization_ids: &[i64]) -> Result<()> {
+pub(super) async fn set_organizations(
+    conn: &mut Conn<'_>,
+    id: i64,
+    organization_ids: &[i64],
+) -> Result<()> {
     on_conn!(conn, c => sqlx::query("DELETE FROM customer_organizations WHERE customer_id = $1")
         .bind(id).execute(c).await.map(|done| done.rows_affected()))?;
     for organization_id in organization_ids {
@@ -323,14 +352,25 @@ fn search_patterns(search: &str) -> (String, String) {
     if search.is_empty() {
         return (String::new(), String::new());
     }
-    let escape = |s: &str| s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escape = |s: &str| {
+        s.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    };
     let name = format!("%{}%", escape(&search.to_lowercase()));
     let phone_digits = super::fields::normalize_phone(search);
-    let phone = if phone_digits.is_empty() { name.clone() } else { format!("%{}%", escape(&phone_digits)) };
+    let phone = if phone_digits.is_empty() {
+        name.clone()
+    } else {
+        format!("%{}%", escape(&phone_digits))
+    };
     (name, phone)
 }
 
-async fn organizations_of(conn: &mut Conn<'_>, customer_ids: &[i64]) -> Result<HashMap<i64, Vec<Organization>>> {
+async fn organizations_of(
+    conn: &mut Conn<'_>,
+    customer_ids: &[i64],
+) -> Result<HashMap<i64, Vec<Organization>>> {
     let mut by_customer: HashMap<i64, Vec<Organization>> = HashMap::new();
     if customer_ids.is_empty() {
         return Ok(by_customer);
@@ -349,14 +389,20 @@ async fn organizations_of(conn: &mut Conn<'_>, customer_ids: &[i64]) -> Result<H
         query.fetch_all(c).await
     })?;
     for (customer_id, id, name) in rows {
-        by_customer.entry(customer_id).or_default().push(Organization { id, name });
+        by_customer
+            .entry(customer_id)
+            .or_default()
+            .push(Organization { id, name });
     }
     Ok(by_customer)
 }
 
 /// "$first, $first+1, …" for `count` values.
 fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -33,13 +33,21 @@ pub struct Scope {
 impl Scope {
     /// The scope of a gRPC request that carries an `idempotency-key` metadata entry;
     /// `None` without one.
-    pub fn of<T: Message>(request: &tonic::Request<T>, operation: &'static str) -> Result<Option<Scope>> {
-        let Some(value) = request.metadata().get(lastmile_proto::IDEMPOTENCY_KEY_METADATA) else {
+    pub fn of<T: Message>(
+        request: &tonic::Request<T>,
+        operation: &'static str,
+    ) -> Result<Option<Scope>> {
+        let Some(value) = request
+            .metadata()
+            .get(lastmile_proto::IDEMPOTENCY_KEY_METADATA)
+        else {
             return Ok(None);
         };
         let key = value
             .to_str()
-            .map_err(|_| Error::BadRequest("The Idempotency-Key header must be printable ASCII.".into()))?
+            .map_err(|_| {
+                Error::BadRequest("The Idempotency-Key header must be printable ASCII.".into())
+            })?
             .trim();
         if key.is_empty() || key.len() > KEY_MAX {
             return Err(Error::BadRequest(format!(
@@ -69,13 +77,19 @@ pub async fn replay<T: Message + Default>(db: &Db, scope: Option<&Scope>) -> Res
     if record.operation != scope.operation || record.request_digest != scope.request_digest {
         return Err(Error::IdempotencyConflict);
     }
-    let answer = T::decode(record.response.as_slice()).map_err(|e| anyhow::anyhow!("stored answer: {e}"))?;
+    let answer =
+        T::decode(record.response.as_slice()).map_err(|e| anyhow::anyhow!("stored answer: {e}"))?;
     Ok(Some(answer))
 }
 
 /// Runs `work` in one transaction; with a scope, claims the key first and stores the
 /// answer with the change, or replays the answer of a request that won the key.
-pub async fn transaction<T, F>(db: &Db, clock: &SharedClock, scope: Option<&Scope>, work: F) -> Result<T>
+pub async fn transaction<T, F>(
+    db: &Db,
+    clock: &SharedClock,
+    scope: Option<&Scope>,
+    work: F,
+) -> Result<T>
 where
     T: Message + Default,
     F: AsyncFnOnce(&mut Tx) -> Result<T>,
@@ -87,9 +101,9 @@ where
             Ok(()) => {}
             Err(err) if unique_violation(&err).is_some() => {
                 drop(tx);
-                return replay(db, Some(scope))
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("idempotency record vanished after a clash").into());
+                return replay(db, Some(scope)).await?.ok_or_else(|| {
+                    anyhow::anyhow!("idempotency record vanished after a clash").into()
+                });
             }
             Err(err) => return Err(err.into()),
         }

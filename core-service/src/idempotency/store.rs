@@ -14,7 +14,11 @@ pub(super) struct Record {
     pub response: Vec<u8>,
 }
 
-pub(super) async fn find(conn: &mut Conn<'_>, api_key_id: i64, key: &str) -> Result<Option<Record>> {
+pub(super) async fn find(
+    conn: &mut Conn<'_>,
+    api_key_id: i64,
+    key: &str,
+) -> Result<Option<Record>> {
     Ok(on_conn!(conn, c => sqlx::query_as(
         "SELECT operation, request_digest, response FROM idempotency_records \
          WHERE api_key_id = $1 AND idempotency_key = $2")
@@ -22,7 +26,11 @@ pub(super) async fn find(conn: &mut Conn<'_>, api_key_id: i64, key: &str) -> Res
 }
 
 /// Inserts the record with an empty answer; a unique violation means the key is taken.
-pub(super) async fn claim(conn: &mut Conn<'_>, scope: &Scope, now: DateTime<Utc>) -> std::result::Result<(), sqlx::Error> {
+pub(super) async fn claim(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> std::result::Result<(), sqlx::Error> {
     on_conn!(conn, c => sqlx::query(
         "INSERT INTO idempotency_records (api_key_id, idempotency_key, operation, request_digest, response, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)")
@@ -31,7 +39,11 @@ pub(super) async fn claim(conn: &mut Conn<'_>, scope: &Scope, now: DateTime<Utc>
     Ok(())
 }
 
-pub(super) async fn set_response(conn: &mut Conn<'_>, scope: &Scope, response: &[u8]) -> Result<()> {
+pub(super) async fn set_response(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    response: &[u8],
+) -> Result<()> {
     on_conn!(conn, c => sqlx::query(
         "UPDATE idempotency_records SET response = $3 WHERE api_key_id = $1 AND idempotency_key = $2")
         .bind(scope.api_key_id).bind(&scope.key).bind(response).execute(c).await.map(|done| done.rows_affected()))?;

@@ -1,7 +1,7 @@
 //! The gRPC adapter of `IdentityService`.
 
-use lastmile_proto::v1 as pb;
 use lastmile_proto::timestamp;
+use lastmile_proto::v1 as pb;
 use pb::identity_service_server::IdentityService;
 use tonic::{Request, Response, Status};
 
@@ -19,7 +19,9 @@ impl IdentityService for IdentityGrpc {
         request: Request<pb::GetCurrentPrincipalRequest>,
     ) -> Result<Response<pb::GetCurrentPrincipalResponse>, Status> {
         let principal = principal(&request)?.clone();
-        Ok(Response::new(pb::GetCurrentPrincipalResponse { principal: Some(principal.into()) }))
+        Ok(Response::new(pb::GetCurrentPrincipalResponse {
+            principal: Some(principal.into()),
+        }))
     }
 }
 

@@ -38,8 +38,15 @@ pub enum Role {
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 7] =
-        [Role::Admin, Role::Manager, Role::Billing, Role::Support, Role::Technician, Role::Reseller, Role::ReadOnly];
+    pub const ALL: [Role; 7] = [
+        Role::Admin,
+        Role::Manager,
+        Role::Billing,
+        Role::Support,
+        Role::Technician,
+        Role::Reseller,
+        Role::ReadOnly,
+    ];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
@@ -75,7 +82,12 @@ pub enum Tier {
 
 impl Tier {
     /// Every tier.
-    pub const ALL: [Tier; 4] = [Tier::Standard, Tier::Free, Tier::Professional, Tier::Enterprise];
+    pub const ALL: [Tier; 4] = [
+        Tier::Standard,
+        Tier::Free,
+        Tier::Professional,
+        Tier::Enterprise,
+    ];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
@@ -126,14 +138,25 @@ pub struct NewApiKey {
 /// A new random API key.
 pub fn generate_key() -> String {
     let mut rng = rand::rng();
-    let mut part = |n: usize| -> String { (&mut rng).sample_iter(Alphanumeric).take(n).map(char::from).collect() };
+    let mut part = |n: usize| -> String {
+        (&mut rng)
+            .sample_iter(Alphanumeric)
+            .take(n)
+            .map(char::from)
+            .collect()
+    };
     format!("lm_{}_{}", part(8), part(32))
 }
 
 /// The public prefix of a key: its first 11 characters (`lm_` and 8 random ones for
 /// generated keys; any key of at least 16 characters is accepted, e.g. a bootstrap key).
 pub fn prefix_of(key: &str) -> Option<&str> {
-    if key.len() < MIN_KEY_LEN || !key.is_ascii() || key.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
+    if key.len() < MIN_KEY_LEN
+        || !key.is_ascii()
+        || key
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
         return None;
     }
     Some(&key[..11])
@@ -175,7 +198,10 @@ impl ApiKeys {
             )));
         }
         let mut tx = self.db.begin().await?;
-        if store::find_by_digest(&mut tx.conn(), &digest(key)).await?.is_none() {
+        if store::find_by_digest(&mut tx.conn(), &digest(key))
+            .await?
+            .is_none()
+        {
             let new = NewApiKey {
                 name: "bootstrap".into(),
                 description: Some("Created from LASTMILE_BOOTSTRAP_API_KEY".into()),
@@ -183,7 +209,14 @@ impl ApiKeys {
                 tier: Tier::Standard,
                 expires_at: None,
             };
-            store::insert(&mut tx.conn(), &new, prefix_of(key).unwrap_or_default(), &digest(key), self.clock.now()).await?;
+            store::insert(
+                &mut tx.conn(),
+                &new,
+                prefix_of(key).unwrap_or_default(),
+                &digest(key),
+                self.clock.now(),
+            )
+            .await?;
         }
         tx.commit().await
     }
@@ -192,7 +225,9 @@ impl ApiKeys {
     /// several processes starting together on one database, exactly one gets it.
     pub async fn create_first_admin_key(&self) -> Result<Option<String>> {
         let mut tx = self.db.begin().await?;
-        if store::count(&mut tx.conn()).await? > 0 || !store::claim_setup_step(&mut tx.conn(), "first_admin_key", self.clock.now()).await? {
+        if store::count(&mut tx.conn()).await? > 0
+            || !store::claim_setup_step(&mut tx.conn(), "first_admin_key", self.clock.now()).await?
+        {
             return Ok(None);
         }
         let key = generate_key();
@@ -203,7 +238,14 @@ impl ApiKeys {
             tier: Tier::Standard,
             expires_at: None,
         };
-        store::insert(&mut tx.conn(), &new, prefix_of(&key).unwrap_or_default(), &digest(&key), self.clock.now()).await?;
+        store::insert(
+            &mut tx.conn(),
+            &new,
+            prefix_of(&key).unwrap_or_default(),
+            &digest(&key),
+            self.clock.now(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Some(key))
     }
@@ -215,6 +257,21 @@ impl ApiKeys {
         tx.commit().await?;
         Ok(id)
     }
+}
+
+/// Every key with this prefix.
+pub(crate) async fn store_find_by_prefix(db: &Db, prefix: &str) -> Result<Vec<ApiKeyRow>> {
+    store::find_by_prefix(&mut db.conn(), prefix).await
+}
+
+/// Records a key's use (see `store::touch`).
+pub(crate) async fn store_touch(
+    db: &Db,
+    id: i64,
+    now: DateTime<Utc>,
+    stale_before: DateTime<Utc>,
+) -> Result<()> {
+    store::touch(&mut db.conn(), id, now, stale_before).await
 }
 
 #[cfg(test)]
@@ -247,14 +304,4 @@ mod tests {
             assert_eq!(Tier::parse(tier.as_str()), Some(tier));
         }
     }
-}
-
-/// Every key with this prefix.
-pub(crate) async fn store_find_by_prefix(db: &Db, prefix: &str) -> Result<Vec<ApiKeyRow>> {
-    store::find_by_prefix(&mut db.conn(), prefix).await
-}
-
-/// Records a key's use (see `store::touch`).
-pub(crate) async fn store_touch(db: &Db, id: i64, now: DateTime<Utc>, stale_before: DateTime<Utc>) -> Result<()> {
-    store::touch(&mut db.conn(), id, now, stale_before).await
 }

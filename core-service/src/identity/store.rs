@@ -20,7 +20,13 @@ pub(crate) struct ApiKeyRow {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
-pub(super) async fn insert(conn: &mut Conn<'_>, new: &NewApiKey, prefix: &str, digest: &str, now: DateTime<Utc>) -> Result<i64> {
+pub(super) async fn insert(
+    conn: &mut Conn<'_>,
+    new: &NewApiKey,
+    prefix: &str,
+    digest: &str,
+    now: DateTime<Utc>,
+) -> Result<i64> {
     let id = on_conn!(conn, c => sqlx::query_scalar(
         "INSERT INTO api_keys (name, description, prefix, key_digest, role, tier, expires_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
@@ -44,7 +50,12 @@ pub(super) async fn find_by_digest(conn: &mut Conn<'_>, digest: &str) -> Result<
 
 /// Records a use, unless one was recorded in the last minute (checked in SQL too, so
 /// that several core processes do not all write).
-pub(crate) async fn touch(conn: &mut Conn<'_>, id: i64, now: DateTime<Utc>, stale_before: DateTime<Utc>) -> Result<()> {
+pub(crate) async fn touch(
+    conn: &mut Conn<'_>,
+    id: i64,
+    now: DateTime<Utc>,
+    stale_before: DateTime<Utc>,
+) -> Result<()> {
     on_conn!(conn, c => sqlx::query(
         "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)")
         .bind(id).bind(now).bind(stale_before).execute(c).await.map(|done| done.rows_affected()))?;
@@ -56,7 +67,11 @@ pub(super) async fn count(conn: &mut Conn<'_>) -> Result<i64> {
 }
 
 /// Claims a one-time set-up step; false when another process already did.
-pub(super) async fn claim_setup_step(conn: &mut Conn<'_>, name: &str, now: DateTime<Utc>) -> Result<bool> {
+pub(super) async fn claim_setup_step(
+    conn: &mut Conn<'_>,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     let claimed: Option<String> = on_conn!(conn, c => sqlx::query_scalar(
         "INSERT INTO setup_steps (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING name")
         .bind(name).bind(now).fetch_optional(c).await)?;

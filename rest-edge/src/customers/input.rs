@@ -35,7 +35,19 @@ impl CustomerChanges {
 }
 
 /// Reads a customer body; every field of the wrong JSON type is reported.
+#[cfg(test)]
 pub(crate) fn customer_changes(body: &Map<String, Value>) -> Result<CustomerChanges, FieldErrors> {
+    let (changes, errors) = read_customer(body);
+    if errors.is_empty() {
+        Ok(changes)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Reads a customer body: the well-typed fields as proto input, and a message for every
+/// field of the wrong JSON type (those fields are left out of the input).
+pub(crate) fn read_customer(body: &Map<String, Value>) -> (CustomerChanges, FieldErrors) {
     let fields = Fields::new(body);
     let mut errors = FieldErrors::default();
     let mut out = CustomerChanges::default();
@@ -87,7 +99,9 @@ pub(crate) fn customer_changes(body: &Map<String, Value>) -> Result<CustomerChan
     let billing_method = fields.string("billing_method", &mut errors);
     if billing_method.is_present() {
         out.touch("billing_method");
-        out.input.billing_method = billing_method.value().map_or(0, |m| billing_method_value(&m));
+        out.input.billing_method = billing_method
+            .value()
+            .map_or(0, |m| billing_method_value(&m));
     }
     let billing_day = fields.integer("billing_day", &mut errors);
     if billing_day.is_present() {
@@ -105,11 +119,7 @@ pub(crate) fn customer_changes(body: &Map<String, Value>) -> Result<CustomerChan
         out.input.suspend_after_days = suspend_after_days.value().map(saturate_i32);
     }
 
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    (out, errors)
 }
 
 /// `cycle` / `prorata`; any other string is sent as an invalid enum value (proto3 enums
@@ -147,10 +157,7 @@ fn read_address_object(
     errors: &mut FieldErrors,
 ) {
     let fields = Fields::nested(object, prefix);
-    for (key, part) in ADDRESS_PARTS
-        .into_iter()
-        .chain([("postal_code", "zip")])
-    {
+    for (key, part) in ADDRESS_PARTS.into_iter().chain([("postal_code", "zip")]) {
         let value = fields.string(key, errors);
         if value.is_present() {
             let path = format!("{prefix}.{part}");
@@ -226,7 +233,13 @@ fn read_billing_address(fields: &Fields<'_>, out: &mut CustomerChanges, errors: 
         }
         Field::Value(object) => {
             let mut address = Address::default();
-            read_address_object(object, "billing_address", &mut address, &mut out.mask, errors);
+            read_address_object(
+                object,
+                "billing_address",
+                &mut address,
+                &mut out.mask,
+                errors,
+            );
             out.input.billing_address = Some(address);
         }
     }

@@ -103,8 +103,8 @@ fn wrong_types_are_reported_for_every_field_at_once() {
 
 #[test]
 fn nested_address_type_errors_name_the_nested_field() {
-    let errors = changes(json!({"address": {"city": 1}, "billing_address": {"zip": []}}))
-        .unwrap_err();
+    let errors =
+        changes(json!({"address": {"city": 1}, "billing_address": {"zip": []}})).unwrap_err();
     assert_eq!(errors.fields(), ["address.city", "billing_address.zip"]);
 }
 
@@ -129,9 +129,17 @@ fn an_empty_body_changes_nothing() {
 #[test]
 fn the_mask_names_each_plain_key_present() {
     assert_eq!(
-        mask(json!({"suspend_after_days": 3, "email": "a@b.c", "first_name": "Ada",
-            "organization_ids": [], "partner_id": 1})),
-        ["first_name", "email", "organization_ids", "partner_id", "suspend_after_days"]
+        mask(
+            json!({"suspend_after_days": 3, "email": "a@b.c", "first_name": "Ada",
+            "organization_ids": [], "partner_id": 1})
+        ),
+        [
+            "first_name",
+            "email",
+            "organization_ids",
+            "partner_id",
+            "suspend_after_days"
+        ]
     );
 }
 
@@ -153,7 +161,12 @@ fn an_address_object_masks_the_parts_present_with_postal_code_as_zip() {
 fn flat_address_keys_mask_the_address_parts() {
     assert_eq!(
         mask(json!({"city": "X", "state": "Y", "country": "Z", "postal_code": "1"})),
-        ["address.city", "address.state", "address.country", "address.zip"]
+        [
+            "address.city",
+            "address.state",
+            "address.country",
+            "address.zip"
+        ]
     );
 }
 
@@ -191,12 +204,21 @@ fn a_billing_address_object_masks_the_parts_present() {
 
 #[test]
 fn null_values_are_masked_with_empty_values() {
-    let out = changes(json!({"last_name": null, "email": null, "billing_day": null,
-        "user_group_id": null, "city": null, "phone": null}))
+    let out = changes(
+        json!({"last_name": null, "email": null, "billing_day": null,
+        "user_group_id": null, "city": null, "phone": null}),
+    )
     .unwrap();
     assert_eq!(
         out.mask,
-        ["last_name", "email", "phone", "address.city", "user_group_id", "billing_day"]
+        [
+            "last_name",
+            "email",
+            "phone",
+            "address.city",
+            "user_group_id",
+            "billing_day"
+        ]
     );
     assert_eq!(out.input.last_name, None);
     assert_eq!(out.input.email, None);

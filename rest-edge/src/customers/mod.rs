@@ -11,6 +11,7 @@ pub(crate) use query::ListCustomersParams;
 use crate::AppState;
 use crate::base_url::BaseUrl;
 use crate::credentials::Caller;
+use crate::envelope::FieldErrors;
 use crate::envelope::{ApiError, ErrorBody, ListSuccess, Success};
 use crate::json_input::{self, Fields};
 use crate::openapi::{CustomerActionBody, CustomerBody};
@@ -93,9 +94,8 @@ pub(crate) async fn list_customers(
     base: BaseUrl,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<ListSuccess<CustomerListData>>, ApiError> {
-    let Query(pairs) = query.map_err(|rejection| {
-        ApiError::bad_request("Invalid query parameter", rejection.body_text())
-    })?;
+    let Query(pairs) = query
+        .map_err(|rejection| ApiError::bad_request("Invalid request", rejection.body_text()))?;
     let request = query::list_request(&pairs)?;
     let response = state
         .customers
@@ -141,10 +141,20 @@ pub(crate) async fn create_customer(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = json_input::object(body)?;
-    let changes = input::customer_changes(&body).map_err(ApiError::validation)?;
-    let request = CreateCustomerRequest {
+    let (changes, type_errors) = input::read_customer(&body);
+    let mut request = CreateCustomerRequest {
         customer: Some(changes.input),
+        validate_only: false,
     };
+    if !type_errors.is_empty() {
+        request.validate_only = true;
+        let checked = state
+            .customers
+            .clone()
+            .create_customer(caller.request(request)?)
+            .await;
+        return Err(with_type_errors(checked.map(drop), type_errors));
+    }
     let response = state
         .customers
         .clone()
@@ -153,6 +163,26 @@ pub(crate) async fn create_customer(
         .into_inner();
     let answer = one("Customer created successfully", response.customer, &base)?;
     Ok((StatusCode::CREATED, answer).into_response())
+}
+
+/// The answer to a body with fields of the wrong JSON type: the core validated the
+/// well-typed rest (`validate_only`), so the client learns every failing field in one
+/// round trip. A refusal that is not about fields (401, 404) wins as it is.
+fn with_type_errors(checked: Result<(), tonic::Status>, type_errors: FieldErrors) -> ApiError {
+    match checked {
+        Ok(()) => ApiError::validation(type_errors),
+        Err(status) => {
+            let mut error = ApiError::from_status(&status);
+            match error.body.errors.as_mut() {
+                Some(rule_errors) => rule_errors.merge_shadowing(type_errors),
+                None if error.status == StatusCode::UNPROCESSABLE_ENTITY => {
+                    error = ApiError::validation(type_errors)
+                }
+                None => {}
+            }
+            error
+        }
+    }
 }
 
 /// Returns one customer, by id or 8-digit portal id.
@@ -187,9 +217,38 @@ pub(crate) async fn get_customer(
     one("Customer retrieved successfully", response.customer, &base)
 }
 
-/// Changes the fields present in the body (PUT and PATCH alike); `null` clears a field.
+/// Changes the fields present in the body; `null` clears a field. Same as PATCH: a key
+/// left out of the body keeps its value.
 #[utoipa::path(
-    method(put, patch),
+    put,
+    path = "/api/v1/customers/{id}",
+    tag = "customers",
+    operation_id = "replace_customer",
+    params(("id" = String, Path, description = "Customer id or 8-digit portal id")),
+    request_body = CustomerBody,
+    security(("api_key" = []), ("bearer" = []), ("auth_token" = [])),
+    responses(
+        (status = 200, description = "The customer after the change", body = Success<CustomerData>),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or invalid credential", body = ErrorBody),
+        (status = 404, description = "No such customer", body = ErrorBody),
+        (status = 422, description = "Validation failed", body = ErrorBody),
+        (status = 429, description = "Too many requests", body = ErrorBody),
+    )
+)]
+pub(crate) async fn replace_customer(
+    state: State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> CustomerAnswer {
+    update_customer(state, caller, base, path, body).await
+}
+
+/// Changes the fields present in the body; `null` clears a field.
+#[utoipa::path(
+    patch,
     path = "/api/v1/customers/{id}",
     tag = "customers",
     params(("id" = String, Path, description = "Customer id or 8-digit portal id")),
@@ -213,14 +272,24 @@ pub(crate) async fn update_customer(
 ) -> CustomerAnswer {
     let customer = customer_ref(path)?;
     let body = json_input::object(body)?;
-    let changes = input::customer_changes(&body).map_err(ApiError::validation)?;
-    let request = UpdateCustomerRequest {
+    let (changes, type_errors) = input::read_customer(&body);
+    let mut request = UpdateCustomerRequest {
         customer: Some(customer),
         changes: Some(changes.input),
         update_mask: Some(prost_types::FieldMask {
             paths: changes.mask,
         }),
+        validate_only: false,
     };
+    if !type_errors.is_empty() {
+        request.validate_only = true;
+        let checked = state
+            .customers
+            .clone()
+            .update_customer(caller.request(request)?)
+            .await;
+        return Err(with_type_errors(checked.map(drop), type_errors));
+    }
     let response = state
         .customers
         .clone()
@@ -313,7 +382,9 @@ pub(crate) async fn customer_action(
 
 /// `action` and `reason` of an action body. A missing action is sent unspecified and an
 /// unknown one as an invalid enum value, so the core reports either on the field.
-fn action_input(body: &serde_json::Map<String, serde_json::Value>) -> Result<(i32, String), ApiError> {
+fn action_input(
+    body: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(i32, String), ApiError> {
     let fields = Fields::new(body);
     let mut errors = crate::envelope::FieldErrors::default();
     let action = fields.string("action", &mut errors).value();
@@ -332,39 +403,4 @@ fn action_input(body: &serde_json::Map<String, serde_json::Value>) -> Result<(i3
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn action_of(value: serde_json::Value) -> Result<(i32, String), ApiError> {
-        action_input(value.as_object().unwrap())
-    }
-
-    #[test]
-    fn actions_map_to_the_proto_enum() {
-        assert_eq!(action_of(json!({"action": "suspend", "reason": "unpaid"})).unwrap(), (1, "unpaid".to_owned()));
-        assert_eq!(action_of(json!({"action": "activate"})).unwrap(), (2, String::new()));
-        assert_eq!(action_of(json!({"action": "terminate", "reason": null})).unwrap(), (3, String::new()));
-        assert_eq!(action_of(json!({})).unwrap().0, 0);
-        assert_eq!(action_of(json!({"action": "explode"})).unwrap().0, -1);
-    }
-
-    #[test]
-    fn action_fields_of_the_wrong_type_are_a_422() {
-        let error = action_of(json!({"action": 1, "reason": false})).unwrap_err();
-        assert_eq!(error.status.as_u16(), 422);
-        let errors = error.body.errors.unwrap();
-        assert_eq!(errors.fields(), ["action", "reason"]);
-    }
-
-    #[test]
-    fn a_path_segment_must_be_one_to_twenty_digits() {
-        let ok = customer_ref(Ok(Path("10000001".to_owned()))).unwrap();
-        assert_eq!(ok.key, Some(customer_ref::Key::Reference("10000001".to_owned())));
-        for bad in ["", "abc", "12a", "-1", "123456789012345678901", "1.0"] {
-            let error = customer_ref(Ok(Path(bad.to_owned()))).unwrap_err();
-            assert_eq!(error.status.as_u16(), 404, "{bad}");
-            assert_eq!(error.body.message, "Customer not found");
-        }
-    }
-}
+mod tests;

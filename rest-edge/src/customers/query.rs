@@ -8,7 +8,10 @@ use utoipa::IntoParams;
 /// them by hand so that every bad value gets the contract's 400).
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code, reason = "describes the query string for the OpenAPI document only")]
+#[allow(
+    dead_code,
+    reason = "describes the query string for the OpenAPI document only"
+)]
 pub(crate) struct ListCustomersParams {
     /// Page number, from 1. Default 1.
     page: Option<u32>,
@@ -26,7 +29,7 @@ pub(crate) struct ListCustomersParams {
 }
 
 fn invalid(detail: &str) -> ApiError {
-    ApiError::bad_request("Invalid query parameter", detail)
+    ApiError::bad_request("Invalid request", detail)
 }
 
 /// A positive integer written in plain digits (no sign, no spaces).
@@ -40,11 +43,8 @@ fn positive(value: &str) -> Option<u64> {
 }
 
 fn positive_i32(value: &str, name: &str) -> Result<i32, ApiError> {
-    let n = positive(value).ok_or_else(|| {
-        invalid(&format!(
-            "The {name} parameter must be a positive integer."
-        ))
-    })?;
+    let n = positive(value)
+        .ok_or_else(|| invalid(&format!("The {name} parameter must be a positive integer.")))?;
     Ok(i32::try_from(n).unwrap_or(i32::MAX))
 }
 
@@ -108,7 +108,7 @@ mod tests {
     fn detail(query: &[(&str, &str)]) -> String {
         let error = parse(query).unwrap_err();
         assert_eq!(error.status.as_u16(), 400);
-        assert_eq!(error.body.message, "Invalid query parameter");
+        assert_eq!(error.body.message, "Invalid request");
         assert_eq!(error.body.code, "BAD_REQUEST");
         error.body.error.unwrap()
     }
