@@ -1,11 +1,12 @@
 //! Customers (subscribers): their types, the life-cycle rules, and the operations on them.
 //!
 //! `fields` holds the per-field rules, `input` turns what a client sent into a validated
-//! customer, `service` runs the operations, `store` holds the SQL and `grpc` the adapter.
+//! customer, `list` the rules of pages and sorting, `service` runs the operations, `store` holds the SQL and `grpc` the adapter.
 
 pub mod fields;
 pub mod grpc;
 pub mod input;
+pub mod list;
 pub mod service;
 mod store;
 
@@ -13,7 +14,8 @@ use chrono::{DateTime, Utc};
 
 use crate::error::Error;
 pub use input::{AddressInput, AddressPart, Choice, CustomerField, CustomerInput};
-pub use service::{CustomerList, Customers, ListQuery, Sort};
+pub use list::{CustomerList, ListQuery, Sort, SortColumn};
+pub use service::Customers;
 
 /// A postal address; empty strings are parts not given.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
