@@ -9,6 +9,7 @@ const PROTOS: &[&str] = &[
     "proto/lastmile/v1/common.proto",
     "proto/lastmile/v1/customer.proto",
     "proto/lastmile/v1/identity.proto",
+    "proto/lastmile/v1/audit.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

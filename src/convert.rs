@@ -21,6 +21,10 @@ pub fn datetime(t: &Timestamp) -> Option<DateTime<Utc>> {
 pub const IDEMPOTENCY_KEY_METADATA: &str = "idempotency-key";
 /// Metadata key carrying the request id on gRPC calls.
 pub const REQUEST_ID_METADATA: &str = "x-request-id";
+/// Metadata key carrying the client's address as the edge saw it (for the audit log).
+pub const CLIENT_ADDRESS_METADATA: &str = "x-client-address";
+/// Metadata key carrying the reason for a change (the REST `X-Reason` header).
+pub const REASON_METADATA: &str = "x-reason";
 /// Error domain of every `ErrorInfo` the core returns.
 pub const ERROR_DOMAIN: &str = "lastmile.v1";
 /// `ErrorInfo` metadata key with the longer, human explanation of an error.
@@ -80,5 +84,55 @@ mod money_tests {
         assert_eq!(format_minor_units(100, "JPY"), "100");
         assert_eq!(format_minor_units(1234, "KWD"), "1.234");
         assert_eq!(format_minor_units(i64::MIN, "USD"), "-92233720368547758.08");
+    }
+}
+
+/// A JSON object as a protobuf `Struct` (numbers become doubles, as protobuf JSON has it).
+pub fn json_to_struct(map: serde_json::Map<String, serde_json::Value>) -> prost_types::Struct {
+    prost_types::Struct {
+        fields: map
+            .into_iter()
+            .map(|(k, v)| (k, json_to_value(v)))
+            .collect(),
+    }
+}
+
+fn json_to_value(value: serde_json::Value) -> prost_types::Value {
+    use prost_types::value::Kind;
+    use serde_json::Value as J;
+    let kind = match value {
+        J::Null => Kind::NullValue(0),
+        J::Bool(b) => Kind::BoolValue(b),
+        J::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or_default()),
+        J::String(s) => Kind::StringValue(s),
+        J::Array(items) => Kind::ListValue(prost_types::ListValue {
+            values: items.into_iter().map(json_to_value).collect(),
+        }),
+        J::Object(map) => Kind::StructValue(json_to_struct(map)),
+    };
+    prost_types::Value { kind: Some(kind) }
+}
+
+/// A protobuf `Struct` as a JSON object. Whole numbers come back as integers (ids, days).
+pub fn struct_to_json(s: prost_types::Struct) -> serde_json::Map<String, serde_json::Value> {
+    s.fields
+        .into_iter()
+        .map(|(k, v)| (k, value_to_json(v)))
+        .collect()
+}
+
+fn value_to_json(value: prost_types::Value) -> serde_json::Value {
+    use prost_types::value::Kind;
+    use serde_json::Value as J;
+    match value.kind {
+        None | Some(Kind::NullValue(_)) => J::Null,
+        Some(Kind::BoolValue(b)) => J::Bool(b),
+        Some(Kind::NumberValue(n)) if n.fract() == 0.0 && n.abs() < 9.0e15 => J::from(n as i64),
+        Some(Kind::NumberValue(n)) => serde_json::Number::from_f64(n).map_or(J::Null, J::Number),
+        Some(Kind::StringValue(s)) => J::String(s),
+        Some(Kind::ListValue(list)) => {
+            J::Array(list.values.into_iter().map(value_to_json).collect())
+        }
+        Some(Kind::StructValue(s)) => J::Object(struct_to_json(s)),
     }
 }

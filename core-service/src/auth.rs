@@ -3,8 +3,9 @@
 //! digests, and the resulting [`Principal`] is attached to the request.
 //!
 //! The check is a tower layer in front of every `lastmile.*` service, so a service added
-//! later cannot forget it; only the RPCs in [`PUBLIC_METHODS`] are served without a
-//! credential. Reflection and health are operator tooling and stay open.
+//! later cannot forget it: each RPC needs what [`crate::authz::METHODS`] says, and an RPC
+//! that is not listed there is refused. Reflection and health are operator tooling and
+//! stay open.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,13 +18,11 @@ use http::HeaderMap;
 use subtle::ConstantTimeEq;
 use tower::{Layer, Service};
 
+use crate::authz::{self, Access};
 use crate::clock::SharedClock;
 use crate::db::Db;
 use crate::error::{AuthFailure, Error, Result};
 use crate::identity::{self, ApiKeyRow, Principal, Role, Tier};
-
-/// RPCs that need no credential: the password policy is shown on sign-up pages.
-pub const PUBLIC_METHODS: &[&str] = &["/lastmile.v1.CustomerService/GetSecuritySettings"];
 
 /// How long a key lookup is reused. Revoking or expiring a key takes effect within this
 /// time on every core process.
@@ -91,7 +90,9 @@ impl Authenticator {
         let tier = Tier::parse(&row.tier)
             .ok_or_else(|| anyhow::anyhow!("api key {} has unknown tier", row.id))?;
         Ok(Principal {
-            api_key_id: row.id,
+            api_key_id: Some(row.id),
+            user_id: row.owner_user_id,
+            partner_id: row.partner_id,
             name: row.name,
             role,
             tier,
@@ -218,7 +219,11 @@ where
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         let path = request.uri().path();
-        if !path.starts_with("/lastmile.") || PUBLIC_METHODS.contains(&path) {
+        if !path.starts_with("/lastmile.") {
+            return Box::pin(self.inner.call(request));
+        }
+        let access = authz::access(path);
+        if access == Some(Access::Public) {
             return Box::pin(self.inner.call(request));
         }
         // The service that was made ready is the one that must be called.
@@ -226,26 +231,96 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let authenticator = self.authenticator.clone();
         Box::pin(async move {
-            match authenticator
+            let principal = match authenticator
                 .authenticate(credential(request.headers()))
                 .await
             {
-                Ok(principal) => {
-                    request.extensions_mut().insert(principal);
-                    inner.call(request).await
+                Ok(principal) => principal,
+                Err(err) => return Ok(tonic::Status::from(err).into_http()),
+            };
+            let allowed = match access {
+                Some(Access::Requires(resource, operation)) => {
+                    authz::allows(principal.role, resource, operation)
                 }
-                Err(err) => Ok(tonic::Status::from(err).into_http()),
+                Some(Access::Authenticated) => true,
+                // Not in the map: nobody decided who may call it, so nobody may.
+                Some(Access::Public) | None => false,
+            };
+            if !allowed {
+                return Ok(tonic::Status::from(Error::Forbidden).into_http());
             }
+            let context = RequestContext::new(principal, &request);
+            request.extensions_mut().insert(context);
+            inner.call(request).await
         })
     }
 }
 
-/// The principal the auth layer attached to a request.
-pub fn principal<T>(request: &tonic::Request<T>) -> Result<&Principal> {
+/// Everything the core knows about the call it is serving: who, which request, from
+/// where, and why. Attached by the auth layer; read by the domain for scoping and audit.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// The caller.
+    pub principal: Principal,
+    /// The request id (from `x-request-id`), or empty.
+    pub request_id: String,
+    /// The client's address: as the edge reports it (`x-client-address`), else the peer.
+    pub client_address: String,
+    /// Why, as the caller said (`x-reason`), if it did.
+    pub reason: Option<String>,
+}
+
+impl RequestContext {
+    const REASON_MAX: usize = 500;
+
+    fn new<B>(principal: Principal, request: &http::Request<B>) -> Self {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let peer = request
+            .extensions()
+            .get::<tonic::transport::server::TcpConnectInfo>()
+            .and_then(|info| info.remote_addr())
+            .map(|addr| addr.ip().to_string());
+        Self {
+            principal,
+            request_id: header(lastmile_proto::REQUEST_ID_METADATA).unwrap_or_default(),
+            client_address: header(lastmile_proto::CLIENT_ADDRESS_METADATA)
+                .or(peer)
+                .unwrap_or_default(),
+            reason: header(lastmile_proto::REASON_METADATA)
+                .map(|r| r.chars().take(Self::REASON_MAX).collect()),
+        }
+    }
+
+    /// A context for work the core does on its own behalf or for tests.
+    pub fn for_principal(principal: Principal) -> Self {
+        Self {
+            principal,
+            request_id: String::new(),
+            client_address: String::new(),
+            reason: None,
+        }
+    }
+}
+
+/// The context the auth layer attached to a request.
+pub fn context<T>(request: &tonic::Request<T>) -> Result<&RequestContext> {
     request
         .extensions()
-        .get::<Principal>()
+        .get::<RequestContext>()
         .ok_or(Error::Unauthenticated(AuthFailure::Missing))
+}
+
+/// The principal the auth layer attached to a request.
+pub fn principal<T>(request: &tonic::Request<T>) -> Result<&Principal> {
+    context(request).map(|c| &c.principal)
 }
 
 #[cfg(test)]

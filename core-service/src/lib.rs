@@ -2,15 +2,19 @@
 //! `lastmile.v1` gRPC services (with reflection and health) over SQLite or PostgreSQL.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod auth;
+pub mod authz;
 pub mod clock;
 pub mod customers;
 pub mod db;
+pub mod directory;
 pub mod error;
 pub mod idempotency;
 pub mod identity;
 pub mod password;
 mod server;
+pub mod tenancy;
 
 use std::sync::Arc;
 

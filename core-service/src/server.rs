@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use lastmile_proto::FILE_DESCRIPTOR_SET;
+use lastmile_proto::v1::audit_service_server::AuditServiceServer;
 use lastmile_proto::v1::customer_service_server::CustomerServiceServer;
 use lastmile_proto::v1::identity_service_server::IdentityServiceServer;
 use tokio::net::TcpListener;
@@ -15,6 +16,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::Core;
+use crate::audit::grpc::AuditGrpc;
 use crate::auth::AuthLayer;
 use crate::customers::grpc::CustomerGrpc;
 use crate::idempotency;
@@ -29,6 +31,7 @@ const SERVICES: &[&str] = &[
     "",
     "lastmile.v1.CustomerService",
     "lastmile.v1.IdentityService",
+    "lastmile.v1.AuditService",
 ];
 
 /// Serves the core's gRPC API on `listener` until `shutdown` is cancelled; in-flight
@@ -66,6 +69,7 @@ pub async fn serve(
             core.clock.clone(),
         )))
         .add_service(IdentityServiceServer::new(IdentityGrpc))
+        .add_service(AuditServiceServer::new(AuditGrpc::new(core.db.clone())))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), {
             let reporter = reporter.clone();
             async move {

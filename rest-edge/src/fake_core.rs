@@ -91,6 +91,16 @@ impl IdentityService for Core {
             }),
         }))
     }
+
+    async fn list_roles(
+        &self,
+        request: GrpcRequest<lastmile_proto::v1::ListRolesRequest>,
+    ) -> Result<GrpcResponse<lastmile_proto::v1::ListRolesResponse>, Status> {
+        self.0.record("ListRoles", &request, vec![]);
+        Ok(GrpcResponse::new(
+            lastmile_proto::v1::ListRolesResponse::default(),
+        ))
+    }
 }
 
 #[tonic::async_trait]

@@ -4,13 +4,16 @@
 //! authorizes every call; the edge only refuses what is plainly missing and counts requests.
 #![forbid(unsafe_code)]
 
+mod audit;
 mod base_url;
 mod credentials;
 mod customers;
+mod directory;
 mod discovery;
 mod envelope;
 mod guard;
 mod health;
+mod identity;
 mod json_input;
 mod limits;
 mod openapi;
@@ -30,7 +33,6 @@ use std::sync::Arc;
 use tonic::transport::Channel;
 use tonic_health::pb::health_client::HealthClient;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 /// How the edge is run.
@@ -68,8 +70,28 @@ impl Default for RateLimits {
 }
 
 /// What every handler shares.
+/// The routes of one domain module: those that need a credential and those that do not.
+pub(crate) struct ModuleRoutes {
+    /// Behind the credential check and the key's budget.
+    pub protected: Router<AppState>,
+    /// Open, counted against the client address's budget.
+    pub public: Router<AppState>,
+}
+
+impl Default for ModuleRoutes {
+    fn default() -> Self {
+        Self {
+            protected: Router::new(),
+            public: Router::new(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub(crate) struct AppState {
+    /// The channel to the core, for modules that make their own clients from it.
+    #[allow(dead_code)]
+    core: Channel,
     customers: CustomerServiceClient<Channel>,
     health: HealthClient<Channel>,
     guard: Option<Arc<RateGuard>>,
@@ -78,6 +100,7 @@ pub(crate) struct AppState {
 /// The edge's routes, calling the core on `core`.
 pub fn router(config: EdgeConfig, core: Channel) -> Router {
     let state = AppState {
+        core: core.clone(),
         customers: CustomerServiceClient::new(core.clone()),
         health: HealthClient::new(core.clone()),
         guard: config
@@ -101,17 +124,23 @@ pub fn router(config: EdgeConfig, core: Channel) -> Router {
             "/api/v1/customers/{id}/action",
             post(customers::customer_action),
         )
+        .merge(audit::routes().protected)
+        .merge(directory::routes().protected)
+        .merge(identity::routes().protected)
         .route_layer(from_fn_with_state(state.clone(), guard::protected));
 
     let public = Router::new()
         .route("/api/v1", get(discovery::discovery))
         .route("/api/security-settings", get(discovery::security_settings))
+        .merge(audit::routes().public)
+        .merge(directory::routes().public)
+        .merge(identity::routes().public)
         .route_layer(from_fn_with_state(state.clone(), guard::public));
 
     let operations = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi::ApiDoc::openapi()));
+        .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi::document()));
 
     Router::new()
         .merge(protected)

@@ -10,11 +10,45 @@ use super::{
     Address, AddressInput, BillingMethod, Choice, Customer, CustomerAction, CustomerInput,
     CustomerKey, CustomerStatus, Customers, ListQuery,
 };
+use crate::auth::context;
+use crate::authz::{Access, Operation, Resource};
 use crate::clock::SharedClock;
 use crate::db::Db;
 use crate::error::Error;
 use crate::idempotency::{self, Scope};
 use crate::password::PasswordPolicy;
+
+/// The access each `CustomerService` RPC needs (see [`crate::authz`]).
+pub const ACCESS: &[(&str, Access)] = &[
+    (
+        "/lastmile.v1.CustomerService/GetSecuritySettings",
+        Access::Public,
+    ),
+    (
+        "/lastmile.v1.CustomerService/CreateCustomer",
+        Access::Requires(Resource::Customers, Operation::Create),
+    ),
+    (
+        "/lastmile.v1.CustomerService/GetCustomer",
+        Access::Requires(Resource::Customers, Operation::Read),
+    ),
+    (
+        "/lastmile.v1.CustomerService/ListCustomers",
+        Access::Requires(Resource::Customers, Operation::Read),
+    ),
+    (
+        "/lastmile.v1.CustomerService/UpdateCustomer",
+        Access::Requires(Resource::Customers, Operation::Update),
+    ),
+    (
+        "/lastmile.v1.CustomerService/DeleteCustomer",
+        Access::Requires(Resource::Customers, Operation::Delete),
+    ),
+    (
+        "/lastmile.v1.CustomerService/PerformCustomerAction",
+        Access::Requires(Resource::Customers, Operation::Act),
+    ),
+];
 
 /// `lastmile.v1.CustomerService`.
 #[derive(Debug, Clone)]
@@ -42,6 +76,7 @@ impl CustomerService for CustomerGrpc {
         request: Request<pb::CreateCustomerRequest>,
     ) -> Result<Response<pb::CreateCustomerResponse>, Status> {
         let scope = Scope::of(&request, "CreateCustomer")?;
+        let context = context(&request)?.clone();
         if let Some(answer) = idempotency::replay(&self.db, scope.as_ref()).await? {
             return Ok(Response::new(answer));
         }
@@ -56,7 +91,7 @@ impl CustomerService for CustomerGrpc {
         }
         let prepared = self.customers.prepare_create(input).await?;
         let answer = idempotency::transaction(&self.db, &self.clock, scope.as_ref(), async |tx| {
-            let customer = self.customers.create(tx, prepared).await?;
+            let customer = self.customers.create(tx, &context, prepared).await?;
             Ok(pb::CreateCustomerResponse {
                 customer: Some(customer.into()),
             })
@@ -69,8 +104,9 @@ impl CustomerService for CustomerGrpc {
         &self,
         request: Request<pb::GetCustomerRequest>,
     ) -> Result<Response<pb::GetCustomerResponse>, Status> {
+        let context = context(&request)?.clone();
         let key = CustomerKey::try_from(request.into_inner().customer)?;
-        let customer = self.customers.get(&key).await?;
+        let customer = self.customers.get(&context, &key).await?;
         Ok(Response::new(pb::GetCustomerResponse {
             customer: Some(customer.into()),
         }))
@@ -80,6 +116,7 @@ impl CustomerService for CustomerGrpc {
         &self,
         request: Request<pb::ListCustomersRequest>,
     ) -> Result<Response<pb::ListCustomersResponse>, Status> {
+        let context = context(&request)?.clone();
         let request = request.into_inner();
         let page = request.page.unwrap_or_default();
         let status = match pb::CustomerStatus::try_from(request.status) {
@@ -97,7 +134,7 @@ impl CustomerService for CustomerGrpc {
             request.partner_id,
             &request.sort,
         )?;
-        let list = self.customers.list(&query).await?;
+        let list = self.customers.list(&context, &query).await?;
         let meta = pb::PageMeta {
             current_page: list.page,
             per_page: list.per_page,
@@ -114,6 +151,7 @@ impl CustomerService for CustomerGrpc {
         &self,
         request: Request<pb::UpdateCustomerRequest>,
     ) -> Result<Response<pb::UpdateCustomerResponse>, Status> {
+        let context = context(&request)?.clone();
         let request = request.into_inner();
         let key = CustomerKey::try_from(request.customer)?;
         let paths = request.update_mask.map(|m| m.paths).unwrap_or_default();
@@ -122,14 +160,17 @@ impl CustomerService for CustomerGrpc {
         if request.validate_only {
             // The whole update runs and is rolled back: every rule, stored data included.
             let mut tx = self.db.begin().await?;
-            let customer = self.customers.update(&mut tx, &key, prepared).await?;
+            let customer = self
+                .customers
+                .update(&mut tx, &context, &key, prepared)
+                .await?;
             drop(tx);
             return Ok(Response::new(pb::UpdateCustomerResponse {
                 customer: Some(customer.into()),
             }));
         }
         let answer = idempotency::transaction(&self.db, &self.clock, None, async |tx| {
-            let customer = self.customers.update(tx, &key, prepared).await?;
+            let customer = self.customers.update(tx, &context, &key, prepared).await?;
             Ok(pb::UpdateCustomerResponse {
                 customer: Some(customer.into()),
             })
@@ -142,9 +183,10 @@ impl CustomerService for CustomerGrpc {
         &self,
         request: Request<pb::DeleteCustomerRequest>,
     ) -> Result<Response<pb::DeleteCustomerResponse>, Status> {
+        let context = context(&request)?.clone();
         let key = CustomerKey::try_from(request.into_inner().customer)?;
         let answer = idempotency::transaction(&self.db, &self.clock, None, async |tx| {
-            self.customers.delete(tx, &key).await?;
+            self.customers.delete(tx, &context, &key).await?;
             Ok(pb::DeleteCustomerResponse {})
         })
         .await?;
@@ -156,6 +198,7 @@ impl CustomerService for CustomerGrpc {
         request: Request<pb::PerformCustomerActionRequest>,
     ) -> Result<Response<pb::PerformCustomerActionResponse>, Status> {
         let scope = Scope::of(&request, "PerformCustomerAction")?;
+        let context = context(&request)?.clone();
         if let Some(answer) = idempotency::replay(&self.db, scope.as_ref()).await? {
             return Ok(Response::new(answer));
         }
@@ -165,7 +208,7 @@ impl CustomerService for CustomerGrpc {
         let answer = idempotency::transaction(&self.db, &self.clock, scope.as_ref(), async |tx| {
             let customer = self
                 .customers
-                .act(tx, &key, action, &request.reason)
+                .act(tx, &context, &key, action, &request.reason)
                 .await?;
             Ok(pb::PerformCustomerActionResponse {
                 customer: Some(customer.into()),

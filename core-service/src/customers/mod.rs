@@ -204,6 +204,41 @@ pub struct Customer {
 }
 
 impl Customer {
+    /// The customer's fields as the audit log records them (no secrets).
+    pub fn audit_view(&self) -> serde_json::Map<String, serde_json::Value> {
+        let f = &self.fields;
+        let value = serde_json::json!({
+            "portal_id": self.portal_id,
+            "first_name": f.first_name,
+            "last_name": f.last_name,
+            "email": f.email,
+            "phone": f.phone,
+            "address": f.address.street,
+            "city": f.address.city,
+            "state": f.address.state,
+            "postal_code": f.address.zip,
+            "country": f.address.country,
+            "billing_address.street": f.billing_address.street,
+            "billing_address.city": f.billing_address.city,
+            "billing_address.state": f.billing_address.state,
+            "billing_address.zip": f.billing_address.zip,
+            "billing_address.country": f.billing_address.country,
+            "user_group_id": f.user_group_id,
+            "organization_ids": f.organization_ids,
+            "partner_id": f.partner_id,
+            "billing_method": f.billing_method.map(BillingMethod::as_str),
+            "billing_day": f.billing_day,
+            "auto_suspension": f.auto_suspension,
+            "suspend_after_days": f.suspend_after_days,
+            "status": self.status.as_str(),
+            "status_reason": self.status_reason,
+        });
+        match value {
+            serde_json::Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        }
+    }
+
     /// First and last name joined.
     pub fn full_name(&self) -> String {
         match &self.fields.last_name {

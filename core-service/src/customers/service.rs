@@ -12,10 +12,13 @@ use super::{
     Choice, Customer, CustomerAction, CustomerField, CustomerFields, CustomerInput, CustomerKey,
     CustomerSettings, CustomerStatus,
 };
+use crate::audit::{self, Change};
+use crate::auth::RequestContext;
 use crate::clock::SharedClock;
 use crate::db::{Conn, Db, Tx, unique_violation};
 use crate::error::{Error, FieldErrors, Result};
 use crate::password::{self, PasswordPolicy};
+use crate::tenancy::Tenancy;
 
 const PHONE_TAKEN: &str = "A customer with this phone number already exists.";
 const EMAIL_TAKEN: &str = "A customer with this email address already exists.";
@@ -112,12 +115,22 @@ impl Customers {
         Ok((fields, password))
     }
 
-    /// Creates a prepared customer inside `tx`.
-    pub async fn create(&self, tx: &mut Tx, prepared: PreparedCreate) -> Result<Customer> {
+    /// Creates a prepared customer inside `tx`, with its audit entry. A reseller's
+    /// customer always belongs to the reseller's partner.
+    pub async fn create(
+        &self,
+        tx: &mut Tx,
+        context: &RequestContext,
+        prepared: PreparedCreate,
+    ) -> Result<Customer> {
         let PreparedCreate {
-            fields,
+            mut fields,
             password_hash,
         } = prepared;
+        let tenancy = Tenancy::of(&context.principal);
+        if let Some(partner) = tenancy.partner() {
+            fields.partner_id = Some(partner);
+        }
         let mut errors = FieldErrors::new();
         check_stored(
             &mut tx.conn(),
@@ -143,17 +156,27 @@ impl Customers {
         .await
         .map_err(clash_to_field_error)?;
         store::set_organizations(&mut tx.conn(), id, &fields.organization_ids).await?;
-        self.reload(tx, id).await
+        let customer = self.reload(tx, tenancy, id).await?;
+        let change = Change::created("customer", id, customer.audit_view());
+        audit::record(&mut tx.conn(), context, change, now).await?;
+        Ok(customer)
     }
 
-    /// The live customer named by `key`.
-    pub async fn get(&self, key: &CustomerKey) -> Result<Customer> {
-        find(&mut self.db.conn(), key, false).await
+    /// The live customer named by `key`, if the caller may see it.
+    pub async fn get(&self, context: &RequestContext, key: &CustomerKey) -> Result<Customer> {
+        find(
+            &mut self.db.conn(),
+            Tenancy::of(&context.principal),
+            key,
+            false,
+        )
+        .await
     }
 
     /// A page of live customers.
-    pub async fn list(&self, query: &ListQuery) -> Result<CustomerList> {
-        let (customers, total) = store::list(&mut self.db.conn(), query).await?;
+    pub async fn list(&self, context: &RequestContext, query: &ListQuery) -> Result<CustomerList> {
+        let tenancy = Tenancy::of(&context.principal);
+        let (customers, total) = store::list(&mut self.db.conn(), tenancy, query).await?;
         Ok(CustomerList {
             customers,
             total,
@@ -199,10 +222,12 @@ impl Customers {
     pub async fn update(
         &self,
         tx: &mut Tx,
+        context: &RequestContext,
         key: &CustomerKey,
         prepared: PreparedUpdate,
     ) -> Result<Customer> {
-        let current = find(&mut tx.conn(), key, true).await?;
+        let tenancy = Tenancy::of(&context.principal);
+        let current = find(&mut tx.conn(), tenancy, key, true).await?;
         let PreparedUpdate {
             input,
             selected,
@@ -220,6 +245,13 @@ impl Customers {
             }
         }
         check_whole(&fields, &self.settings, &mut errors);
+        if tenancy
+            .partner()
+            .is_some_and(|own| fields.partner_id != Some(own))
+        {
+            // A reseller cannot hand a customer to another partner (or to none).
+            errors.add("partner_id", "The selected partner id is invalid.");
+        }
         check_stored(
             &mut tx.conn(),
             &fields,
@@ -244,19 +276,46 @@ impl Customers {
         if selected.contains(&CustomerField::OrganizationIds) {
             store::set_organizations(&mut tx.conn(), current.id, &fields.organization_ids).await?;
         }
-        self.reload(tx, current.id).await
+        let updated = self.reload(tx, tenancy, current.id).await?;
+        let (mut before, mut after) = (current.audit_view(), updated.audit_view());
+        if selected.contains(&CustomerField::Password) {
+            // The entry shows that the password changed, never what it is.
+            before.insert("password".into(), audit::REDACTED.into());
+            after.insert(
+                "password".into(),
+                format!("{} (changed)", audit::REDACTED).into(),
+            );
+        }
+        let change = Change::updated(
+            "customer.updated".into(),
+            "customer",
+            current.id,
+            &before,
+            &after,
+        );
+        audit::record(&mut tx.conn(), context, change, self.clock.now()).await?;
+        Ok(updated)
     }
 
-    /// Soft-deletes the customer named by `key`, inside `tx`.
-    pub async fn delete(&self, tx: &mut Tx, key: &CustomerKey) -> Result<()> {
-        let current = find(&mut tx.conn(), key, true).await?;
-        store::soft_delete(&mut tx.conn(), current.id, self.clock.now()).await
+    /// Soft-deletes the customer named by `key`, inside `tx`, with its audit entry.
+    pub async fn delete(
+        &self,
+        tx: &mut Tx,
+        context: &RequestContext,
+        key: &CustomerKey,
+    ) -> Result<()> {
+        let current = find(&mut tx.conn(), Tenancy::of(&context.principal), key, true).await?;
+        let now = self.clock.now();
+        store::soft_delete(&mut tx.conn(), current.id, now).await?;
+        let change = Change::deleted("customer", current.id, current.audit_view());
+        audit::record(&mut tx.conn(), context, change, now).await
     }
 
     /// Moves the customer named by `key` through its life cycle, inside `tx`.
     pub async fn act(
         &self,
         tx: &mut Tx,
+        context: &RequestContext,
         key: &CustomerKey,
         action: Choice<CustomerAction>,
         reason: &str,
@@ -282,21 +341,41 @@ impl Customers {
         }
         errors.into_result()?;
         let action = action.ok_or_else(|| anyhow::anyhow!("validated action missing"))?;
-        let current = find(&mut tx.conn(), key, true).await?;
+        let tenancy = Tenancy::of(&context.principal);
+        let current = find(&mut tx.conn(), tenancy, key, true).await?;
         let status = current.status.after(action)?;
         let reason = Some(reason).filter(|r| !r.is_empty());
-        store::set_status(&mut tx.conn(), current.id, status, reason, self.clock.now()).await?;
-        self.reload(tx, current.id).await
+        let now = self.clock.now();
+        store::set_status(&mut tx.conn(), current.id, status, reason, now).await?;
+        let updated = self.reload(tx, tenancy, current.id).await?;
+        let action = format!("customer.{}", action.past_tense());
+        let change = Change::updated(
+            action,
+            "customer",
+            current.id,
+            &current.audit_view(),
+            &updated.audit_view(),
+        )
+        .because(reason);
+        audit::record(&mut tx.conn(), context, change, now).await?;
+        Ok(updated)
     }
 
-    async fn reload(&self, tx: &mut Tx, id: i64) -> Result<Customer> {
-        find(&mut tx.conn(), &CustomerKey::Id(id), false).await
+    async fn reload(&self, tx: &mut Tx, tenancy: Tenancy, id: i64) -> Result<Customer> {
+        find(&mut tx.conn(), tenancy, &CustomerKey::Id(id), false).await
     }
 }
 
-async fn find(conn: &mut Conn<'_>, key: &CustomerKey, lock: bool) -> Result<Customer> {
+/// The live customer named by `key` that `tenancy` lets the caller see; a customer of
+/// another partner is "not found", never "forbidden", so its existence is not revealed.
+async fn find(
+    conn: &mut Conn<'_>,
+    tenancy: Tenancy,
+    key: &CustomerKey,
+    lock: bool,
+) -> Result<Customer> {
     for lookup in key.lookups() {
-        if let Some(customer) = store::find(conn, &lookup, lock).await? {
+        if let Some(customer) = store::find(conn, tenancy, &lookup, lock).await? {
             return Ok(customer);
         }
     }

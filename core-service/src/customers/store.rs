@@ -14,6 +14,7 @@ use super::{
 use crate::db::Conn;
 use crate::error::Result;
 use crate::on_conn;
+use crate::tenancy::Tenancy;
 
 macro_rules! columns {
     () => {
@@ -112,6 +113,7 @@ impl CustomerRow {
 /// transaction ends.
 pub(super) async fn find(
     conn: &mut Conn<'_>,
+    tenancy: Tenancy,
     lookup: &Lookup,
     lock: bool,
 ) -> Result<Option<Customer>> {
@@ -119,17 +121,17 @@ pub(super) async fn find(
     let row: Option<CustomerRow> = match (lookup, postgres_lock) {
         (Lookup::Id(id), false) => {
             on_conn!(conn, c => sqlx::query_as(concat!("SELECT ", columns!(),
-            " FROM customers WHERE id = $1 AND deleted_at IS NULL")).bind(id).fetch_optional(c).await)?
+            " FROM customers WHERE id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR partner_id = $2)")).bind(id).bind(tenancy.partner()).fetch_optional(c).await)?
         }
         (Lookup::Id(id), true) => on_conn!(conn, c => sqlx::query_as(concat!("SELECT ", columns!(),
-            " FROM customers WHERE id = $1 AND deleted_at IS NULL FOR UPDATE")).bind(id).fetch_optional(c).await)?,
+            " FROM customers WHERE id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR partner_id = $2) FOR UPDATE")).bind(id).bind(tenancy.partner()).fetch_optional(c).await)?,
         (Lookup::PortalId(portal_id), false) => {
             on_conn!(conn, c => sqlx::query_as(concat!("SELECT ", columns!(),
-            " FROM customers WHERE portal_id = $1 AND deleted_at IS NULL")).bind(portal_id).fetch_optional(c).await)?
+            " FROM customers WHERE portal_id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR partner_id = $2)")).bind(portal_id).bind(tenancy.partner()).fetch_optional(c).await)?
         }
         (Lookup::PortalId(portal_id), true) => {
             on_conn!(conn, c => sqlx::query_as(concat!("SELECT ", columns!(),
-            " FROM customers WHERE portal_id = $1 AND deleted_at IS NULL FOR UPDATE")).bind(portal_id).fetch_optional(c).await)?
+            " FROM customers WHERE portal_id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR partner_id = $2) FOR UPDATE")).bind(portal_id).bind(tenancy.partner()).fetch_optional(c).await)?
         }
     };
     let Some(row) = row else { return Ok(None) };
@@ -307,32 +309,37 @@ pub(super) async fn soft_delete(conn: &mut Conn<'_>, id: i64, now: DateTime<Utc>
 
 // One WHERE clause for the page and its count. `$1` is the escaped name/e-mail/portal
 // pattern ('' for no search), `$2` the phone pattern, `$3` the status ('' for any),
-// `$4` the partner (NULL for any).
+// `$4` the partner filter (NULL for any), `$5` the tenancy's partner (NULL for all).
 const LIST_FILTER: &str = "deleted_at IS NULL \
     AND ($1 = '' OR lower(first_name || ' ' || COALESCE(last_name, '')) LIKE $1 ESCAPE '\\' \
          OR lower(COALESCE(email, '')) LIKE $1 ESCAPE '\\' OR portal_id LIKE $1 ESCAPE '\\' \
          OR phone LIKE $2 ESCAPE '\\') \
     AND ($3 = '' OR status = $3) \
-    AND ($4 IS NULL OR partner_id = $4)";
+    AND ($4 IS NULL OR partner_id = $4) \
+    AND ($5 IS NULL OR partner_id = $5)";
 
 /// One page of live customers matching `query`, and how many match in all.
-pub(super) async fn list(conn: &mut Conn<'_>, query: &ListQuery) -> Result<(Vec<Customer>, i64)> {
+pub(super) async fn list(
+    conn: &mut Conn<'_>,
+    tenancy: Tenancy,
+    query: &ListQuery,
+) -> Result<(Vec<Customer>, i64)> {
     let (name_pattern, phone_pattern) = search_patterns(&query.search);
     let status = query.status.map(CustomerStatus::as_str).unwrap_or("");
     let direction = if query.sort.descending { "DESC" } else { "ASC" };
     // The sort column comes from a closed list (`Sort`), never from the client's text.
     let page_sql = format!(
-        "SELECT {} FROM customers WHERE {LIST_FILTER} ORDER BY {} {direction}, id {direction} LIMIT $5 OFFSET $6",
+        "SELECT {} FROM customers WHERE {LIST_FILTER} ORDER BY {} {direction}, id {direction} LIMIT $6 OFFSET $7",
         columns!(),
         query.sort.column.as_sql()
     );
     let count_sql = format!("SELECT COUNT(*) FROM customers WHERE {LIST_FILTER}");
     let offset = i64::from(query.page - 1) * i64::from(query.per_page);
     let rows: Vec<CustomerRow> = on_conn!(conn, c => sqlx::query_as(AssertSqlSafe(page_sql))
-        .bind(&name_pattern).bind(&phone_pattern).bind(status).bind(query.partner_id)
+        .bind(&name_pattern).bind(&phone_pattern).bind(status).bind(query.partner_id).bind(tenancy.partner())
         .bind(i64::from(query.per_page)).bind(offset).fetch_all(c).await)?;
     let total: i64 = on_conn!(conn, c => sqlx::query_scalar(AssertSqlSafe(count_sql))
-        .bind(&name_pattern).bind(&phone_pattern).bind(status).bind(query.partner_id).fetch_one(c).await)?;
+        .bind(&name_pattern).bind(&phone_pattern).bind(status).bind(query.partner_id).bind(tenancy.partner()).fetch_one(c).await)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut organizations = organizations_of(conn, &ids).await?;
     let customers = rows

@@ -24,7 +24,7 @@ const KEY_MAX: usize = 255;
 /// One idempotent request: whose key, which key, what operation and what body.
 #[derive(Debug, Clone)]
 pub struct Scope {
-    api_key_id: i64,
+    subject: String,
     key: String,
     operation: &'static str,
     request_digest: String,
@@ -59,7 +59,7 @@ impl Scope {
         hasher.update([0]);
         hasher.update(request.get_ref().encode_to_vec());
         Ok(Some(Scope {
-            api_key_id: principal(request)?.api_key_id,
+            subject: principal(request)?.subject(),
             key: key.to_owned(),
             operation,
             request_digest: hex::encode(hasher.finalize()),
@@ -71,7 +71,7 @@ impl Scope {
 /// was used for a different request.
 pub async fn replay<T: Message + Default>(db: &Db, scope: Option<&Scope>) -> Result<Option<T>> {
     let Some(scope) = scope else { return Ok(None) };
-    let Some(record) = store::find(&mut db.conn(), scope.api_key_id, &scope.key).await? else {
+    let Some(record) = store::find(&mut db.conn(), &scope.subject, &scope.key).await? else {
         return Ok(None);
     };
     if record.operation != scope.operation || record.request_digest != scope.request_digest {

@@ -14,15 +14,11 @@ pub(super) struct Record {
     pub response: Vec<u8>,
 }
 
-pub(super) async fn find(
-    conn: &mut Conn<'_>,
-    api_key_id: i64,
-    key: &str,
-) -> Result<Option<Record>> {
+pub(super) async fn find(conn: &mut Conn<'_>, subject: &str, key: &str) -> Result<Option<Record>> {
     Ok(on_conn!(conn, c => sqlx::query_as(
         "SELECT operation, request_digest, response FROM idempotency_records \
-         WHERE api_key_id = $1 AND idempotency_key = $2")
-        .bind(api_key_id).bind(key).fetch_optional(c).await)?)
+         WHERE subject = $1 AND idempotency_key = $2")
+        .bind(subject).bind(key).fetch_optional(c).await)?)
 }
 
 /// Inserts the record with an empty answer; a unique violation means the key is taken.
@@ -32,9 +28,9 @@ pub(super) async fn claim(
     now: DateTime<Utc>,
 ) -> std::result::Result<(), sqlx::Error> {
     on_conn!(conn, c => sqlx::query(
-        "INSERT INTO idempotency_records (api_key_id, idempotency_key, operation, request_digest, response, created_at) \
+        "INSERT INTO idempotency_records (subject, idempotency_key, operation, request_digest, response, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(scope.api_key_id).bind(&scope.key).bind(scope.operation).bind(&scope.request_digest)
+        .bind(&scope.subject).bind(&scope.key).bind(scope.operation).bind(&scope.request_digest)
         .bind(Vec::<u8>::new()).bind(now).execute(c).await.map(|done| done.rows_affected()))?;
     Ok(())
 }
@@ -45,8 +41,8 @@ pub(super) async fn set_response(
     response: &[u8],
 ) -> Result<()> {
     on_conn!(conn, c => sqlx::query(
-        "UPDATE idempotency_records SET response = $3 WHERE api_key_id = $1 AND idempotency_key = $2")
-        .bind(scope.api_key_id).bind(&scope.key).bind(response).execute(c).await.map(|done| done.rows_affected()))?;
+        "UPDATE idempotency_records SET response = $3 WHERE subject = $1 AND idempotency_key = $2")
+        .bind(&scope.subject).bind(&scope.key).bind(response).execute(c).await.map(|done| done.rows_affected()))?;
     Ok(())
 }
 

@@ -7,6 +7,19 @@ use tonic::{Request, Response, Status};
 
 use super::{Principal, Role, Tier};
 use crate::auth::principal;
+use crate::authz::{self, Access, Operation, Resource};
+
+/// The access each `IdentityService` RPC needs (see [`crate::authz`]).
+pub const ACCESS: &[(&str, Access)] = &[
+    (
+        "/lastmile.v1.IdentityService/GetCurrentPrincipal",
+        Access::Authenticated,
+    ),
+    (
+        "/lastmile.v1.IdentityService/ListRoles",
+        Access::Requires(Resource::Roles, Operation::Read),
+    ),
+];
 
 /// `lastmile.v1.IdentityService`.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +35,27 @@ impl IdentityService for IdentityGrpc {
         Ok(Response::new(pb::GetCurrentPrincipalResponse {
             principal: Some(principal.into()),
         }))
+    }
+
+    async fn list_roles(
+        &self,
+        _request: Request<pb::ListRolesRequest>,
+    ) -> Result<Response<pb::ListRolesResponse>, Status> {
+        let roles = Role::ALL
+            .into_iter()
+            .map(|role| pb::RoleGrants {
+                role: pb::Role::from(role).into(),
+                name: role.as_str().to_owned(),
+                grants: authz::grants(role)
+                    .iter()
+                    .map(|(resource, operations)| pb::ResourceGrant {
+                        resource: resource.as_str().to_owned(),
+                        operations: operations.iter().map(|o| o.as_str().to_owned()).collect(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(Response::new(pb::ListRolesResponse { roles }))
     }
 }
 
@@ -53,7 +87,10 @@ impl From<Tier> for pb::RateLimitTier {
 impl From<Principal> for pb::Principal {
     fn from(p: Principal) -> Self {
         pb::Principal {
-            api_key_id: p.api_key_id,
+            subject: p.subject(),
+            api_key_id: p.api_key_id.unwrap_or_default(),
+            user_id: p.user_id,
+            partner_id: p.partner_id,
             name: p.name,
             role: pb::Role::from(p.role).into(),
             tier: pb::RateLimitTier::from(p.tier).into(),

@@ -108,8 +108,12 @@ impl Tier {
 /// The caller of an operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    /// The API key used.
-    pub api_key_id: i64,
+    /// The API key used, if the caller used one.
+    pub api_key_id: Option<i64>,
+    /// The user behind the call (a login, or a key's owner), if any.
+    pub user_id: Option<i64>,
+    /// The partner a reseller acts for.
+    pub partner_id: Option<i64>,
     /// The key's name.
     pub name: String,
     /// Its role.
@@ -118,6 +122,17 @@ pub struct Principal {
     pub tier: Tier,
     /// When it stops working.
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Principal {
+    /// A stable name for rate limiting and idempotency: `key:<id>` or `user:<id>`.
+    pub fn subject(&self) -> String {
+        match (self.api_key_id, self.user_id) {
+            (Some(key), _) => format!("key:{key}"),
+            (None, Some(user)) => format!("user:{user}"),
+            (None, None) => "anonymous".to_owned(),
+        }
+    }
 }
 
 /// A key to create.

@@ -18,6 +18,8 @@ pub(crate) struct ApiKeyRow {
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
+    pub owner_user_id: Option<i64>,
+    pub partner_id: Option<i64>,
 }
 
 pub(super) async fn insert(
@@ -38,13 +40,13 @@ pub(super) async fn insert(
 /// Every key with this prefix (normally one).
 pub(crate) async fn find_by_prefix(conn: &mut Conn<'_>, prefix: &str) -> Result<Vec<ApiKeyRow>> {
     Ok(on_conn!(conn, c => sqlx::query_as(
-        "SELECT id, name, key_digest, role, tier, expires_at, revoked_at, last_used_at FROM api_keys WHERE prefix = $1")
+        "SELECT id, name, key_digest, role, tier, expires_at, revoked_at, last_used_at, owner_user_id, partner_id FROM api_keys WHERE prefix = $1")
         .bind(prefix).fetch_all(c).await)?)
 }
 
 pub(super) async fn find_by_digest(conn: &mut Conn<'_>, digest: &str) -> Result<Option<ApiKeyRow>> {
     Ok(on_conn!(conn, c => sqlx::query_as(
-        "SELECT id, name, key_digest, role, tier, expires_at, revoked_at, last_used_at FROM api_keys WHERE key_digest = $1")
+        "SELECT id, name, key_digest, role, tier, expires_at, revoked_at, last_used_at, owner_user_id, partner_id FROM api_keys WHERE key_digest = $1")
         .bind(digest).fetch_optional(c).await)?)
 }
 

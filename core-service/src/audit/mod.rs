@@ -1,0 +1,222 @@
+//! The audit log: who changed what, when, from where and why. Every mutation records one
+//! entry through [`record`] inside the transaction of the change, so a change that rolls
+//! back leaves no entry and a committed change always has one. Entries are never changed
+//! or deleted (the database refuses it too).
+
+pub mod grpc;
+mod store;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::auth::RequestContext;
+use crate::db::Conn;
+use crate::error::{Error, Result};
+
+pub use store::AuditRow;
+
+/// Written in place of a secret's value, so that the entry shows it changed.
+pub const REDACTED: &str = "[redacted]";
+
+/// One change to record.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// e.g. "customer.created".
+    pub action: String,
+    /// e.g. "customer".
+    pub resource_type: &'static str,
+    /// The resource's id.
+    pub resource_id: String,
+    /// The changed fields as they were.
+    pub before: Option<Map<String, Value>>,
+    /// The changed fields as they became.
+    pub after: Option<Map<String, Value>>,
+    /// A reason given in the body (wins over the `x-reason` header).
+    pub reason: Option<String>,
+}
+
+impl Change {
+    /// A resource appeared with these fields.
+    pub fn created(
+        resource_type: &'static str,
+        id: impl ToString,
+        after: Map<String, Value>,
+    ) -> Self {
+        Self::new(
+            format!("{resource_type}.created"),
+            resource_type,
+            id,
+            None,
+            Some(after),
+        )
+    }
+
+    /// A resource went away; these were its fields.
+    pub fn deleted(
+        resource_type: &'static str,
+        id: impl ToString,
+        before: Map<String, Value>,
+    ) -> Self {
+        Self::new(
+            format!("{resource_type}.deleted"),
+            resource_type,
+            id,
+            Some(before),
+            None,
+        )
+    }
+
+    /// A resource changed from `before` to `after`; only the fields that differ are kept.
+    pub fn updated(
+        action: String,
+        resource_type: &'static str,
+        id: impl ToString,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+    ) -> Self {
+        let (before, after) = diff(before, after);
+        Self::new(action, resource_type, id, Some(before), Some(after))
+    }
+
+    fn new(
+        action: String,
+        resource_type: &'static str,
+        id: impl ToString,
+        before: Option<Map<String, Value>>,
+        after: Option<Map<String, Value>>,
+    ) -> Self {
+        Self {
+            action,
+            resource_type,
+            resource_id: id.to_string(),
+            before,
+            after,
+            reason: None,
+        }
+    }
+
+    /// With a reason from the request body.
+    pub fn because(mut self, reason: Option<&str>) -> Self {
+        self.reason = reason
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned);
+        self
+    }
+}
+
+/// The fields whose values differ, as (before, after).
+pub fn diff(
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> (Map<String, Value>, Map<String, Value>) {
+    let mut old = Map::new();
+    let mut new = Map::new();
+    for key in before.keys().chain(after.keys()) {
+        let (b, a) = (before.get(key), after.get(key));
+        if b != a && !old.contains_key(key) && !new.contains_key(key) {
+            old.insert(key.clone(), b.cloned().unwrap_or(Value::Null));
+            new.insert(key.clone(), a.cloned().unwrap_or(Value::Null));
+        }
+    }
+    (old, new)
+}
+
+/// Writes the entry for `change`, made by the caller of `context`, inside the caller's
+/// transaction.
+pub async fn record(
+    conn: &mut Conn<'_>,
+    context: &RequestContext,
+    change: Change,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let reason = change.reason.clone().or_else(|| context.reason.clone());
+    store::insert(conn, context, &change, reason.as_deref(), at).await
+}
+
+/// Filters for listing entries.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Page, from 1.
+    pub page: i32,
+    /// Page size, 1–100.
+    pub per_page: i32,
+    /// Only this user.
+    pub actor_user_id: Option<i64>,
+    /// Only this API key.
+    pub actor_api_key_id: Option<i64>,
+    /// Exact action.
+    pub action: Option<String>,
+    /// Exact resource type.
+    pub resource_type: Option<String>,
+    /// Exact resource id.
+    pub resource_id: Option<String>,
+    /// At or after.
+    pub from: Option<DateTime<Utc>>,
+    /// At or before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl AuditQuery {
+    /// Reads an actor filter: `user:<id>`, `key:<id>` or a bare user id.
+    pub fn with_actor(mut self, actor: &str) -> Result<Self> {
+        let actor = actor.trim();
+        if actor.is_empty() {
+            return Ok(self);
+        }
+        let bad = || {
+            Error::BadRequest(
+                "The actor_id parameter must be a user id, user:<id> or key:<id>.".into(),
+            )
+        };
+        let (kind, id) = actor.split_once(':').unwrap_or(("user", actor));
+        let id: i64 = id.parse().ok().filter(|id| *id > 0).ok_or_else(bad)?;
+        match kind {
+            "user" => self.actor_user_id = Some(id),
+            "key" => self.actor_api_key_id = Some(id),
+            _ => return Err(bad()),
+        }
+        Ok(self)
+    }
+}
+
+/// Entries matching `query`, newest first, and how many match in all.
+pub async fn list(conn: &mut Conn<'_>, query: &AuditQuery) -> Result<(Vec<AuditRow>, i64)> {
+    store::list(conn, query).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn a_diff_keeps_only_changed_fields() {
+        let before = map(json!({"city": "Nairobi", "email": "a@b.co", "phone": "1"}));
+        let after =
+            map(json!({"city": "Mombasa", "email": "a@b.co", "phone": "1", "state": "Coast"}));
+        let (old, new) = diff(&before, &after);
+        assert_eq!(
+            Value::Object(old),
+            json!({"city": "Nairobi", "state": null})
+        );
+        assert_eq!(
+            Value::Object(new),
+            json!({"city": "Mombasa", "state": "Coast"})
+        );
+    }
+
+    #[test]
+    fn actor_filters_name_users_or_keys() {
+        let q = AuditQuery::default().with_actor("key:7").unwrap();
+        assert_eq!((q.actor_user_id, q.actor_api_key_id), (None, Some(7)));
+        let q = AuditQuery::default().with_actor("12").unwrap();
+        assert_eq!(q.actor_user_id, Some(12));
+        assert!(AuditQuery::default().with_actor("robot:1").is_err());
+        assert!(AuditQuery::default().with_actor("user:x").is_err());
+    }
+}

@@ -1,0 +1,289 @@
+//! Authorization: one table says what each role may do to each resource, and one map says
+//! which permission each RPC needs (kept per domain beside each gRPC adapter). The auth layer consults both for every call, so a
+//! method missing from the map is refused (fail closed), never silently open.
+//!
+//! The REST edge shows the table at `GET /api/v1/roles`, and the access-matrix tests are
+//! generated from it.
+
+use crate::identity::Role;
+
+/// Something the API manages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Resource {
+    /// Subscribers.
+    Customers,
+    /// Resellers.
+    Partners,
+    /// Organizations customers belong to.
+    Organizations,
+    /// User groups customers are in.
+    UserGroups,
+    /// Staff accounts.
+    Users,
+    /// API keys (a principal's own, or all of them for admins).
+    ApiKeys,
+    /// The audit log.
+    AuditLog,
+    /// The role table itself.
+    Roles,
+}
+
+/// What is done to a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Operation {
+    /// Get or list.
+    Read,
+    /// Create.
+    Create,
+    /// Change.
+    Update,
+    /// Delete or revoke.
+    Delete,
+    /// A life-cycle action (suspend, activate, terminate).
+    Act,
+}
+
+impl Resource {
+    /// Every resource.
+    pub const ALL: [Resource; 8] = [
+        Resource::Customers,
+        Resource::Partners,
+        Resource::Organizations,
+        Resource::UserGroups,
+        Resource::Users,
+        Resource::ApiKeys,
+        Resource::AuditLog,
+        Resource::Roles,
+    ];
+
+    /// The name used in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::Customers => "customers",
+            Resource::Partners => "partners",
+            Resource::Organizations => "organizations",
+            Resource::UserGroups => "user_groups",
+            Resource::Users => "users",
+            Resource::ApiKeys => "api_keys",
+            Resource::AuditLog => "audit_log",
+            Resource::Roles => "roles",
+        }
+    }
+}
+
+impl Operation {
+    /// Every operation.
+    pub const ALL: [Operation; 5] = [
+        Operation::Read,
+        Operation::Create,
+        Operation::Update,
+        Operation::Delete,
+        Operation::Act,
+    ];
+
+    /// The name used in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Read => "read",
+            Operation::Create => "create",
+            Operation::Update => "update",
+            Operation::Delete => "delete",
+            Operation::Act => "act",
+        }
+    }
+}
+
+use Operation::{Act, Create, Delete, Read, Update};
+
+const ALL_OPS: &[Operation] = &[Read, Create, Update, Delete, Act];
+const MANAGE: &[Operation] = &[Read, Create, Update, Delete];
+const OWN_KEYS: &[Operation] = &[Read, Create, Delete];
+
+/// The permission table: for each role, the operations allowed per resource. API keys are
+/// always the principal's own unless the role is admin; a reseller's customers are always
+/// its partner's (enforced in the customers' data access).
+/// What one role may do: per resource, the allowed operations.
+pub type Grants = &'static [(Resource, &'static [Operation])];
+
+const TABLE: &[(Role, Grants)] = &[
+    (
+        Role::Admin,
+        &[
+            (Resource::Customers, ALL_OPS),
+            (Resource::Partners, MANAGE),
+            (Resource::Organizations, MANAGE),
+            (Resource::UserGroups, MANAGE),
+            (Resource::Users, MANAGE),
+            (Resource::ApiKeys, OWN_KEYS),
+            (Resource::AuditLog, &[Read]),
+            (Resource::Roles, &[Read]),
+        ],
+    ),
+    (
+        Role::Manager,
+        &[
+            (Resource::Customers, ALL_OPS),
+            (Resource::Partners, MANAGE),
+            (Resource::Organizations, MANAGE),
+            (Resource::UserGroups, MANAGE),
+            (Resource::Users, &[Read]),
+            (Resource::ApiKeys, OWN_KEYS),
+            (Resource::AuditLog, &[Read]),
+            (Resource::Roles, &[Read]),
+        ],
+    ),
+    (
+        Role::Billing,
+        &[
+            (Resource::Customers, &[Read, Update]),
+            (Resource::Partners, &[Read]),
+            (Resource::Organizations, &[Read]),
+            (Resource::UserGroups, &[Read]),
+            (Resource::ApiKeys, OWN_KEYS),
+            (Resource::Roles, &[Read]),
+        ],
+    ),
+    (
+        Role::Support,
+        &[
+            (Resource::Customers, &[Read, Create, Update, Act]),
+            (Resource::Organizations, &[Read]),
+            (Resource::UserGroups, &[Read]),
+            (Resource::ApiKeys, OWN_KEYS),
+            (Resource::Roles, &[Read]),
+        ],
+    ),
+    (
+        Role::Technician,
+        &[
+            (Resource::Customers, &[Read]),
+            (Resource::ApiKeys, OWN_KEYS),
+            (Resource::Roles, &[Read]),
+        ],
+    ),
+    (
+        Role::Reseller,
+        &[
+            (Resource::Customers, &[Read, Create, Update, Act]),
+            (Resource::ApiKeys, OWN_KEYS),
+            (Resource::Roles, &[Read]),
+        ],
+    ),
+    (
+        Role::ReadOnly,
+        &[
+            (Resource::Customers, &[Read]),
+            (Resource::Partners, &[Read]),
+            (Resource::Organizations, &[Read]),
+            (Resource::UserGroups, &[Read]),
+            (Resource::ApiKeys, &[Read]),
+            (Resource::Roles, &[Read]),
+        ],
+    ),
+];
+
+/// Whether `role` may do `operation` to `resource`.
+pub fn allows(role: Role, resource: Resource, operation: Operation) -> bool {
+    grants(role)
+        .iter()
+        .any(|(r, ops)| *r == resource && ops.contains(&operation))
+}
+
+/// Everything `role` may do, per resource.
+pub fn grants(role: Role) -> Grants {
+    TABLE
+        .iter()
+        .find(|(r, _)| *r == role)
+        .map_or(&[], |(_, grants)| grants)
+}
+
+/// What an RPC needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No credential.
+    Public,
+    /// Any valid credential (the call is about the caller itself).
+    Authenticated,
+    /// A credential whose role has this permission.
+    Requires(Resource, Operation),
+}
+
+/// The access each RPC needs, one list per domain (each beside its gRPC adapter). Every
+/// `lastmile.*` method must be listed; the auth layer refuses the rest.
+const METHOD_TABLES: &[&[(&str, Access)]] = &[
+    crate::customers::grpc::ACCESS,
+    crate::identity::grpc::ACCESS,
+    crate::audit::grpc::ACCESS,
+    crate::directory::grpc::ACCESS,
+];
+
+/// Every listed method with its access.
+pub fn methods() -> impl Iterator<Item = (&'static str, Access)> {
+    METHOD_TABLES.iter().flat_map(|table| table.iter().copied())
+}
+
+/// The access `method` (a gRPC path) needs; `None` for a method nobody listed.
+pub fn access(method: &str) -> Option<Access> {
+    methods()
+        .find(|(m, _)| *m == method)
+        .map(|(_, access)| access)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_role_has_a_row_and_admin_can_do_everything_listed() {
+        for role in Role::ALL {
+            assert!(TABLE.iter().any(|(r, _)| *r == role), "{role:?} has no row");
+        }
+        for (_, access) in methods() {
+            if let Access::Requires(resource, operation) = access {
+                assert!(
+                    allows(Role::Admin, resource, operation),
+                    "admin cannot {operation:?} {resource:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_table_says_what_it_means() {
+        assert!(allows(Role::Support, Resource::Customers, Act));
+        assert!(!allows(Role::Support, Resource::Customers, Delete));
+        assert!(!allows(Role::ReadOnly, Resource::Customers, Update));
+        assert!(!allows(Role::Reseller, Resource::Partners, Read));
+        assert!(!allows(Role::Manager, Resource::Users, Create));
+        assert!(allows(Role::Admin, Resource::Users, Create));
+    }
+
+    #[test]
+    fn every_method_is_listed_once_and_unknown_methods_have_no_access() {
+        let all: Vec<_> = methods().collect();
+        for (i, (method, _)) in all.iter().enumerate() {
+            assert!(
+                all[i + 1..].iter().all(|(m, _)| m != method),
+                "{method} listed twice"
+            );
+        }
+        assert_eq!(access("/lastmile.v1.CustomerService/DropEverything"), None);
+    }
+
+    #[test]
+    fn every_generated_method_is_in_the_map() {
+        // The descriptor set holds every service of the contract; a new RPC without a row
+        // here would be refused to everyone, so the map must grow with the proto.
+        use prost::Message;
+        let set =
+            prost_types::FileDescriptorSet::decode(lastmile_proto::FILE_DESCRIPTOR_SET).unwrap();
+        for file in &set.file {
+            for service in &file.service {
+                for method in &service.method {
+                    let path = format!("/{}.{}/{}", file.package(), service.name(), method.name());
+                    assert!(access(&path).is_some(), "{path} has no access rule");
+                }
+            }
+        }
+    }
+}

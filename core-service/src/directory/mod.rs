@@ -1,0 +1,3 @@
+//! The directory customers reference: partners (resellers), organizations and user groups.
+
+pub mod grpc;
