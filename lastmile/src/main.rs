@@ -246,6 +246,7 @@ async fn create_key(args: CreateKeyArgs) -> anyhow::Result<()> {
         role,
         tier,
         expires_at: args.expires_at,
+        partner_id: None,
     };
     let (_, key) = keys.create(new).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     db.close().await;

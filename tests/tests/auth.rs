@@ -63,6 +63,7 @@ async fn new_key(app: &TestApp, name: &str, expires_at: Option<DateTime<Utc>>) -
             role: Role::Admin,
             tier: Tier::Standard,
             expires_at,
+            partner_id: None,
         })
         .await
         .expect("create API key")

@@ -289,6 +289,7 @@ async fn a_call_with_an_expired_key_is_unauthenticated_api_key_has_expired(app: 
         role: Role::Admin,
         tier: Tier::Standard,
         expires_at: Some(Utc::now() - chrono::Duration::minutes(5)),
+        partner_id: None,
     };
     let (_, key) = app
         .core()
@@ -334,6 +335,7 @@ async fn the_current_principal_is_the_caller(app: TestApp) {
         role: Role::Admin,
         tier: Tier::Enterprise,
         expires_at: None,
+        partner_id: None,
     };
     let (id, key) = app
         .core()

@@ -53,6 +53,7 @@ async fn second_admin_key(app: &TestApp) -> String {
         role: Role::Admin,
         tier: Tier::Standard,
         expires_at: None,
+        partner_id: None,
     };
     app.core()
         .api_keys

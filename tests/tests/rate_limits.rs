@@ -140,6 +140,7 @@ async fn new_key(app: &TestApp, name: &str, tier: Tier) -> String {
         role: Role::Admin,
         tier,
         expires_at: None,
+        partner_id: None,
     };
     app.core()
         .api_keys

@@ -148,6 +148,8 @@ pub struct NewApiKey {
     pub tier: Tier,
     /// Expiry.
     pub expires_at: Option<DateTime<Utc>>,
+    /// The partner a reseller key acts for.
+    pub partner_id: Option<i64>,
 }
 
 /// A new random API key.
@@ -223,6 +225,7 @@ impl ApiKeys {
                 role: Role::Admin,
                 tier: Tier::Standard,
                 expires_at: None,
+                partner_id: None,
             };
             store::insert(
                 &mut tx.conn(),
@@ -252,6 +255,7 @@ impl ApiKeys {
             role: Role::Admin,
             tier: Tier::Standard,
             expires_at: None,
+            partner_id: None,
         };
         store::insert(
             &mut tx.conn(),

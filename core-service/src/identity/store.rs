@@ -30,10 +30,10 @@ pub(super) async fn insert(
     now: DateTime<Utc>,
 ) -> Result<i64> {
     let id = on_conn!(conn, c => sqlx::query_scalar(
-        "INSERT INTO api_keys (name, description, prefix, key_digest, role, tier, expires_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
+        "INSERT INTO api_keys (name, description, prefix, key_digest, role, tier, expires_at, created_at, partner_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id")
         .bind(&new.name).bind(&new.description).bind(prefix).bind(digest).bind(new.role.as_str())
-        .bind(new.tier.as_str()).bind(new.expires_at).bind(now).fetch_one(c).await)?;
+        .bind(new.tier.as_str()).bind(new.expires_at).bind(now).bind(new.partner_id).fetch_one(c).await)?;
     Ok(id)
 }
 
