@@ -320,6 +320,9 @@ impl Customers {
         action: Choice<CustomerAction>,
         reason: &str,
     ) -> Result<Customer> {
+        // The customer first: one the caller may not see is "not found", whatever the body.
+        let tenancy = Tenancy::of(&context.principal);
+        let current = find(&mut tx.conn(), tenancy, key, true).await?;
         let mut errors = FieldErrors::new();
         let action = match action {
             Choice::Valid(action) => Some(action),
@@ -341,8 +344,6 @@ impl Customers {
         }
         errors.into_result()?;
         let action = action.ok_or_else(|| anyhow::anyhow!("validated action missing"))?;
-        let tenancy = Tenancy::of(&context.principal);
-        let current = find(&mut tx.conn(), tenancy, key, true).await?;
         let status = current.status.after(action)?;
         let reason = Some(reason).filter(|r| !r.is_empty());
         let now = self.clock.now();

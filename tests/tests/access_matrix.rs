@@ -1,0 +1,328 @@
+//! The access matrix: every protected endpoint × {no credential, invalid, expired, revoked,
+//! each role, a reseller of another partner}, with the expected answer generated from the
+//! core's permission table (`IdentityService.ListRoles`). The test fails when the OpenAPI
+//! document lists a protected endpoint that the matrix below does not cover.
+//!
+//! Bodies are well-typed but break a rule, so an allowed write proves that authorization
+//! passed (422 or 404) without changing anything; deletes get a fresh target each time.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Duration, Utc};
+use lastmile_core::db::Db;
+use lastmile_core::identity::{NewApiKey, Role, Tier};
+use lastmile_proto::v1::ListRolesRequest;
+use lastmile_proto::v1::identity_service_client::IdentityServiceClient;
+use lastmile_tests::{StatusCode, TestApp, customer_body, engine_tests, json, send, with_key};
+use serde_json::Value;
+
+engine_tests!(every_endpoint_answers_every_principal_as_the_table_says);
+
+/// A protected endpoint: method, OpenAPI path, and the permission it needs.
+struct Endpoint {
+    method: &'static str,
+    path: &'static str,
+    resource: &'static str,
+    operation: &'static str,
+    body: Option<Value>,
+}
+
+fn endpoints() -> Vec<Endpoint> {
+    let e = |method, path, resource, operation, body: Option<Value>| Endpoint {
+        method,
+        path,
+        resource,
+        operation,
+        body,
+    };
+    vec![
+        e("GET", "/api/v1/customers", "customers", "read", None),
+        e(
+            "POST",
+            "/api/v1/customers",
+            "customers",
+            "create",
+            Some(json!({"first_name": "X"})),
+        ),
+        e("GET", "/api/v1/customers/{id}", "customers", "read", None),
+        e(
+            "PUT",
+            "/api/v1/customers/{id}",
+            "customers",
+            "update",
+            Some(json!({"first_name": "X"})),
+        ),
+        e(
+            "PATCH",
+            "/api/v1/customers/{id}",
+            "customers",
+            "update",
+            Some(json!({"first_name": "X"})),
+        ),
+        e(
+            "DELETE",
+            "/api/v1/customers/{id}",
+            "customers",
+            "delete",
+            None,
+        ),
+        e(
+            "POST",
+            "/api/v1/customers/{id}/action",
+            "customers",
+            "act",
+            Some(json!({"action": "explode"})),
+        ),
+    ]
+}
+
+/// Who calls.
+#[derive(Debug, Clone)]
+enum Caller {
+    Nobody,
+    InvalidKey,
+    Expired(String),
+    Revoked(String),
+    Role(Role, String),
+    OtherPartnersReseller(String),
+}
+
+/// What the caller must get.
+#[derive(Debug, PartialEq)]
+enum Expected {
+    Unauthenticated(&'static str),
+    Forbidden,
+    NotFound,
+    Allowed,
+}
+
+async fn insert_partner(db: &Db, name: &str) -> i64 {
+    let sql =
+        "INSERT INTO partners (name, created_at, updated_at) VALUES ($1, $2, $2) RETURNING id";
+    let now = Utc::now();
+    match db {
+        Db::Sqlite(pool) => sqlx::query_scalar(sql)
+            .bind(name)
+            .bind(now)
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+        Db::Postgres(pool) => sqlx::query_scalar(sql)
+            .bind(name)
+            .bind(now)
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+    }
+}
+
+async fn revoke(db: &Db, key_id: i64) {
+    let sql = "UPDATE api_keys SET revoked_at = $2 WHERE id = $1";
+    let now = Utc::now();
+    match db {
+        Db::Sqlite(pool) => sqlx::query(sql)
+            .bind(key_id)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(drop)
+            .unwrap(),
+        Db::Postgres(pool) => sqlx::query(sql)
+            .bind(key_id)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(drop)
+            .unwrap(),
+    }
+}
+
+async fn key(
+    app: &TestApp,
+    role: Role,
+    partner_id: Option<i64>,
+    expires_in: Option<Duration>,
+) -> (i64, String) {
+    let new = NewApiKey {
+        name: format!("{role:?}"),
+        description: None,
+        role,
+        tier: Tier::Standard,
+        expires_at: expires_in.map(|d| Utc::now() + d),
+        partner_id,
+    };
+    app.core().api_keys.create(new).await.unwrap()
+}
+
+/// role name → resource → operations, as the core's table says.
+async fn permission_table(app: &TestApp) -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
+    let mut client = IdentityServiceClient::new(app.grpc_channel().await);
+    let roles = client
+        .list_roles(with_key(ListRolesRequest {}, &app.admin_key))
+        .await
+        .unwrap()
+        .into_inner()
+        .roles;
+    assert_eq!(roles.len(), Role::ALL.len());
+    roles
+        .into_iter()
+        .map(|r| {
+            (
+                r.name,
+                r.grants
+                    .into_iter()
+                    .map(|g| (g.resource, g.operations.into_iter().collect()))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) {
+    let db = Db::connect(&app.database.url).await.unwrap();
+    let (ours, theirs) = (
+        insert_partner(&db, "Ours").await,
+        insert_partner(&db, "Theirs").await,
+    );
+    let table = permission_table(&app).await;
+
+    // Coverage: every protected operation of the OpenAPI document is in the matrix.
+    let (_, doc) = send(app.http.get(app.url("/api/v1/openapi.json"))).await;
+    let covered: BTreeSet<(String, String)> = endpoints()
+        .iter()
+        .map(|e| (e.method.to_owned(), e.path.to_owned()))
+        .collect();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let protected = operation
+                .get("security")
+                .and_then(Value::as_array)
+                .is_some_and(|s| !s.is_empty());
+            if protected {
+                let key = (method.to_uppercase(), path.clone());
+                assert!(
+                    covered.contains(&key),
+                    "{key:?} is not covered by the access matrix"
+                );
+            }
+        }
+    }
+
+    let (_, expired) = key(&app, Role::Admin, None, Some(Duration::seconds(-1))).await;
+    let (revoked_id, revoked) = key(&app, Role::Admin, None, None).await;
+    revoke(&db, revoked_id).await;
+    let mut callers = vec![
+        Caller::Nobody,
+        Caller::InvalidKey,
+        Caller::Expired(expired),
+        Caller::Revoked(revoked),
+        Caller::OtherPartnersReseller(key(&app, Role::Reseller, Some(theirs), None).await.1),
+    ];
+    for role in Role::ALL {
+        let partner = (role == Role::Reseller).then_some(ours);
+        callers.push(Caller::Role(role, key(&app, role, partner, None).await.1));
+    }
+
+    // A customer of `ours` to aim at; deletes that may succeed get a fresh one each.
+    let mut phones = 10_000_000..;
+    let mut target = || {
+        let mut body = customer_body("Target", &format!("+2547{:08}", phones.next().unwrap()));
+        body["partner_id"] = json!(ours);
+        body
+    };
+    let shared = create(&app, target()).await;
+    let mut checked = 0;
+    for endpoint in endpoints() {
+        for caller in &callers {
+            let expected = expect(&table, &endpoint, caller);
+            let id = if endpoint.method == "DELETE" && expected == Expected::Allowed {
+                create(&app, target()).await
+            } else {
+                shared
+            };
+            let path = endpoint.path.replace("{id}", &id.to_string());
+            let method = reqwest::Method::from_bytes(endpoint.method.as_bytes()).unwrap();
+            let mut request = app.http.request(method, app.url(&path));
+            request = match caller {
+                Caller::Nobody => request,
+                Caller::InvalidKey => {
+                    request.header("X-API-Key", "lm_notakey_0000000000000000000000000000")
+                }
+                Caller::Expired(key)
+                | Caller::Revoked(key)
+                | Caller::Role(_, key)
+                | Caller::OtherPartnersReseller(key) => request.header("X-API-Key", key),
+            };
+            if let Some(body) = &endpoint.body {
+                request = request.json(body);
+            }
+            let (status, answer) = send(request).await;
+            let context = format!(
+                "{} {} as {caller:?}: {status} {answer}",
+                endpoint.method, endpoint.path
+            );
+            match expected {
+                Expected::Unauthenticated(message) => {
+                    assert_eq!(status, StatusCode::UNAUTHORIZED, "{context}");
+                    assert_eq!(answer["message"], json!(message), "{context}");
+                    assert_eq!(answer["code"], json!("UNAUTHENTICATED"), "{context}");
+                }
+                Expected::Forbidden => {
+                    assert_eq!(status, StatusCode::FORBIDDEN, "{context}");
+                    assert_eq!(
+                        (answer["message"].clone(), answer["code"].clone()),
+                        (json!("Forbidden"), json!("FORBIDDEN")),
+                        "{context}"
+                    );
+                }
+                Expected::NotFound => {
+                    assert_eq!(status, StatusCode::NOT_FOUND, "{context}");
+                    assert!(answer.get("data").is_none(), "{context}");
+                }
+                Expected::Allowed => {
+                    assert!(
+                        status.is_success() || status == StatusCode::UNPROCESSABLE_ENTITY,
+                        "{context}"
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, endpoints().len() * callers.len());
+    db.close().await;
+    app.stop().await;
+}
+
+async fn create(app: &TestApp, body: Value) -> i64 {
+    let (status, created) = app.post("/api/v1/customers", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created["data"]["customer"]["id"].as_i64().unwrap()
+}
+
+fn expect(
+    table: &BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
+    endpoint: &Endpoint,
+    caller: &Caller,
+) -> Expected {
+    let allowed = |role: Role| {
+        table[role.as_str()]
+            .get(endpoint.resource)
+            .is_some_and(|ops| ops.contains(endpoint.operation))
+    };
+    match caller {
+        Caller::Nobody => Expected::Unauthenticated("Missing API key"),
+        Caller::InvalidKey | Caller::Revoked(_) => Expected::Unauthenticated("Invalid API key"),
+        Caller::Expired(_) => Expected::Unauthenticated("API key has expired"),
+        Caller::Role(role, _) if allowed(*role) => Expected::Allowed,
+        Caller::Role(..) => Expected::Forbidden,
+        Caller::OtherPartnersReseller(_) if !allowed(Role::Reseller) => Expected::Forbidden,
+        // The resource belongs to another partner: it does not exist for this caller.
+        Caller::OtherPartnersReseller(_)
+            if endpoint.path.contains("{id}") && endpoint.resource == "customers" =>
+        {
+            Expected::NotFound
+        }
+        Caller::OtherPartnersReseller(_) => Expected::Allowed,
+    }
+}
