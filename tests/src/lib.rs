@@ -274,6 +274,39 @@ impl TestApp {
         body["data"]["customer"].clone()
     }
 
+    /// Inserts a partner directly (for tests that need one before any API makes them).
+    pub async fn insert_partner(&self, name: &str) -> i64 {
+        let db = lastmile_core::db::Db::connect(&self.database.url)
+            .await
+            .expect("connect");
+        let sql =
+            "INSERT INTO partners (name, created_at, updated_at) VALUES ($1, $2, $2) RETURNING id";
+        let now = chrono::Utc::now();
+        let id = lastmile_core::on_db!(&db, pool => sqlx::query_scalar(sql).bind(name).bind(now).fetch_one(pool).await)
+            .expect("insert partner");
+        db.close().await;
+        id
+    }
+
+    /// Creates an API key with `role` (acting for `partner_id`) expiring in `expires_in`;
+    /// returns its id and the key.
+    pub async fn key(
+        &self,
+        role: lastmile_core::identity::Role,
+        partner_id: Option<i64>,
+        expires_in: Option<chrono::Duration>,
+    ) -> (i64, String) {
+        let new = lastmile_core::identity::NewApiKey {
+            name: format!("{role:?}"),
+            description: None,
+            role,
+            tier: lastmile_core::identity::Tier::Standard,
+            expires_at: expires_in.map(|d| chrono::Utc::now() + d),
+            partner_id,
+        };
+        self.core().api_keys.create(new).await.expect("create key")
+    }
+
     /// A gRPC channel to the core.
     pub async fn grpc_channel(&self) -> Channel {
         Endpoint::from_shared(format!("http://{}", self.grpc_addr))

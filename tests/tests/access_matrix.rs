@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Duration, Utc};
 use lastmile_core::db::Db;
-use lastmile_core::identity::{NewApiKey, Role, Tier};
+use lastmile_core::identity::Role;
 use lastmile_proto::v1::ListRolesRequest;
 use lastmile_proto::v1::identity_service_client::IdentityServiceClient;
 use lastmile_tests::{StatusCode, TestApp, customer_body, engine_tests, json, send, with_key};
@@ -96,65 +96,14 @@ enum Expected {
     Allowed,
 }
 
-async fn insert_partner(db: &Db, name: &str) -> i64 {
-    let sql =
-        "INSERT INTO partners (name, created_at, updated_at) VALUES ($1, $2, $2) RETURNING id";
-    let now = Utc::now();
-    match db {
-        Db::Sqlite(pool) => sqlx::query_scalar(sql)
-            .bind(name)
-            .bind(now)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql)
-            .bind(name)
-            .bind(now)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    }
-}
-
-async fn revoke(db: &Db, key_id: i64) {
+async fn revoke(app: &TestApp, key_id: i64) {
+    let db = Db::connect(&app.database.url).await.unwrap();
     let sql = "UPDATE api_keys SET revoked_at = $2 WHERE id = $1";
     let now = Utc::now();
-    match db {
-        Db::Sqlite(pool) => sqlx::query(sql)
-            .bind(key_id)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(drop)
-            .unwrap(),
-        Db::Postgres(pool) => sqlx::query(sql)
-            .bind(key_id)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(drop)
-            .unwrap(),
-    }
+    lastmile_core::on_db!(&db, pool => sqlx::query(sql).bind(key_id).bind(now).execute(pool).await.map(drop)).unwrap();
+    db.close().await;
 }
 
-async fn key(
-    app: &TestApp,
-    role: Role,
-    partner_id: Option<i64>,
-    expires_in: Option<Duration>,
-) -> (i64, String) {
-    let new = NewApiKey {
-        name: format!("{role:?}"),
-        description: None,
-        role,
-        tier: Tier::Standard,
-        expires_at: expires_in.map(|d| Utc::now() + d),
-        partner_id,
-    };
-    app.core().api_keys.create(new).await.unwrap()
-}
-
-/// role name → resource → operations, as the core's table says.
 async fn permission_table(app: &TestApp) -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
     let mut client = IdentityServiceClient::new(app.grpc_channel().await);
     let roles = client
@@ -179,10 +128,9 @@ async fn permission_table(app: &TestApp) -> BTreeMap<String, BTreeMap<String, BT
 }
 
 async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) {
-    let db = Db::connect(&app.database.url).await.unwrap();
     let (ours, theirs) = (
-        insert_partner(&db, "Ours").await,
-        insert_partner(&db, "Theirs").await,
+        app.insert_partner("Ours").await,
+        app.insert_partner("Theirs").await,
     );
     let table = permission_table(&app).await;
 
@@ -208,19 +156,21 @@ async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) 
         }
     }
 
-    let (_, expired) = key(&app, Role::Admin, None, Some(Duration::seconds(-1))).await;
-    let (revoked_id, revoked) = key(&app, Role::Admin, None, None).await;
-    revoke(&db, revoked_id).await;
+    let (_, expired) = app
+        .key(Role::Admin, None, Some(Duration::seconds(-1)))
+        .await;
+    let (revoked_id, revoked) = app.key(Role::Admin, None, None).await;
+    revoke(&app, revoked_id).await;
     let mut callers = vec![
         Caller::Nobody,
         Caller::InvalidKey,
         Caller::Expired(expired),
         Caller::Revoked(revoked),
-        Caller::OtherPartnersReseller(key(&app, Role::Reseller, Some(theirs), None).await.1),
+        Caller::OtherPartnersReseller(app.key(Role::Reseller, Some(theirs), None).await.1),
     ];
     for role in Role::ALL {
         let partner = (role == Role::Reseller).then_some(ours);
-        callers.push(Caller::Role(role, key(&app, role, partner, None).await.1));
+        callers.push(Caller::Role(role, app.key(role, partner, None).await.1));
     }
 
     // A customer of `ours` to aim at; deletes that may succeed get a fresh one each.
@@ -290,7 +240,6 @@ async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) 
         }
     }
     assert_eq!(checked, endpoints().len() * callers.len());
-    db.close().await;
     app.stop().await;
 }
 

@@ -2,8 +2,7 @@
 //! another partner's customer are 404 (never 403, never data), creates land in its own
 //! partner, and it cannot hand a customer to another partner.
 
-use lastmile_core::db::Db;
-use lastmile_core::identity::{NewApiKey, Role, Tier};
+use lastmile_core::identity::Role;
 use lastmile_tests::{StatusCode, TestApp, customer_body, engine_tests, json, send};
 use serde_json::Value;
 
@@ -17,38 +16,11 @@ engine_tests!(
 );
 
 async fn partner(app: &TestApp, name: &str) -> i64 {
-    let db = Db::connect(&app.database.url).await.unwrap();
-    let now = chrono::Utc::now();
-    let sql =
-        "INSERT INTO partners (name, created_at, updated_at) VALUES ($1, $2, $2) RETURNING id";
-    let id = match &db {
-        Db::Sqlite(pool) => sqlx::query_scalar(sql)
-            .bind(name)
-            .bind(now)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql)
-            .bind(name)
-            .bind(now)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    };
-    db.close().await;
-    id
+    app.insert_partner(name).await
 }
 
 async fn reseller_key(app: &TestApp, partner_id: Option<i64>) -> String {
-    let new = NewApiKey {
-        name: "reseller".into(),
-        description: None,
-        role: Role::Reseller,
-        tier: Tier::Standard,
-        expires_at: None,
-        partner_id,
-    };
-    app.core().api_keys.create(new).await.unwrap().1
+    app.key(Role::Reseller, partner_id, None).await.1
 }
 
 /// A customer of `partner_id`, created by the admin.
