@@ -1,13 +1,17 @@
 //! Who is calling and how to tell the core: the credential from the request headers, the
-//! request id and the idempotency key, carried to every gRPC call as metadata.
+//! request id, the idempotency key, the reason for a change (`X-Reason`) and the client's
+//! address, carried to every gRPC call as metadata.
 
 use crate::envelope::ApiError;
 use crate::request_id::REQUEST_ID_HEADER;
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
-use lastmile_proto::{IDEMPOTENCY_KEY_METADATA, REQUEST_ID_METADATA};
+use lastmile_proto::{
+    CLIENT_ADDRESS_METADATA, IDEMPOTENCY_KEY_METADATA, REASON_METADATA, REQUEST_ID_METADATA,
+};
 use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
 use tonic::metadata::MetadataValue;
 
 /// Longest accepted `Idempotency-Key`, in characters.
@@ -108,11 +112,16 @@ pub(crate) struct Caller {
     credential: Option<Credential>,
     request_id: Option<String>,
     idempotency_key: Option<String>,
+    /// Why the client makes the change (`X-Reason`), when it said so usably.
+    reason: Option<String>,
+    /// The IP address of the connection's peer (never a forwarding header).
+    client_address: Option<String>,
 }
 
 impl Caller {
-    /// Builds a gRPC request carrying the credential, the request id and (on POSTs) the
-    /// idempotency key.
+    /// Builds a gRPC request carrying the credential, the request id, (on POSTs) the
+    /// idempotency key, and for the audit log the reason (`x-reason`) and the client's
+    /// address (`x-client-address`).
     pub(crate) fn request<T>(&self, message: T) -> Result<tonic::Request<T>, ApiError> {
         let mut request = self.anonymous_request(message);
         let metadata = request.metadata_mut();
@@ -127,15 +136,25 @@ impl Caller {
         Ok(request)
     }
 
-    /// Builds a gRPC request carrying only the request id, for calls that need no credential.
+    /// Builds a gRPC request without the credential, for calls that need none: it carries
+    /// the request id, the reason and the client's address (login limits and the audit log
+    /// of a login need them too).
     pub(crate) fn anonymous_request<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
-        if let Some(value) = self
-            .request_id
-            .as_deref()
-            .and_then(|id| MetadataValue::try_from(id).ok())
-        {
-            request.metadata_mut().insert(REQUEST_ID_METADATA, value);
+        let metadata = request.metadata_mut();
+        // Each was checked when read; a value that still does not fit is left out.
+        let entries = [
+            (REQUEST_ID_METADATA, &self.request_id),
+            (REASON_METADATA, &self.reason),
+            (CLIENT_ADDRESS_METADATA, &self.client_address),
+        ];
+        for (key, value) in entries {
+            if let Some(value) = value
+                .as_deref()
+                .and_then(|v| MetadataValue::try_from(v).ok())
+            {
+                metadata.insert(key, value);
+            }
         }
         request
     }
@@ -151,6 +170,8 @@ pub(crate) fn principal_request<T>(
         credential: Some(credential.clone()),
         request_id: request_id(headers),
         idempotency_key: None,
+        reason: None,
+        client_address: None,
     };
     caller.request(message)
 }
@@ -160,6 +181,23 @@ fn request_id(headers: &HeaderMap) -> Option<String> {
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
+}
+
+/// The `X-Reason` header, trimmed, when it is non-empty printable ASCII; anything else is
+/// not forwarded (the change itself is not refused for it).
+fn reason(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get("x-reason")?.to_str().ok()?.trim();
+    let printable = value.bytes().all(|b| (b' '..=b'~').contains(&b));
+    (!value.is_empty() && printable).then(|| value.to_owned())
+}
+
+/// The IP address of the connection's peer, as the server saw it. Forwarding headers
+/// (`X-Forwarded-For`, …) are client-controlled and not trusted.
+fn client_address(parts: &Parts) -> Option<String> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_canonical().to_string())
 }
 
 fn invalid_idempotency_key() -> ApiError {
@@ -199,6 +237,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             credential,
             request_id: request_id(&parts.headers),
             idempotency_key: idempotency_key(&parts.method, &parts.headers)?,
+            reason: reason(&parts.headers),
+            client_address: client_address(parts),
         })
     }
 }

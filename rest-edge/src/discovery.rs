@@ -22,6 +22,10 @@ pub(crate) struct DiscoveryData {
 pub(crate) struct DiscoveryLinks {
     /// The customer collection.
     pub customers: String,
+    /// The roles and what each may do.
+    pub roles: String,
+    /// The audit log.
+    pub audit_log: String,
     /// The password policy.
     pub security_settings: String,
     /// This API's OpenAPI document.
@@ -46,6 +50,8 @@ pub(crate) async fn discovery(base: BaseUrl) -> Json<Success<DiscoveryData>> {
         DiscoveryData {
             links: DiscoveryLinks {
                 customers: base.join("/api/v1/customers"),
+                roles: base.join("/api/v1/roles"),
+                audit_log: base.join("/api/v1/audit-log"),
                 security_settings: base.join("/api/security-settings"),
                 openapi: base.join("/api/v1/openapi.json"),
                 docs: base.join("/docs"),

@@ -11,6 +11,7 @@ mod customers;
 mod directory;
 mod discovery;
 mod envelope;
+mod format;
 mod guard;
 mod health;
 mod identity;

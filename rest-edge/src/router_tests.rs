@@ -115,7 +115,9 @@ async fn discovery_links_start_at_the_host_the_client_used() {
             "customers": "http://edge.test/api/v1/customers",
             "security_settings": "http://edge.test/api/security-settings",
             "openapi": "http://edge.test/api/v1/openapi.json",
-            "docs": "http://edge.test/docs"}}})
+            "docs": "http://edge.test/docs",
+            "roles": "http://edge.test/api/v1/roles",
+            "audit_log": "http://edge.test/api/v1/audit-log"}}})
     );
 }
 

@@ -66,6 +66,8 @@ fn endpoints() -> Vec<Endpoint> {
             "delete",
             None,
         ),
+        e("GET", "/api/v1/roles", "roles", "read", None),
+        e("GET", "/api/v1/audit-log", "audit_log", "read", None),
         e(
             "POST",
             "/api/v1/customers/{id}/action",

@@ -203,26 +203,32 @@ pub struct Customer {
     pub updated_at: DateTime<Utc>,
 }
 
+/// An empty address part is "not given".
+fn part(value: &str) -> Option<&str> {
+    Some(value).filter(|v| !v.is_empty())
+}
+
 impl Customer {
     /// The customer's fields as the audit log records them (no secrets).
     pub fn audit_view(&self) -> serde_json::Map<String, serde_json::Value> {
         let f = &self.fields;
+        // An empty address part is null, as the customer's JSON shows it.
         let value = serde_json::json!({
             "portal_id": self.portal_id,
             "first_name": f.first_name,
             "last_name": f.last_name,
             "email": f.email,
             "phone": f.phone,
-            "address": f.address.street,
-            "city": f.address.city,
-            "state": f.address.state,
-            "postal_code": f.address.zip,
-            "country": f.address.country,
-            "billing_address.street": f.billing_address.street,
-            "billing_address.city": f.billing_address.city,
-            "billing_address.state": f.billing_address.state,
-            "billing_address.zip": f.billing_address.zip,
-            "billing_address.country": f.billing_address.country,
+            "address": part(&f.address.street),
+            "city": part(&f.address.city),
+            "state": part(&f.address.state),
+            "postal_code": part(&f.address.zip),
+            "country": part(&f.address.country),
+            "billing_address.street": part(&f.billing_address.street),
+            "billing_address.city": part(&f.billing_address.city),
+            "billing_address.state": part(&f.billing_address.state),
+            "billing_address.zip": part(&f.billing_address.zip),
+            "billing_address.country": part(&f.billing_address.country),
             "user_group_id": f.user_group_id,
             "organization_ids": f.organization_ids,
             "partner_id": f.partner_id,

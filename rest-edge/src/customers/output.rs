@@ -1,8 +1,9 @@
 //! Proto `Customer` → the customer JSON of the contract.
 
 use crate::base_url::BaseUrl;
+use crate::format::{text, timestamp};
+use lastmile_proto::format_minor_units;
 use lastmile_proto::v1::{Address, BillingMethod, Customer, CustomerStatus, Organization};
-use lastmile_proto::{datetime, format_minor_units};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
@@ -104,16 +105,6 @@ pub(crate) struct SelfLink {
     #[serde(rename = "self")]
     #[schema(rename = "self")]
     pub self_url: String,
-}
-
-fn text(value: String) -> Option<String> {
-    (!value.is_empty()).then_some(value)
-}
-
-/// `2024-01-15T10:30:00.000000Z`: the contract's timestamps, always six fractional digits.
-fn timestamp(t: Option<prost_types::Timestamp>) -> Option<String> {
-    let t = datetime(&t?)?;
-    Some(t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
 }
 
 impl From<Address> for AddressJson {
