@@ -10,6 +10,7 @@ const PROTOS: &[&str] = &[
     "proto/lastmile/v1/customer.proto",
     "proto/lastmile/v1/identity.proto",
     "proto/lastmile/v1/audit.proto",
+    "proto/lastmile/v1/directory.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use lastmile_proto::FILE_DESCRIPTOR_SET;
 use lastmile_proto::v1::audit_service_server::AuditServiceServer;
 use lastmile_proto::v1::customer_service_server::CustomerServiceServer;
+use lastmile_proto::v1::directory_service_server::DirectoryServiceServer;
 use lastmile_proto::v1::identity_service_server::IdentityServiceServer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -19,6 +20,7 @@ use crate::Core;
 use crate::audit::grpc::AuditGrpc;
 use crate::auth::AuthLayer;
 use crate::customers::grpc::CustomerGrpc;
+use crate::directory::grpc::DirectoryGrpc;
 use crate::idempotency;
 use crate::identity::grpc::IdentityGrpc;
 
@@ -32,6 +34,7 @@ const SERVICES: &[&str] = &[
     "lastmile.v1.CustomerService",
     "lastmile.v1.IdentityService",
     "lastmile.v1.AuditService",
+    "lastmile.v1.DirectoryService",
 ];
 
 /// Serves the core's gRPC API on `listener` until `shutdown` is cancelled; in-flight
@@ -70,6 +73,10 @@ pub async fn serve(
         )))
         .add_service(IdentityServiceServer::new(IdentityGrpc))
         .add_service(AuditServiceServer::new(AuditGrpc::new(core.db.clone())))
+        .add_service(DirectoryServiceServer::new(DirectoryGrpc::new(
+            core.db.clone(),
+            core.clock.clone(),
+        )))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), {
             let reporter = reporter.clone();
             async move {
