@@ -22,6 +22,12 @@ pub(crate) struct DiscoveryData {
 pub(crate) struct DiscoveryLinks {
     /// The customer collection.
     pub customers: String,
+    /// Resellers.
+    pub partners: String,
+    /// Organizations customers belong to.
+    pub organizations: String,
+    /// User groups customers are in.
+    pub user_groups: String,
     /// The roles and what each may do.
     pub roles: String,
     /// The audit log.
@@ -50,6 +56,9 @@ pub(crate) async fn discovery(base: BaseUrl) -> Json<Success<DiscoveryData>> {
         DiscoveryData {
             links: DiscoveryLinks {
                 customers: base.join("/api/v1/customers"),
+                partners: base.join("/api/v1/partners"),
+                organizations: base.join("/api/v1/organizations"),
+                user_groups: base.join("/api/v1/user-groups"),
                 roles: base.join("/api/v1/roles"),
                 audit_log: base.join("/api/v1/audit-log"),
                 security_settings: base.join("/api/security-settings"),

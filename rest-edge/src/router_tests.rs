@@ -116,6 +116,9 @@ async fn discovery_links_start_at_the_host_the_client_used() {
             "security_settings": "http://edge.test/api/security-settings",
             "openapi": "http://edge.test/api/v1/openapi.json",
             "docs": "http://edge.test/docs",
+            "partners": "http://edge.test/api/v1/partners",
+            "organizations": "http://edge.test/api/v1/organizations",
+            "user_groups": "http://edge.test/api/v1/user-groups",
             "roles": "http://edge.test/api/v1/roles",
             "audit_log": "http://edge.test/api/v1/audit-log"}}})
     );

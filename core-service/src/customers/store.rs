@@ -180,12 +180,17 @@ pub(super) enum Referenced {
 
 /// Whether the live row `id` exists in `table`.
 pub(super) async fn exists(conn: &mut Conn<'_>, table: Referenced, id: i64) -> Result<bool> {
-    let found: Option<i64> = match table {
-        Referenced::Partner => on_conn!(conn, c => sqlx::query_scalar(
-            "SELECT id FROM partners WHERE id = $1 AND deleted_at IS NULL").bind(id).fetch_optional(c).await)?,
-        Referenced::UserGroup => on_conn!(conn, c => sqlx::query_scalar(
-            "SELECT id FROM user_groups WHERE id = $1 AND deleted_at IS NULL").bind(id).fetch_optional(c).await)?,
+    // On PostgreSQL the referenced row is share-locked until the transaction ends, so a
+    // concurrent delete of it (which locks it for update) waits, then sees the reference.
+    // SQLite's write transactions are exclusive already.
+    let lock = if conn.is_postgres() { " FOR SHARE" } else { "" };
+    let table = match table {
+        Referenced::Partner => "partners",
+        Referenced::UserGroup => "user_groups",
     };
+    // Table and lock come from the closed lists above, never from input.
+    let sql = format!("SELECT id FROM {table} WHERE id = $1 AND deleted_at IS NULL{lock}");
+    let found: Option<i64> = on_conn!(conn, c => sqlx::query_scalar(AssertSqlSafe(sql)).bind(id).fetch_optional(c).await)?;
     Ok(found.is_some())
 }
 
@@ -195,8 +200,9 @@ pub(super) async fn missing_organizations(conn: &mut Conn<'_>, ids: &[i64]) -> R
         return Ok(Vec::new());
     }
     // Only the placeholders are generated; every value is bound.
+    let lock = if conn.is_postgres() { " FOR SHARE" } else { "" };
     let sql = format!(
-        "SELECT id FROM organizations WHERE deleted_at IS NULL AND id IN ({})",
+        "SELECT id FROM organizations WHERE deleted_at IS NULL AND id IN ({}){lock}",
         placeholders(1, ids.len())
     );
     let found: Vec<i64> = on_conn!(conn, c => {
