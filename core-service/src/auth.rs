@@ -1,6 +1,8 @@
 //! Authentication of every call: the credential is read from gRPC metadata
-//! (`authorization: Bearer …`, `x-api-key` or `x-auth-token`), checked against the stored
-//! digests, and the resulting [`Principal`] is attached to the request.
+//! (`authorization: Bearer …`, `x-api-key` or `x-auth-token`). An API key is checked
+//! against the stored digests; an access token (a JWT: two dots) by its signature and
+//! expiry, and then its user, re-read at most every two seconds so that deactivation and
+//! role changes apply at once. The resulting [`Principal`] is attached to the request.
 //!
 //! The check is a tower layer in front of every `lastmile.*` service, so a service added
 //! later cannot forget it: each RPC needs what [`crate::authz::METHODS`] says, and an RPC
@@ -22,7 +24,9 @@ use crate::authz::{self, Access};
 use crate::clock::SharedClock;
 use crate::db::Db;
 use crate::error::{AuthFailure, Error, Result};
-use crate::identity::{self, ApiKeyRow, Principal, Role, Tier};
+use crate::identity::{
+    self, ApiKeyRow, Identity, Principal, Refused, Role, Tier, TokenSettings, UserRow,
+};
 
 /// How long a key lookup is reused. Revoking or expiring a key takes effect within this
 /// time on every core process.
@@ -37,29 +41,105 @@ struct CachedLookup {
     fetched: Instant,
 }
 
+#[derive(Debug, Clone)]
+struct CachedUser {
+    row: Option<UserRow>,
+    fetched: Instant,
+}
+
 /// Turns credentials into principals.
 #[derive(Debug)]
 pub struct Authenticator {
     db: Db,
     clock: SharedClock,
+    identity: Identity,
     // Keyed by the credential's digest, never by the credential itself.
     cache: Mutex<HashMap<String, CachedLookup>>,
+    // The users behind access tokens, by id.
+    users: Mutex<HashMap<i64, CachedUser>>,
 }
 
 impl Authenticator {
-    /// An authenticator over the keys in `db`.
+    /// An authenticator over the keys and users in `db`, with default token settings
+    /// (15-minute access tokens, a signing secret generated once and kept in `db`).
     pub fn new(db: Db, clock: SharedClock) -> Self {
+        Self::with_tokens(db, clock, TokenSettings::default())
+    }
+
+    /// An authenticator whose access tokens are made as `settings` say.
+    pub fn with_tokens(db: Db, clock: SharedClock, settings: TokenSettings) -> Self {
         Self {
+            identity: Identity::new(db.clone(), clock.clone(), settings),
             db,
             clock,
             cache: Mutex::new(HashMap::new()),
+            users: Mutex::new(HashMap::new()),
         }
     }
 
+    /// The identity domain (users, sessions, keys) sharing this authenticator's tokens.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
     /// The principal behind `credential`, or why there is none.
-    pub async fn authenticate(&self, credential: Option<&str>) -> Result<Principal> {
+    pub async fn authenticate(
+        &self,
+        credential: Option<&str>,
+    ) -> std::result::Result<Principal, Refused> {
         let credential = credential.map(str::trim).filter(|c| !c.is_empty());
         let credential = credential.ok_or(Error::Unauthenticated(AuthFailure::Missing))?;
+        if identity::looks_like_jwt(credential) {
+            return self.authenticate_token(credential).await;
+        }
+        Ok(self.authenticate_key(credential).await?)
+    }
+
+    async fn authenticate_token(&self, token: &str) -> std::result::Result<Principal, Refused> {
+        let now = self.clock.now();
+        let user_id = match self.identity.verify_access_token(token, now).await? {
+            identity::Verdict::Valid(user_id) => user_id,
+            identity::Verdict::Expired => return Err(Refused::TokenExpired),
+            identity::Verdict::Invalid => return Err(Refused::InvalidToken),
+        };
+        let row = match self.cached_user(user_id) {
+            Some(row) => row,
+            None => {
+                let row = identity::store_find_user(&self.db, user_id).await?;
+                self.remember_user(user_id, row.clone());
+                row
+            }
+        };
+        let row = row.filter(|r| r.active).ok_or(Refused::InvalidToken)?;
+        Ok(identity::user_principal(&row)?)
+    }
+
+    fn cached_user(&self, id: i64) -> Option<Option<UserRow>> {
+        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        users
+            .get(&id)
+            .filter(|c| c.fetched.elapsed() < CACHE_TTL)
+            .map(|c| c.row.clone())
+    }
+
+    fn remember_user(&self, id: i64, row: Option<UserRow>) {
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        if users.len() >= CACHE_MAX_ENTRIES {
+            users.retain(|_, c| c.fetched.elapsed() < CACHE_TTL);
+            if users.len() >= CACHE_MAX_ENTRIES {
+                users.clear();
+            }
+        }
+        users.insert(
+            id,
+            CachedUser {
+                row,
+                fetched: Instant::now(),
+            },
+        );
+    }
+
+    async fn authenticate_key(&self, credential: &str) -> Result<Principal> {
         let prefix =
             identity::prefix_of(credential).ok_or(Error::Unauthenticated(AuthFailure::Invalid))?;
         let digest = identity::digest(credential);
@@ -78,7 +158,7 @@ impl Authenticator {
         };
         let row = row.ok_or(Error::Unauthenticated(AuthFailure::Invalid))?;
         let now = self.clock.now();
-        if row.revoked_at.is_some_and(|at| at <= now) {
+        if row.revoked_at.is_some_and(|at| at <= now) || !row.owner_active {
             return Err(Error::Unauthenticated(AuthFailure::Invalid));
         }
         if row.expires_at.is_some_and(|at| at <= now) {
@@ -87,6 +167,13 @@ impl Authenticator {
         self.record_use(&digest, &row);
         let role = Role::parse(&row.role)
             .ok_or_else(|| anyhow::anyhow!("api key {} has unknown role", row.id))?;
+        // A key never grants more than its owner may do now: an owner whose role was
+        // lowered below a key's makes the key stop working.
+        if let Some(owner_role) = row.owner_role.as_deref()
+            && !Role::parse(owner_role).is_some_and(|owner| identity::role_within(role, owner))
+        {
+            return Err(Error::Unauthenticated(AuthFailure::Invalid));
+        }
         let tier = Tier::parse(&row.tier)
             .ok_or_else(|| anyhow::anyhow!("api key {} has unknown tier", row.id))?;
         Ok(Principal {
@@ -223,6 +310,10 @@ where
             return Box::pin(self.inner.call(request));
         }
         let access = authz::access(path);
+        // The identity services (login, users, keys) share this layer's token keys.
+        request
+            .extensions_mut()
+            .insert(self.authenticator.identity().clone());
         if access == Some(Access::Public) {
             return Box::pin(self.inner.call(request));
         }
@@ -236,7 +327,7 @@ where
                 .await
             {
                 Ok(principal) => principal,
-                Err(err) => return Ok(tonic::Status::from(err).into_http()),
+                Err(refused) => return Ok(tonic::Status::from(refused).into_http()),
             };
             let allowed = match access {
                 Some(Access::Requires(resource, operation)) => {

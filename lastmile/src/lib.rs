@@ -5,10 +5,13 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use lastmile_core::auth::Authenticator;
 use lastmile_core::clock::{SharedClock, SystemClock};
 use lastmile_core::customers::CustomerSettings;
+use lastmile_core::identity::TokenSettings;
 use lastmile_core::{Core, CoreConfig};
 use lastmile_edge::{EdgeConfig, RateLimits};
 use tokio::net::TcpListener;
@@ -50,6 +53,11 @@ pub struct Settings {
     pub billing_enabled: bool,
     /// The core's clock.
     pub clock: SharedClock,
+    /// The secret access tokens are signed with; `None`: generated once and kept in the
+    /// database.
+    pub jwt_secret: Option<String>,
+    /// How long an access token works.
+    pub access_token_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -65,6 +73,8 @@ impl Default for Settings {
             currency: "USD".into(),
             billing_enabled: false,
             clock: Arc::new(SystemClock),
+            jwt_secret: None,
+            access_token_ttl: TokenSettings::default().access_ttl,
         }
     }
 }
@@ -151,9 +161,18 @@ pub async fn start(role: Role, settings: Settings) -> anyhow::Result<Running> {
     };
     let mut core_url = settings.core_url.clone();
     if matches!(role, Role::Serve | Role::Core) {
-        let core = Core::open(core_config(&settings))
+        let mut core = Core::open(core_config(&settings))
             .await
             .context("opening the database")?;
+        core.authenticator = Arc::new(Authenticator::with_tokens(
+            core.db.clone(),
+            core.clock.clone(),
+            TokenSettings {
+                secret: settings.jwt_secret.clone(),
+                access_ttl: settings.access_token_ttl,
+                ..TokenSettings::default()
+            },
+        ));
         let listener = TcpListener::bind(settings.grpc_addr)
             .await
             .with_context(|| format!("binding the gRPC address {}", settings.grpc_addr))?;

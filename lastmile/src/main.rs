@@ -90,6 +90,13 @@ struct ServerArgs {
     /// Billing is enabled: every customer needs a billing method.
     #[arg(long, env = "LASTMILE_BILLING_ENABLED")]
     billing_enabled: bool,
+    /// Secret for signing access tokens (at least 32 bytes). Unset: one is generated at the
+    /// first start and kept in the database.
+    #[arg(long, env = "LASTMILE_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// How long an access token works, in seconds.
+    #[arg(long, env = "LASTMILE_ACCESS_TOKEN_TTL_SECONDS", default_value_t = 900)]
+    access_token_ttl_seconds: u64,
     /// Log format: text or json.
     #[arg(long, env = "LASTMILE_LOG_FORMAT", default_value = "text")]
     log_format: String,
@@ -130,7 +137,21 @@ impl ServerArgs {
             self.rate_limit_per_minute > 0,
             "--rate-limit-per-minute must be at least 1"
         );
+        let jwt_secret = self.jwt_secret.clone().filter(|s| !s.is_empty());
+        anyhow::ensure!(
+            jwt_secret
+                .as_ref()
+                .is_none_or(|s| s.len() >= lastmile_core::identity::MIN_SECRET_LEN),
+            "--jwt-secret must be at least {} bytes",
+            lastmile_core::identity::MIN_SECRET_LEN
+        );
+        anyhow::ensure!(
+            self.access_token_ttl_seconds > 0,
+            "--access-token-ttl-seconds must be at least 1"
+        );
         Ok(Settings {
+            jwt_secret,
+            access_token_ttl: std::time::Duration::from_secs(self.access_token_ttl_seconds),
             database_url: self.database.database_url.clone(),
             http_addr: self.http_addr,
             grpc_addr: self.grpc_addr,

@@ -101,6 +101,100 @@ impl IdentityService for Core {
             lastmile_proto::v1::ListRolesResponse::default(),
         ))
     }
+
+    async fn create_user(
+        &self,
+        _request: GrpcRequest<CreateUserRequest>,
+    ) -> Result<GrpcResponse<CreateUserResponse>, Status> {
+        Err(Status::unimplemented("not faked"))
+    }
+
+    async fn get_user(
+        &self,
+        _request: GrpcRequest<GetUserRequest>,
+    ) -> Result<GrpcResponse<GetUserResponse>, Status> {
+        Err(Status::unimplemented("not faked"))
+    }
+
+    async fn list_users(
+        &self,
+        _request: GrpcRequest<ListUsersRequest>,
+    ) -> Result<GrpcResponse<ListUsersResponse>, Status> {
+        Err(Status::unimplemented("not faked"))
+    }
+
+    async fn update_user(
+        &self,
+        _request: GrpcRequest<UpdateUserRequest>,
+    ) -> Result<GrpcResponse<UpdateUserResponse>, Status> {
+        Err(Status::unimplemented("not faked"))
+    }
+
+    async fn delete_user(
+        &self,
+        _request: GrpcRequest<DeleteUserRequest>,
+    ) -> Result<GrpcResponse<DeleteUserResponse>, Status> {
+        Err(Status::unimplemented("not faked"))
+    }
+
+    async fn refresh_session(
+        &self,
+        _request: GrpcRequest<RefreshSessionRequest>,
+    ) -> Result<GrpcResponse<RefreshSessionResponse>, Status> {
+        Err(Status::unimplemented("not faked"))
+    }
+
+    async fn logout(
+        &self,
+        _request: GrpcRequest<LogoutRequest>,
+    ) -> Result<GrpcResponse<LogoutResponse>, Status> {
+        Err(Status::unimplemented("not faked"))
+    }
+
+    async fn list_api_keys(
+        &self,
+        _request: GrpcRequest<ListApiKeysRequest>,
+    ) -> Result<GrpcResponse<ListApiKeysResponse>, Status> {
+        Err(Status::unimplemented("not faked"))
+    }
+
+    async fn create_api_key(
+        &self,
+        _request: GrpcRequest<CreateApiKeyRequest>,
+    ) -> Result<GrpcResponse<CreateApiKeyResponse>, Status> {
+        Err(Status::unimplemented("not faked"))
+    }
+
+    async fn revoke_api_key(
+        &self,
+        _request: GrpcRequest<RevokeApiKeyRequest>,
+    ) -> Result<GrpcResponse<RevokeApiKeyResponse>, Status> {
+        Err(Status::unimplemented("not faked"))
+    }
+
+    async fn login(
+        &self,
+        request: GrpcRequest<LoginRequest>,
+    ) -> Result<GrpcResponse<LoginResponse>, Status> {
+        self.0.record("Login", &request, vec![]);
+        if request.get_ref().password != "Str0ng!pass" {
+            let details =
+                ErrorDetails::with_error_info("UNAUTHENTICATED", ERROR_DOMAIN, HashMap::new());
+            return Err(Status::with_error_details(
+                tonic::Code::Unauthenticated,
+                "Invalid credentials",
+                details,
+            ));
+        }
+        Ok(GrpcResponse::new(LoginResponse {
+            tokens: Some(SessionTokens {
+                access_token: "a.b.c".into(),
+                token_type: "bearer".into(),
+                expires_in: 900,
+                refresh_token: "r".into(),
+            }),
+        }))
+    }
 }
 
 #[tonic::async_trait]

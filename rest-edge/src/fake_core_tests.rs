@@ -259,3 +259,45 @@ async fn a_type_error_alone_still_gets_the_core_to_validate_the_rest() {
                "billing_day": ["The billing day must be an integer."]})
     );
 }
+
+#[tokio::test]
+async fn login_is_public_and_answers_the_token_pair_under_data() {
+    let (core, calls) = start_core().await;
+    let router = router(EdgeConfig::default(), core);
+    let body = r#"{"email":"ana@isp.example","password":"Str0ng!pass"}"#;
+    let (status, response) = call(&router, "POST", "/api/v1/auth/login", None, body).await;
+    assert_eq!(status, StatusCode::OK);
+    let json = json_of(response).await;
+    assert_eq!(json["success"], json!(true));
+    assert_eq!(
+        json["data"],
+        json!({"access_token": "a.b.c", "token_type": "bearer", "expires_in": 900,
+            "refresh_token": "r"})
+    );
+    let (metadata, _) = calls.named("Login").remove(0);
+    assert!(metadata.get("authorization").is_none());
+    assert!(metadata.get("x-request-id").is_some());
+}
+
+#[tokio::test]
+async fn a_refused_login_is_401_invalid_credentials_and_a_missing_field_422() {
+    let (core, _calls) = start_core().await;
+    let router = router(EdgeConfig::default(), core);
+    let body = r#"{"email":"ana@isp.example","password":"nope"}"#;
+    let (status, response) = call(&router, "POST", "/api/v1/auth/login", None, body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(json_of(response).await["message"], "Invalid credentials");
+    let (status, response) = call(
+        &router,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        r#"{"email":"a@b.co"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        json_of(response).await["errors"]["password"],
+        json!(["The password field is required."])
+    );
+}

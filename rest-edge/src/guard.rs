@@ -87,7 +87,7 @@ pub(crate) async fn protected(
         Ok(known) => known,
         Err(error) => return refused(Some(guard), &request, error),
     };
-    let decision = guard.limits.check_key(known.tier, known.api_key_id);
+    let decision = guard.limits.check_key(known.tier, &known.subject);
     within(decision, request, next).await
 }
 
@@ -112,7 +112,7 @@ pub(crate) async fn public(
         Presented::Nothing | Presented::Unusable => None,
     };
     let decision = match known {
-        Some(known) => guard.limits.check_key(known.tier, known.api_key_id),
+        Some(known) => guard.limits.check_key(known.tier, &known.subject),
         None => guard.limits.check_ip(client_ip(&request)),
     };
     within(decision, request, next).await

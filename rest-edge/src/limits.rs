@@ -1,4 +1,5 @@
-//! Request budgets: per API key by tier, and per client IP for requests without a key.
+//! Request budgets: per principal (an API key, or a user signed in with an access token)
+//! by tier, and per client IP for requests without a credential.
 //! Each budget is a `governor` keyed GCRA limiter per minute, plus one per day for the tiers
 //! that have a daily cap.
 
@@ -156,10 +157,10 @@ impl<K: Hash + Eq + Clone> Budget<K> {
 
 /// Every budget of the edge.
 pub(crate) struct Limits {
-    standard: Budget<i64>,
-    free: Budget<i64>,
-    professional: Budget<i64>,
-    enterprise: Budget<i64>,
+    standard: Budget<String>,
+    free: Budget<String>,
+    professional: Budget<String>,
+    enterprise: Budget<String>,
     by_ip: Budget<IpAddr>,
     checks: AtomicU64,
 }
@@ -199,8 +200,9 @@ impl Limits {
         }
     }
 
-    /// Counts a request of an API key against its tier's budget.
-    pub(crate) fn check_key(&self, tier: RateLimitTier, api_key_id: i64) -> Decision {
+    /// Counts a request of a principal (its `subject`: "key:<id>" or "user:<id>") against
+    /// its tier's budget.
+    pub(crate) fn check_key(&self, tier: RateLimitTier, subject: &str) -> Decision {
         self.tick();
         let budget = match tier {
             RateLimitTier::Free => &self.free,
@@ -208,7 +210,7 @@ impl Limits {
             RateLimitTier::Enterprise => &self.enterprise,
             RateLimitTier::Standard | RateLimitTier::Unspecified => &self.standard,
         };
-        budget.check(&api_key_id)
+        budget.check(&subject.to_owned())
     }
 
     /// Counts a request without an API key against its client address.

@@ -34,7 +34,7 @@ fn tiers_have_their_own_per_minute_limits() {
         (RateLimitTier::Enterprise, 2_000),
     ];
     for (id, (tier, limit)) in (1..).zip(cases) {
-        let decision = limits.check_key(tier, id);
+        let decision = limits.check_key(tier, &format!("key:{id}"));
         assert_eq!(decision.limit, limit, "{tier:?}");
         assert_eq!(decision.remaining, limit - 1, "{tier:?}");
         assert!(decision.retry_after.is_none());
@@ -46,19 +46,19 @@ fn keys_are_counted_separately() {
     let limits = Limits::new(1);
     assert!(
         limits
-            .check_key(RateLimitTier::Standard, 1)
+            .check_key(RateLimitTier::Standard, "key:1")
             .retry_after
             .is_none()
     );
     assert!(
         limits
-            .check_key(RateLimitTier::Standard, 1)
+            .check_key(RateLimitTier::Standard, "key:1")
             .retry_after
             .is_some()
     );
     assert!(
         limits
-            .check_key(RateLimitTier::Standard, 2)
+            .check_key(RateLimitTier::Standard, "key:2")
             .retry_after
             .is_none()
     );

@@ -1,5 +1,6 @@
 //! Who is behind a credential, asked of the core and remembered for a few seconds, so that
-//! rate limits can be keyed by API key and sized by tier without a lookup per request.
+//! rate limits can be keyed by principal (API key or signed-in user) and sized by tier
+//! without a lookup per request.
 
 use crate::credentials::{Credential, principal_request};
 use crate::envelope::{ApiError, ErrorCode};
@@ -19,10 +20,11 @@ const TTL: Duration = Duration::from_secs(3);
 const CAPACITY: usize = 10_000;
 
 /// The part of a principal the edge needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Known {
-    /// The API key, the rate-limit key.
-    pub api_key_id: i64,
+    /// The principal's stable name ("key:<id>" or "user:<id>"), the rate-limit key: a
+    /// user signed in with access tokens has one budget whichever token it presents.
+    pub subject: String,
     /// Its budget.
     pub tier: RateLimitTier,
 }
@@ -91,7 +93,7 @@ impl Principals {
         let answer = match self.identity.clone().get_current_principal(request).await {
             Ok(response) => match response.into_inner().principal {
                 Some(principal) => Ok(Known {
-                    api_key_id: principal.api_key_id,
+                    subject: subject_of(&principal),
                     tier: principal.tier(),
                 }),
                 None => {
@@ -112,13 +114,22 @@ impl Principals {
     }
 }
 
+/// The principal's subject; an older core without one names the key by id.
+fn subject_of(principal: &lastmile_proto::v1::Principal) -> String {
+    if principal.subject.is_empty() {
+        format!("key:{}", principal.api_key_id)
+    } else {
+        principal.subject.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn known(id: i64) -> Answer {
         Ok(Known {
-            api_key_id: id,
+            subject: format!("key:{id}"),
             tier: RateLimitTier::Standard,
         })
     }

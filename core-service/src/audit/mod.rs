@@ -134,6 +134,25 @@ pub async fn record(
     store::insert(conn, context, &change, reason.as_deref(), at).await
 }
 
+/// Writes the entry for an attempt by nobody the core knows (a login with an unknown
+/// email), inside the caller's transaction. The actor's role is recorded as "anonymous".
+pub async fn record_unattributed(
+    conn: &mut Conn<'_>,
+    request_id: &str,
+    client_address: &str,
+    change: Change,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let actor = store::Actor {
+        user_id: None,
+        api_key_id: None,
+        role: "anonymous",
+        request_id,
+        client_address,
+    };
+    store::insert_as(conn, &actor, &change, change.reason.as_deref(), at).await
+}
+
 /// Filters for listing entries.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {

@@ -60,9 +60,36 @@ fn parse(text: Option<&str>) -> Option<Map<String, Value>> {
         })
 }
 
+/// Who made a change, as written in an entry.
+pub(super) struct Actor<'a> {
+    pub user_id: Option<i64>,
+    pub api_key_id: Option<i64>,
+    pub role: &'a str,
+    pub request_id: &'a str,
+    pub client_address: &'a str,
+}
+
 pub(super) async fn insert(
     conn: &mut Conn<'_>,
     context: &RequestContext,
+    change: &Change,
+    reason: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let principal = &context.principal;
+    let actor = Actor {
+        user_id: principal.user_id,
+        api_key_id: principal.api_key_id,
+        role: principal.role.as_str(),
+        request_id: &context.request_id,
+        client_address: &context.client_address,
+    };
+    insert_as(conn, &actor, change, reason, at).await
+}
+
+pub(super) async fn insert_as(
+    conn: &mut Conn<'_>,
+    actor: &Actor<'_>,
     change: &Change,
     reason: Option<&str>,
     at: DateTime<Utc>,
@@ -72,15 +99,14 @@ pub(super) async fn insert(
             .as_ref()
             .map(|v| Value::Object(v.clone()).to_string())
     };
-    let principal = &context.principal;
     on_conn!(conn, c => sqlx::query(
         "INSERT INTO audit_log (occurred_at, actor_user_id, actor_api_key_id, actor_role, action, resource_type, \
          resource_id, before_values, after_values, reason, request_id, client_address) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
-        .bind(at).bind(principal.user_id).bind(principal.api_key_id).bind(principal.role.as_str())
+        .bind(at).bind(actor.user_id).bind(actor.api_key_id).bind(actor.role)
         .bind(&change.action).bind(change.resource_type).bind(&change.resource_id)
         .bind(json(&change.before)).bind(json(&change.after)).bind(reason)
-        .bind(&context.request_id).bind(&context.client_address)
+        .bind(actor.request_id).bind(actor.client_address)
         .execute(c).await.map(|done| done.rows_affected()))?;
     Ok(())
 }

@@ -5,9 +5,12 @@ use lastmile_proto::v1 as pb;
 use pb::identity_service_server::IdentityService;
 use tonic::{Request, Response, Status};
 
-use super::{Principal, Role, Tier};
-use crate::auth::principal;
+use super::convert::{page_meta, page_request};
+use super::sessions::Origin;
+use super::{Identity, KeyRequest, NewUser, Principal, Role, Tier, UserChanges};
+use crate::auth::{context, principal};
 use crate::authz::{self, Access, Operation, Resource};
+use crate::error::Error;
 
 /// The access each `IdentityService` RPC needs (see [`crate::authz`]).
 pub const ACCESS: &[(&str, Access)] = &[
@@ -19,7 +22,86 @@ pub const ACCESS: &[(&str, Access)] = &[
         "/lastmile.v1.IdentityService/ListRoles",
         Access::Requires(Resource::Roles, Operation::Read),
     ),
+    (
+        "/lastmile.v1.IdentityService/CreateUser",
+        Access::Requires(Resource::Users, Operation::Create),
+    ),
+    (
+        "/lastmile.v1.IdentityService/GetUser",
+        Access::Requires(Resource::Users, Operation::Read),
+    ),
+    (
+        "/lastmile.v1.IdentityService/ListUsers",
+        Access::Requires(Resource::Users, Operation::Read),
+    ),
+    (
+        "/lastmile.v1.IdentityService/UpdateUser",
+        Access::Requires(Resource::Users, Operation::Update),
+    ),
+    (
+        "/lastmile.v1.IdentityService/DeleteUser",
+        Access::Requires(Resource::Users, Operation::Delete),
+    ),
+    ("/lastmile.v1.IdentityService/Login", Access::Public),
+    (
+        "/lastmile.v1.IdentityService/RefreshSession",
+        Access::Public,
+    ),
+    ("/lastmile.v1.IdentityService/Logout", Access::Public),
+    (
+        "/lastmile.v1.IdentityService/ListApiKeys",
+        Access::Requires(Resource::ApiKeys, Operation::Read),
+    ),
+    (
+        "/lastmile.v1.IdentityService/CreateApiKey",
+        Access::Requires(Resource::ApiKeys, Operation::Create),
+    ),
+    (
+        "/lastmile.v1.IdentityService/RevokeApiKey",
+        Access::Requires(Resource::ApiKeys, Operation::Delete),
+    ),
 ];
+
+/// The identity domain, which the auth layer attaches to every call (see
+/// [`crate::auth::AuthLayer`]), so that this adapter needs no state of its own.
+fn identity<T>(request: &Request<T>) -> Result<Identity, Status> {
+    request
+        .extensions()
+        .get::<Identity>()
+        .cloned()
+        .ok_or_else(|| {
+            Status::from(Error::Internal(anyhow::anyhow!(
+                "no identity domain attached to the call"
+            )))
+        })
+}
+
+/// Where a public call came from: the edge's report, else the peer.
+fn origin<T>(request: &Request<T>) -> Origin {
+    let header = |name: &str| {
+        request
+            .metadata()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    Origin {
+        request_id: header(lastmile_proto::REQUEST_ID_METADATA).unwrap_or_default(),
+        client_address: header(lastmile_proto::CLIENT_ADDRESS_METADATA)
+            .or_else(|| request.remote_addr().map(|a| a.ip().to_string()))
+            .unwrap_or_default(),
+    }
+}
+
+fn valid_id(id: i64, what: &'static str) -> Result<i64, Status> {
+    if id > 0 {
+        Ok(id)
+    } else {
+        Err(Error::NotFound(what).into())
+    }
+}
 
 /// `lastmile.v1.IdentityService`.
 #[derive(Debug, Clone, Default)]
@@ -56,6 +138,178 @@ impl IdentityService for IdentityGrpc {
             })
             .collect();
         Ok(Response::new(pb::ListRolesResponse { roles }))
+    }
+
+    async fn create_user(
+        &self,
+        request: Request<pb::CreateUserRequest>,
+    ) -> Result<Response<pb::CreateUserResponse>, Status> {
+        let identity = identity(&request)?;
+        let context = context(&request)?.clone();
+        let m = request.into_inner();
+        let new = NewUser {
+            name: m.name,
+            email: m.email,
+            password: m.password,
+            role: m.role,
+            partner_id: m.partner_id,
+            active: m.active,
+        };
+        let user = identity.create_user(&context, new).await?;
+        Ok(Response::new(pb::CreateUserResponse {
+            user: Some(user.into()),
+        }))
+    }
+
+    async fn get_user(
+        &self,
+        request: Request<pb::GetUserRequest>,
+    ) -> Result<Response<pb::GetUserResponse>, Status> {
+        let identity = identity(&request)?;
+        let id = valid_id(request.get_ref().id, "User")?;
+        let user = identity.get_user(id).await?;
+        Ok(Response::new(pb::GetUserResponse {
+            user: Some(user.into()),
+        }))
+    }
+
+    async fn list_users(
+        &self,
+        request: Request<pb::ListUsersRequest>,
+    ) -> Result<Response<pb::ListUsersResponse>, Status> {
+        let identity = identity(&request)?;
+        let (page, per_page) = page_request(request.into_inner().page);
+        let (users, total, page) = identity.list_users(page, per_page).await?;
+        Ok(Response::new(pb::ListUsersResponse {
+            users: users.into_iter().map(Into::into).collect(),
+            meta: Some(page_meta(page, total)),
+        }))
+    }
+
+    async fn update_user(
+        &self,
+        request: Request<pb::UpdateUserRequest>,
+    ) -> Result<Response<pb::UpdateUserResponse>, Status> {
+        let identity = identity(&request)?;
+        let context = context(&request)?.clone();
+        let m = request.into_inner();
+        let id = valid_id(m.id, "User")?;
+        let changes = UserChanges {
+            name: m.name,
+            email: m.email,
+            password: m.password,
+            role: m.role,
+            partner_id: m.partner_id.map(|p| (p > 0).then_some(p)),
+            active: m.active,
+        };
+        let user = identity.update_user(&context, id, changes).await?;
+        Ok(Response::new(pb::UpdateUserResponse {
+            user: Some(user.into()),
+        }))
+    }
+
+    async fn delete_user(
+        &self,
+        request: Request<pb::DeleteUserRequest>,
+    ) -> Result<Response<pb::DeleteUserResponse>, Status> {
+        let identity = identity(&request)?;
+        let context = context(&request)?.clone();
+        let id = valid_id(request.get_ref().id, "User")?;
+        identity.delete_user(&context, id).await?;
+        Ok(Response::new(pb::DeleteUserResponse {}))
+    }
+
+    async fn login(
+        &self,
+        request: Request<pb::LoginRequest>,
+    ) -> Result<Response<pb::LoginResponse>, Status> {
+        let identity = identity(&request)?;
+        let origin = origin(&request);
+        let m = request.into_inner();
+        let tokens = identity.login(&m.email, m.password, &origin).await?;
+        Ok(Response::new(pb::LoginResponse {
+            tokens: Some(tokens.into()),
+        }))
+    }
+
+    async fn refresh_session(
+        &self,
+        request: Request<pb::RefreshSessionRequest>,
+    ) -> Result<Response<pb::RefreshSessionResponse>, Status> {
+        let identity = identity(&request)?;
+        let origin = origin(&request);
+        let tokens = identity
+            .refresh(&request.get_ref().refresh_token, &origin)
+            .await?;
+        Ok(Response::new(pb::RefreshSessionResponse {
+            tokens: Some(tokens.into()),
+        }))
+    }
+
+    async fn logout(
+        &self,
+        request: Request<pb::LogoutRequest>,
+    ) -> Result<Response<pb::LogoutResponse>, Status> {
+        let identity = identity(&request)?;
+        let origin = origin(&request);
+        identity
+            .logout(&request.get_ref().refresh_token, &origin)
+            .await?;
+        Ok(Response::new(pb::LogoutResponse {}))
+    }
+
+    async fn list_api_keys(
+        &self,
+        request: Request<pb::ListApiKeysRequest>,
+    ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
+        let identity = identity(&request)?;
+        let principal = principal(&request)?.clone();
+        let (page, per_page) = page_request(request.into_inner().page);
+        let (keys, total, page) = identity.list_api_keys(&principal, page, per_page).await?;
+        Ok(Response::new(pb::ListApiKeysResponse {
+            api_keys: keys.into_iter().map(Into::into).collect(),
+            meta: Some(page_meta(page, total)),
+        }))
+    }
+
+    async fn create_api_key(
+        &self,
+        request: Request<pb::CreateApiKeyRequest>,
+    ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
+        let identity = identity(&request)?;
+        let context = context(&request)?.clone();
+        let m = request.into_inner();
+        let expires_at = match m.expires_at.as_ref() {
+            Some(t) => Some(lastmile_proto::datetime(t).ok_or_else(|| {
+                let mut errors = crate::error::FieldErrors::new();
+                errors.add("expires_at", "The expires at is not a valid date.");
+                Status::from(Error::Validation(errors))
+            })?),
+            None => None,
+        };
+        let wanted = KeyRequest {
+            name: m.name,
+            description: m.description,
+            role: m.role,
+            tier: m.tier,
+            expires_at,
+        };
+        let (record, key) = identity.create_api_key(&context, wanted).await?;
+        Ok(Response::new(pb::CreateApiKeyResponse {
+            api_key: Some(record.into()),
+            key,
+        }))
+    }
+
+    async fn revoke_api_key(
+        &self,
+        request: Request<pb::RevokeApiKeyRequest>,
+    ) -> Result<Response<pb::RevokeApiKeyResponse>, Status> {
+        let identity = identity(&request)?;
+        let context = context(&request)?.clone();
+        let id = valid_id(request.get_ref().id, "API key")?;
+        identity.revoke_api_key(&context, id).await?;
+        Ok(Response::new(pb::RevokeApiKeyResponse {}))
     }
 }
 

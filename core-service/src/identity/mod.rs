@@ -1,11 +1,22 @@
-//! Who is calling: API keys and the principals behind them.
+//! Who is calling: staff users, their sessions (access and refresh tokens), API keys, and
+//! the principals behind them.
 //!
 //! A key is `lm_` + 8 random characters (the public prefix, used to find its row) + `_` +
 //! 32 random characters: about 238 random bits. Only its SHA-256 digest is stored;
 //! argon2 is for passwords, which are low-entropy, and would cost ~16 ms per request.
 
+mod convert;
 pub mod grpc;
+mod keys;
+mod password_check;
+mod refusal;
+mod service;
+mod sessions;
+mod sessions_store;
 mod store;
+mod tokens;
+mod users;
+mod users_store;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
@@ -15,7 +26,16 @@ use sha2::{Digest, Sha256};
 use crate::clock::SharedClock;
 use crate::db::Db;
 use crate::error::{Error, Result};
+pub use keys::{ApiKeyRecord, KeyRequest, within as role_within};
+pub use refusal::Refused;
+pub use service::{Identity, Page};
+pub(crate) use sessions::user_principal;
+pub use sessions::{ATTEMPT_WINDOW, ATTEMPTS_PER_WINDOW, Origin, SessionTokens};
 pub(crate) use store::ApiKeyRow;
+pub use tokens::{MIN_SECRET_LEN, TokenSettings};
+pub(crate) use tokens::{Verdict, looks_like_jwt};
+pub use users::{NewUser, User, UserChanges};
+pub(crate) use users_store::UserRow;
 
 /// What a principal may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -281,6 +301,11 @@ impl ApiKeys {
 /// Every key with this prefix.
 pub(crate) async fn store_find_by_prefix(db: &Db, prefix: &str) -> Result<Vec<ApiKeyRow>> {
     store::find_by_prefix(&mut db.conn(), prefix).await
+}
+
+/// The user with this id, unless deleted.
+pub(crate) async fn store_find_user(db: &Db, id: i64) -> Result<Option<UserRow>> {
+    users_store::find(&mut db.conn(), id).await
 }
 
 /// Records a key's use (see `store::touch`).

@@ -1,0 +1,68 @@
+//! Conversions between the identity domain and its protobuf messages.
+
+use lastmile_proto::timestamp;
+use lastmile_proto::v1 as pb;
+
+use super::service::Page;
+use super::{ApiKeyRecord, SessionTokens, User};
+
+impl From<User> for pb::User {
+    fn from(user: User) -> Self {
+        pb::User {
+            id: user.id,
+            name: user.name,
+            email: user.email,
+            role: user.role.as_str().to_owned(),
+            partner_id: user.partner_id,
+            active: user.active,
+            created_at: Some(timestamp(user.created_at)),
+            updated_at: Some(timestamp(user.updated_at)),
+        }
+    }
+}
+
+impl From<ApiKeyRecord> for pb::ApiKey {
+    fn from(key: ApiKeyRecord) -> Self {
+        pb::ApiKey {
+            id: key.id,
+            name: key.name,
+            description: key.description.unwrap_or_default(),
+            prefix: key.prefix,
+            role: key.role,
+            tier: key.tier,
+            expires_at: key.expires_at.map(timestamp),
+            created_at: Some(timestamp(key.created_at)),
+            last_used_at: key.last_used_at.map(timestamp),
+            revoked_at: key.revoked_at.map(timestamp),
+            owner_user_id: key.owner_user_id,
+            partner_id: key.partner_id,
+        }
+    }
+}
+
+impl From<SessionTokens> for pb::SessionTokens {
+    fn from(tokens: SessionTokens) -> Self {
+        pb::SessionTokens {
+            access_token: tokens.access_token,
+            token_type: tokens.token_type.to_owned(),
+            expires_in: tokens.expires_in,
+            refresh_token: tokens.refresh_token,
+        }
+    }
+}
+
+/// The page facts of a list answer.
+pub(crate) fn page_meta(page: Page, total: i64) -> pb::PageMeta {
+    pb::PageMeta {
+        current_page: page.number,
+        per_page: page.size,
+        total,
+        last_page: page.last(total),
+    }
+}
+
+/// The page asked for (zeros when absent: the defaults).
+pub(crate) fn page_request(page: Option<pb::PageRequest>) -> (i32, i32) {
+    let page = page.unwrap_or_default();
+    (page.page, page.per_page)
+}

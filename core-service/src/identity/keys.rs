@@ -1,0 +1,253 @@
+//! API keys as a resource of the API: a principal lists, creates and revokes its own keys
+//! (admins: every key). A key never grants more than the principal that made it: its role's
+//! permissions must be a subset of the creator's, per the permission table.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use super::service::{Identity, Page};
+use super::store::{self, KeyListRow, KeyScope};
+use super::{NewApiKey, Principal, Role, Tier, digest, generate_key, prefix_of};
+use crate::audit::{self, Change};
+use crate::auth::RequestContext;
+use crate::authz;
+use crate::error::{Error, FieldErrors, Result};
+
+const NAME_MAX: usize = 255;
+const DESCRIPTION_MAX: usize = 1000;
+
+/// A key as listed: never the key itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// The key's first characters.
+    pub prefix: String,
+    /// Role.
+    pub role: String,
+    /// Tier.
+    pub tier: String,
+    /// Expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Creation.
+    pub created_at: DateTime<Utc>,
+    /// Last use, to the minute.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Revocation.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Owner.
+    pub owner_user_id: Option<i64>,
+    /// Partner it acts for.
+    pub partner_id: Option<i64>,
+}
+
+impl From<KeyListRow> for ApiKeyRecord {
+    fn from(row: KeyListRow) -> Self {
+        Self {
+            id: row.id,
+            name: row.name,
+            description: row.description,
+            prefix: row.prefix,
+            role: row.role,
+            tier: row.tier,
+            expires_at: row.expires_at,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            revoked_at: row.revoked_at,
+            owner_user_id: row.owner_user_id,
+            partner_id: row.partner_id,
+        }
+    }
+}
+
+/// A key asked for by a client.
+#[derive(Debug, Clone, Default)]
+pub struct KeyRequest {
+    /// Name.
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// Role name; empty means the creator's role.
+    pub role: String,
+    /// Tier name; admins only, other than standard.
+    pub tier: Option<String>,
+    /// Expiry, in the future.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Whether everything `role` may do, `over` may do too.
+pub fn within(role: Role, over: Role) -> bool {
+    authz::grants(role)
+        .iter()
+        .all(|(resource, ops)| ops.iter().all(|op| authz::allows(over, *resource, *op)))
+}
+
+fn scope_of(principal: &Principal) -> KeyScope {
+    match (principal.role, principal.user_id, principal.api_key_id) {
+        (Role::Admin, _, _) => KeyScope::All,
+        (_, Some(user), _) => KeyScope::Owner(user),
+        (_, None, Some(key)) => KeyScope::Only(key),
+        (_, None, None) => KeyScope::Only(0),
+    }
+}
+
+fn checked(request: &KeyRequest, creator: &Principal, now: DateTime<Utc>) -> Result<NewApiKey> {
+    let mut errors = FieldErrors::new();
+    let name = request.name.trim();
+    if name.is_empty() {
+        errors.add("name", "The name field is required.");
+    } else if name.chars().count() > NAME_MAX {
+        errors.add("name", "The name may not be greater than 255 characters.");
+    }
+    let description = request
+        .description
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty());
+    if description.is_some_and(|d| d.chars().count() > DESCRIPTION_MAX) {
+        errors.add(
+            "description",
+            "The description may not be greater than 1000 characters.",
+        );
+    }
+    let role = match request.role.trim() {
+        "" => Some(creator.role),
+        name => Role::parse(name).or_else(|| {
+            errors.add("role", "The selected role is invalid.");
+            None
+        }),
+    };
+    if let Some(role) = role {
+        if !within(role, creator.role) {
+            errors.add("role", "The role may not grant more than your own role.");
+        } else if creator.partner_id.is_some() && role != Role::Reseller {
+            // A key acts for its creator's partner; only the reseller role is scoped to one.
+            errors.add(
+                "role",
+                "Keys of a partner's staff must have the reseller role.",
+            );
+        } else if role == Role::Reseller && creator.partner_id.is_none() {
+            errors.add("role", "Only a partner's staff can create reseller keys.");
+        }
+    }
+    let tier = match request.tier.as_deref().map(str::trim) {
+        None | Some("") => Some(Tier::Standard),
+        Some(name) => Tier::parse(name).or_else(|| {
+            errors.add("tier", "The selected tier is invalid.");
+            None
+        }),
+    };
+    if tier.is_some_and(|t| t != Tier::Standard) && creator.role != Role::Admin {
+        errors.add("tier", "Only administrators may set the tier.");
+    }
+    if request.expires_at.is_some_and(|at| at <= now) {
+        errors.add("expires_at", "The expires at must be a date in the future.");
+    }
+    errors.into_result()?;
+    Ok(NewApiKey {
+        name: name.to_owned(),
+        description: description.map(str::to_owned),
+        role: role.unwrap_or(creator.role),
+        tier: tier.unwrap_or(Tier::Standard),
+        expires_at: request.expires_at,
+        partner_id: creator.partner_id,
+    })
+}
+
+fn audit_fields(key: &ApiKeyRecord) -> Map<String, Value> {
+    let value = json!({
+        "name": key.name, "prefix": key.prefix, "role": key.role, "tier": key.tier,
+        "expires_at": key.expires_at, "owner_user_id": key.owner_user_id,
+        "partner_id": key.partner_id,
+    });
+    value.as_object().cloned().unwrap_or_default()
+}
+
+impl Identity {
+    /// The caller's keys (every key, for admins), newest first, and how many.
+    pub async fn list_api_keys(
+        &self,
+        principal: &Principal,
+        page: i32,
+        per_page: i32,
+    ) -> Result<(Vec<ApiKeyRecord>, i64, Page)> {
+        let page = Page::new(page, per_page)?;
+        let scope = scope_of(principal);
+        let mut conn = self.db.conn();
+        let rows = store::page(&mut conn, scope, page.limit(), page.offset()).await?;
+        let total = store::count_in(&mut conn, scope).await?;
+        Ok((rows.into_iter().map(Into::into).collect(), total, page))
+    }
+
+    /// Creates a key owned by the caller's user; returns its record and the key itself.
+    pub async fn create_api_key(
+        &self,
+        context: &RequestContext,
+        request: KeyRequest,
+    ) -> Result<(ApiKeyRecord, String)> {
+        let now = self.clock.now();
+        let new = checked(&request, &context.principal, now)?;
+        let key = generate_key();
+        let prefix = prefix_of(&key).ok_or_else(|| anyhow::anyhow!("generated key too short"))?;
+        let mut tx = self.db.begin().await?;
+        let id = store::insert(&mut tx.conn(), &new, prefix, &digest(&key), now).await?;
+        store::set_owner(&mut tx.conn(), id, context.principal.user_id).await?;
+        let record: ApiKeyRecord = store::find_listed(&mut tx.conn(), id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("key {id} vanished"))?
+            .into();
+        let change = Change::created("api_key", id, audit_fields(&record));
+        audit::record(&mut tx.conn(), context, change, now).await?;
+        tx.commit().await?;
+        Ok((record, key))
+    }
+
+    /// Revokes a key of the caller (any key, for admins). Another's key is not found.
+    pub async fn revoke_api_key(&self, context: &RequestContext, id: i64) -> Result<()> {
+        let principal = &context.principal;
+        let record: ApiKeyRecord = store::find_listed(&mut self.db.conn(), id)
+            .await?
+            .filter(|k| k.revoked_at.is_none())
+            .ok_or(Error::NotFound("API key"))?
+            .into();
+        let visible = match scope_of(principal) {
+            KeyScope::All => true,
+            KeyScope::Owner(user) => record.owner_user_id == Some(user),
+            KeyScope::Only(key) => record.id == key,
+        };
+        if !visible {
+            return Err(Error::NotFound("API key"));
+        }
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
+        if store::revoke(&mut tx.conn(), id, now).await? == 0 {
+            return Err(Error::NotFound("API key"));
+        }
+        let before = audit_fields(&record);
+        let mut after = before.clone();
+        after.insert("revoked_at".into(), json!(now));
+        let change = Change::updated("api_key.revoked".into(), "api_key", id, &before, &after);
+        audit::record(&mut tx.conn(), context, change, now).await?;
+        tx.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_role_is_within_itself_and_admin_but_not_above() {
+        for role in Role::ALL {
+            assert!(within(role, role));
+            assert!(within(role, Role::Admin));
+        }
+        assert!(!within(Role::Admin, Role::Support));
+        assert!(!within(Role::Manager, Role::Billing));
+        assert!(within(Role::Technician, Role::Support));
+    }
+}

@@ -1,0 +1,341 @@
+//! Sessions: login, refresh-token rotation with reuse detection, logout, and the limit on
+//! login attempts.
+//!
+//! Each login starts a family of refresh tokens; each refresh spends one token and issues
+//! its successor in the same family. A spent token presented again means someone kept a
+//! copy: the whole family is revoked, so the thief and the owner both have to log in again.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use super::service::Identity;
+use super::tokens::random_hex;
+use super::users_store::{self, UserRow};
+use super::{Principal, Refused, Role, Tier, digest, password_check, sessions_store};
+use crate::audit::{self, Change};
+use crate::auth::RequestContext;
+use crate::db::Tx;
+use crate::error::Result;
+
+/// Login attempts allowed per email and per client address within [`ATTEMPT_WINDOW`].
+pub const ATTEMPTS_PER_WINDOW: usize = 5;
+/// The window of the login attempt limit.
+pub const ATTEMPT_WINDOW: Duration = Duration::from_secs(60);
+const ATTEMPT_KEYS_MAX: usize = 100_000;
+
+/// The tokens of a session, as login and refresh return them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionTokens {
+    /// The JWT.
+    pub access_token: String,
+    /// Always "bearer".
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// The single-use renewal token.
+    pub refresh_token: String,
+}
+
+/// Where a public call came from, for the limit and the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// The request id.
+    pub request_id: String,
+    /// The client's address.
+    pub client_address: String,
+}
+
+impl Origin {
+    fn context(&self, principal: Principal) -> RequestContext {
+        let mut context = RequestContext::for_principal(principal);
+        context.request_id = self.request_id.clone();
+        context.client_address = self.client_address.clone();
+        context
+    }
+}
+
+/// Recent login attempts per email and per client address, in this process. A sliding
+/// window of timestamps per key; keys whose window emptied are dropped when the map grows.
+#[derive(Debug, Default)]
+pub(crate) struct LoginAttempts {
+    recent: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl LoginAttempts {
+    /// Counts one attempt under every key, unless one of them is already at the limit.
+    fn admit(&self, keys: &[String], now: Instant) -> bool {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.len() >= ATTEMPT_KEYS_MAX {
+            recent.retain(|_, times| times.back().is_some_and(|t| now - *t < ATTEMPT_WINDOW));
+        }
+        for key in keys {
+            if let Some(times) = recent.get_mut(key) {
+                while times.front().is_some_and(|t| now - *t >= ATTEMPT_WINDOW) {
+                    times.pop_front();
+                }
+                if times.len() >= ATTEMPTS_PER_WINDOW {
+                    return false;
+                }
+            }
+        }
+        for key in keys {
+            recent.entry(key.clone()).or_default().push_back(now);
+        }
+        true
+    }
+}
+
+/// The principal of a signed-in user.
+pub(crate) fn user_principal(row: &UserRow) -> Result<Principal> {
+    let role = Role::parse(&row.role)
+        .ok_or_else(|| anyhow::anyhow!("user {} has unknown role", row.id))?;
+    Ok(Principal {
+        api_key_id: None,
+        user_id: Some(row.id),
+        partner_id: row.partner_id,
+        name: row.name.clone(),
+        role,
+        tier: Tier::Standard,
+        expires_at: None,
+    })
+}
+
+fn event(action: &str, user_id: Option<i64>, after: Value) -> Change {
+    Change {
+        action: action.to_owned(),
+        resource_type: "user",
+        resource_id: user_id.map(|id| id.to_string()).unwrap_or_default(),
+        before: None,
+        after: after.as_object().cloned().or_else(|| Some(Map::new())),
+        reason: None,
+    }
+}
+
+impl Identity {
+    /// Signs a user in.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: String,
+        origin: &Origin,
+    ) -> std::result::Result<SessionTokens, Refused> {
+        let email = email.trim().to_lowercase();
+        let keys = [
+            format!("email:{email}"),
+            format!("address:{}", origin.client_address),
+        ];
+        if !self.attempts.admit(&keys, Instant::now()) {
+            return Err(Refused::TooManyAttempts);
+        }
+        let row = match email.is_empty() {
+            true => None,
+            false => users_store::find_by_email(&mut self.db.conn(), &email).await?,
+        };
+        // Always one argon2 check, against the dummy hash for unknown emails.
+        let stored = row.as_ref().map(|r| r.password_hash.clone());
+        let matches = password_check::verify(password, stored).await?;
+        let now = self.clock.now();
+        match row {
+            Some(row) if matches && row.active => {
+                let access = self.tokens.sign(&self.db, row.id, now).await?;
+                let mut tx = self.db.begin().await?;
+                let refresh = self
+                    .issue_refresh(&mut tx, row.id, &random_hex(16), now)
+                    .await?;
+                let context = origin.context(user_principal(&row)?);
+                let change = event(
+                    "auth.login_succeeded",
+                    Some(row.id),
+                    json!({"email": email}),
+                );
+                audit::record(&mut tx.conn(), &context, change, now).await?;
+                tx.commit().await?;
+                Ok(self.session(access, refresh))
+            }
+            row => {
+                let mut tx = self.db.begin().await?;
+                let change = event(
+                    "auth.login_failed",
+                    row.as_ref().map(|r| r.id),
+                    json!({"email": email}),
+                );
+                match &row {
+                    Some(row) => {
+                        let context = origin.context(user_principal(row)?);
+                        audit::record(&mut tx.conn(), &context, change, now).await?;
+                    }
+                    None => {
+                        audit::record_unattributed(
+                            &mut tx.conn(),
+                            &origin.request_id,
+                            &origin.client_address,
+                            change,
+                            now,
+                        )
+                        .await?;
+                    }
+                }
+                tx.commit().await?;
+                Err(Refused::InvalidCredentials)
+            }
+        }
+    }
+
+    /// Spends a refresh token and returns the next pair of its session.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        origin: &Origin,
+    ) -> std::result::Result<SessionTokens, Refused> {
+        let token = refresh_token.trim();
+        if token.is_empty() {
+            return Err(Refused::InvalidRefreshToken);
+        }
+        let now = self.clock.now();
+        let row = sessions_store::find(&mut self.db.conn(), &digest(token))
+            .await?
+            .ok_or(Refused::InvalidRefreshToken)?;
+        if row.revoked_at.is_some() {
+            return Err(Refused::InvalidRefreshToken);
+        }
+        let user = users_store::find(&mut self.db.conn(), row.user_id)
+            .await?
+            .filter(|u| u.active);
+        // Signed before the transaction: the first signature may store the secret.
+        let access = match &user {
+            Some(user) => Some(self.tokens.sign(&self.db, user.id, now).await?),
+            None => None,
+        };
+        let mut tx = self.db.begin().await?;
+        let spent =
+            row.used_at.is_none() && sessions_store::spend(&mut tx.conn(), row.id, now).await?;
+        if !spent {
+            // A spent token again: someone else holds a copy. End the whole session.
+            sessions_store::revoke_family(&mut tx.conn(), &row.family_id, now).await?;
+            let change = event(
+                "auth.refresh_token_reused",
+                Some(row.user_id),
+                json!({"family_revoked": true}),
+            );
+            match &user {
+                Some(user) => {
+                    let context = origin.context(user_principal(user)?);
+                    audit::record(&mut tx.conn(), &context, change, now).await?;
+                }
+                None => {
+                    audit::record_unattributed(
+                        &mut tx.conn(),
+                        &origin.request_id,
+                        &origin.client_address,
+                        change,
+                        now,
+                    )
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+            return Err(Refused::InvalidRefreshToken);
+        }
+        let (Some(access), true) = (access, row.expires_at > now) else {
+            // Expired, or its user can no longer sign in: the session is over.
+            sessions_store::revoke_family(&mut tx.conn(), &row.family_id, now).await?;
+            tx.commit().await?;
+            return Err(Refused::InvalidRefreshToken);
+        };
+        let refresh = self
+            .issue_refresh(&mut tx, row.user_id, &row.family_id, now)
+            .await?;
+        tx.commit().await?;
+        Ok(self.session(access, refresh))
+    }
+
+    /// Ends the session of a refresh token. Unknown tokens are ignored: holding a token is
+    /// the only authority here, and the answer must not tell which tokens exist.
+    pub async fn logout(&self, refresh_token: &str, origin: &Origin) -> Result<()> {
+        let token = refresh_token.trim();
+        if token.is_empty() {
+            return Ok(());
+        }
+        let Some(row) = sessions_store::find(&mut self.db.conn(), &digest(token)).await? else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
+        if sessions_store::revoke_family(&mut tx.conn(), &row.family_id, now).await? > 0
+            && let Some(user) = users_store::find(&mut tx.conn(), row.user_id).await?
+        {
+            let context = origin.context(user_principal(&user)?);
+            let change = event("auth.logged_out", Some(user.id), json!({}));
+            audit::record(&mut tx.conn(), &context, change, now).await?;
+        }
+        tx.commit().await
+    }
+
+    async fn issue_refresh(
+        &self,
+        tx: &mut Tx,
+        user_id: i64,
+        family_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
+        let token = random_hex(32);
+        let ttl = chrono::Duration::from_std(self.tokens.refresh_ttl())
+            .unwrap_or(chrono::Duration::days(30));
+        sessions_store::insert(
+            &mut tx.conn(),
+            user_id,
+            family_id,
+            &digest(&token),
+            now,
+            now + ttl,
+        )
+        .await?;
+        Ok(token)
+    }
+
+    fn session(&self, access_token: String, refresh_token: String) -> SessionTokens {
+        SessionTokens {
+            access_token,
+            token_type: "bearer",
+            expires_in: i64::try_from(self.tokens.access_ttl().as_secs()).unwrap_or(i64::MAX),
+            refresh_token,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sixth_attempt_within_a_minute_is_refused() {
+        let attempts = LoginAttempts::default();
+        let now = Instant::now();
+        let keys = ["email:a@b.co".to_owned(), "address:1.2.3.4".to_owned()];
+        for _ in 0..ATTEMPTS_PER_WINDOW {
+            assert!(attempts.admit(&keys, now));
+        }
+        assert!(!attempts.admit(&keys, now));
+        // Another email from another address is not affected.
+        assert!(attempts.admit(
+            &["email:c@d.co".to_owned(), "address:5.6.7.8".to_owned()],
+            now
+        ));
+        // A minute later the budget is back.
+        assert!(attempts.admit(&keys, now + ATTEMPT_WINDOW));
+    }
+
+    #[test]
+    fn the_address_budget_is_shared_by_every_email() {
+        let attempts = LoginAttempts::default();
+        let now = Instant::now();
+        for i in 0..ATTEMPTS_PER_WINDOW {
+            assert!(attempts.admit(&[format!("email:{i}"), "address:1.1.1.1".into()], now));
+        }
+        assert!(!attempts.admit(&["email:new".into(), "address:1.1.1.1".into()], now));
+    }
+}

@@ -1,0 +1,383 @@
+//! Staff users: the rules of their fields, and their life cycle with its audit entries.
+//! Passwords are hashed with argon2id (the password policy applies) and never leave the
+//! core, not even into the audit log.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use super::Role;
+use super::service::{Identity, Page};
+use super::users_store::{self, UserRow, UserValues};
+use crate::audit::{self, Change, REDACTED};
+use crate::auth::RequestContext;
+use crate::db::{Conn, unique_violation};
+use crate::error::{Error, FieldErrors, Result};
+use crate::password;
+
+const NAME_MAX: usize = 255;
+const EMAIL_MAX: usize = 255;
+
+/// A staff account as shown to clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Id.
+    pub id: i64,
+    /// Full name.
+    pub name: String,
+    /// Login email.
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// The partner of a reseller user.
+    pub partner_id: Option<i64>,
+    /// Whether the user may sign in.
+    pub active: bool,
+    /// When created.
+    pub created_at: DateTime<Utc>,
+    /// When last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = Error;
+
+    fn try_from(row: UserRow) -> Result<Self> {
+        let role = Role::parse(&row.role)
+            .ok_or_else(|| anyhow::anyhow!("user {} has unknown role", row.id))?;
+        Ok(User {
+            id: row.id,
+            name: row.name,
+            email: row.email,
+            role,
+            partner_id: row.partner_id,
+            active: row.active,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// A user to create, as the client sent it.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    /// Full name.
+    pub name: String,
+    /// Login email.
+    pub email: String,
+    /// Password in clear; hashed before it is stored.
+    pub password: String,
+    /// Role name.
+    pub role: String,
+    /// Partner (required for resellers).
+    pub partner_id: Option<i64>,
+    /// Defaults to true.
+    pub active: Option<bool>,
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New email.
+    pub email: Option<String>,
+    /// New password in clear.
+    pub password: Option<String>,
+    /// New role name.
+    pub role: Option<String>,
+    /// New partner; `Some(None)` removes it.
+    pub partner_id: Option<Option<i64>>,
+    /// New active flag.
+    pub active: Option<bool>,
+}
+
+/// A user's fields after the rules passed.
+struct Checked {
+    name: String,
+    email: String,
+    role: Role,
+    partner_id: Option<i64>,
+    active: bool,
+}
+
+fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.chars().any(char::is_whitespace)
+        && !domain.contains('@')
+}
+
+/// Applies the field rules to a user's would-be values (`id` is the user itself when it
+/// is changed, so that its own email is not "taken").
+async fn check(
+    conn: &mut Conn<'_>,
+    id: i64,
+    name: &str,
+    email: &str,
+    role: &str,
+    partner_id: Option<i64>,
+    errors: &mut FieldErrors,
+) -> Result<Option<(String, String, Role, Option<i64>)>> {
+    let name = name.trim();
+    if name.is_empty() {
+        errors.add("name", "The name field is required.");
+    } else if name.chars().count() > NAME_MAX {
+        errors.add("name", "The name may not be greater than 255 characters.");
+    }
+    let email = email.trim();
+    if email.is_empty() {
+        errors.add("email", "The email field is required.");
+    } else if email.chars().count() > EMAIL_MAX || !valid_email(email) {
+        errors.add("email", "The email must be a valid email address.");
+    } else if users_store::email_taken(conn, email, id).await? {
+        errors.add("email", "The email has already been taken.");
+    }
+    let role = match role.trim() {
+        "" => {
+            errors.add("role", "The role field is required.");
+            None
+        }
+        name => Role::parse(name).or_else(|| {
+            errors.add("role", "The selected role is invalid.");
+            None
+        }),
+    };
+    match partner_id {
+        None if role == Some(Role::Reseller) => errors.add(
+            "partner_id",
+            "The partner id field is required when role is reseller.",
+        ),
+        Some(partner) if !users_store::partner_exists(conn, partner).await? => {
+            errors.add("partner_id", "The selected partner id is invalid.");
+        }
+        _ => {}
+    }
+    Ok(role.map(|role| (name.to_owned(), email.to_owned(), role, partner_id)))
+}
+
+impl Checked {
+    fn audit_fields(&self) -> Map<String, Value> {
+        let value = json!({
+            "name": self.name, "email": self.email, "role": self.role.as_str(),
+            "partner_id": self.partner_id, "active": self.active,
+        });
+        value.as_object().cloned().unwrap_or_default()
+    }
+}
+
+impl User {
+    fn audit_fields(&self) -> Map<String, Value> {
+        Checked {
+            name: self.name.clone(),
+            email: self.email.clone(),
+            role: self.role,
+            partner_id: self.partner_id,
+            active: self.active,
+        }
+        .audit_fields()
+    }
+}
+
+/// A unique-index race lost after the check passed: the same answer as the check's.
+fn taken_email(err: sqlx::Error) -> Error {
+    if unique_violation(&err).is_some_and(|name| name.contains("email")) {
+        let mut errors = FieldErrors::new();
+        errors.add("email", "The email has already been taken.");
+        return Error::Validation(errors);
+    }
+    err.into()
+}
+
+impl Identity {
+    /// Creates a user.
+    pub async fn create_user(&self, context: &RequestContext, new: NewUser) -> Result<User> {
+        let mut errors = FieldErrors::new();
+        let mut conn = self.db.conn();
+        let fields = check(
+            &mut conn,
+            0,
+            &new.name,
+            &new.email,
+            &new.role,
+            new.partner_id,
+            &mut errors,
+        )
+        .await?;
+        for message in self.policy.violations(&new.password) {
+            errors.add("password", message);
+        }
+        errors.into_result()?;
+        let (name, email, role, partner_id) = fields.ok_or_else(|| anyhow::anyhow!("no role"))?;
+        let checked = Checked {
+            name,
+            email,
+            role,
+            partner_id,
+            active: new.active.unwrap_or(true),
+        };
+        let hash = password::hash(new.password).await?;
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
+        let values = UserValues {
+            name: &checked.name,
+            email: &checked.email,
+            password_hash: &hash,
+            role: checked.role.as_str(),
+            partner_id: checked.partner_id,
+            active: checked.active,
+        };
+        let id = users_store::insert(&mut tx.conn(), &values, now)
+            .await
+            .map_err(taken_email)?;
+        let change = Change::created("user", id, checked.audit_fields());
+        audit::record(&mut tx.conn(), context, change, now).await?;
+        tx.commit().await?;
+        self.get_user(id).await
+    }
+
+    /// One user.
+    pub async fn get_user(&self, id: i64) -> Result<User> {
+        users_store::find(&mut self.db.conn(), id)
+            .await?
+            .ok_or(Error::NotFound("User"))?
+            .try_into()
+    }
+
+    /// One page of users, oldest first, and how many there are.
+    pub async fn list_users(&self, page: i32, per_page: i32) -> Result<(Vec<User>, i64, Page)> {
+        let page = Page::new(page, per_page)?;
+        let mut conn = self.db.conn();
+        let rows = users_store::page(&mut conn, page.limit(), page.offset()).await?;
+        let total = users_store::count(&mut conn).await?;
+        let users = rows
+            .into_iter()
+            .map(User::try_from)
+            .collect::<Result<_>>()?;
+        Ok((users, total, page))
+    }
+
+    /// Changes a user. Nobody changes their own role.
+    pub async fn update_user(
+        &self,
+        context: &RequestContext,
+        id: i64,
+        changes: UserChanges,
+    ) -> Result<User> {
+        let mut conn = self.db.conn();
+        let row = users_store::find(&mut conn, id)
+            .await?
+            .ok_or(Error::NotFound("User"))?;
+        let before = User::try_from(row.clone())?;
+        let mut errors = FieldErrors::new();
+        let role = changes
+            .role
+            .clone()
+            .unwrap_or_else(|| before.role.as_str().to_owned());
+        let partner_id = changes.partner_id.unwrap_or(before.partner_id);
+        let fields = check(
+            &mut conn,
+            id,
+            changes.name.as_deref().unwrap_or(&before.name),
+            changes.email.as_deref().unwrap_or(&before.email),
+            &role,
+            partner_id,
+            &mut errors,
+        )
+        .await?;
+        if let Some(password) = &changes.password {
+            for message in self.policy.violations(password) {
+                errors.add("password", message);
+            }
+        }
+        let own = context.principal.user_id == Some(id);
+        if own && fields.as_ref().is_some_and(|f| f.2 != before.role) {
+            errors.add("role", "You cannot change your own role.");
+        }
+        if own && changes.active == Some(false) {
+            errors.add("active", "You cannot deactivate your own account.");
+        }
+        errors.into_result()?;
+        let (name, email, role, partner_id) = fields.ok_or_else(|| anyhow::anyhow!("no role"))?;
+        let checked = Checked {
+            name,
+            email,
+            role,
+            partner_id,
+            active: changes.active.unwrap_or(before.active),
+        };
+        let password_changed = changes.password.is_some();
+        let hash = match changes.password {
+            Some(password) => password::hash(password).await?,
+            None => row.password_hash,
+        };
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
+        let values = UserValues {
+            name: &checked.name,
+            email: &checked.email,
+            password_hash: &hash,
+            role: checked.role.as_str(),
+            partner_id: checked.partner_id,
+            active: checked.active,
+        };
+        let updated = users_store::update(&mut tx.conn(), id, &values, now)
+            .await
+            .map_err(taken_email)?;
+        if updated == 0 {
+            return Err(Error::NotFound("User"));
+        }
+        let action = if checked.role == before.role {
+            "user.updated"
+        } else {
+            "user.role_changed"
+        };
+        let mut old = before.audit_fields();
+        let mut new = checked.audit_fields();
+        if password_changed {
+            // That it changed is recorded; never the value.
+            old.insert("password".into(), Value::Null);
+            new.insert("password".into(), Value::from(REDACTED));
+        }
+        let change = Change::updated(action.to_owned(), "user", id, &old, &new);
+        audit::record(&mut tx.conn(), context, change, now).await?;
+        tx.commit().await?;
+        self.get_user(id).await
+    }
+
+    /// Deletes a user: they can no longer sign in, and their tokens and keys stop working.
+    pub async fn delete_user(&self, context: &RequestContext, id: i64) -> Result<()> {
+        if context.principal.user_id == Some(id) {
+            return Err(Error::Conflict(
+                "You cannot delete your own account.".into(),
+            ));
+        }
+        let before = self.get_user(id).await?;
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
+        if users_store::mark_deleted(&mut tx.conn(), id, now).await? == 0 {
+            return Err(Error::NotFound("User"));
+        }
+        let change = Change::deleted("user", id, before.audit_fields());
+        audit::record(&mut tx.conn(), context, change, now).await?;
+        tx.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_need_a_local_part_and_a_dotted_domain() {
+        assert!(valid_email("ana@isp.example"));
+        assert!(!valid_email("ana@localhost"));
+        assert!(!valid_email("@isp.example"));
+        assert!(!valid_email("ana isp@isp.example"));
+        assert!(!valid_email("ana@isp.example."));
+    }
+}
