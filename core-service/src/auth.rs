@@ -310,10 +310,6 @@ where
             return Box::pin(self.inner.call(request));
         }
         let access = authz::access(path);
-        // The identity services (login, users, keys) share this layer's token keys.
-        request
-            .extensions_mut()
-            .insert(self.authenticator.identity().clone());
         if access == Some(Access::Public) {
             return Box::pin(self.inner.call(request));
         }

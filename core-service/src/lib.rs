@@ -24,7 +24,7 @@ use crate::auth::Authenticator;
 use crate::clock::{SharedClock, SystemClock};
 use crate::customers::{CustomerSettings, Customers};
 use crate::db::Db;
-use crate::identity::ApiKeys;
+use crate::identity::{ApiKeys, TokenSettings};
 use crate::password::PasswordPolicy;
 
 /// How to run the core.
@@ -40,6 +40,8 @@ pub struct CoreConfig {
     pub password_policy: PasswordPolicy,
     /// The clock.
     pub clock: SharedClock,
+    /// Access and refresh token settings.
+    pub tokens: TokenSettings,
 }
 
 impl CoreConfig {
@@ -51,6 +53,7 @@ impl CoreConfig {
             customers: CustomerSettings::default(),
             password_policy: PasswordPolicy::default(),
             clock: Arc::new(SystemClock),
+            tokens: TokenSettings::default(),
         }
     }
 }
@@ -91,7 +94,11 @@ impl Core {
             .await
             .map_err(|e| anyhow::anyhow!("first admin key: {e}"))?;
         Ok(Core {
-            authenticator: Arc::new(Authenticator::new(db.clone(), clock.clone())),
+            authenticator: Arc::new(Authenticator::with_tokens(
+                db.clone(),
+                clock.clone(),
+                config.tokens,
+            )),
             customers: Customers::new(
                 db.clone(),
                 clock.clone(),

@@ -71,7 +71,9 @@ pub async fn serve(
             core.db.clone(),
             core.clock.clone(),
         )))
-        .add_service(IdentityServiceServer::new(IdentityGrpc))
+        .add_service(IdentityServiceServer::new(IdentityGrpc::new(
+            core.authenticator.identity().clone(),
+        )))
         .add_service(AuditServiceServer::new(AuditGrpc::new(core.db.clone())))
         .add_service(DirectoryServiceServer::new(DirectoryGrpc::new(
             core.db.clone(),

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use lastmile_core::auth::Authenticator;
 use lastmile_core::clock::{SharedClock, SystemClock};
 use lastmile_core::customers::CustomerSettings;
 use lastmile_core::identity::TokenSettings;
@@ -136,6 +135,11 @@ fn core_config(settings: &Settings) -> CoreConfig {
         ..CustomerSettings::default()
     };
     config.clock = settings.clock.clone();
+    config.tokens = TokenSettings {
+        secret: settings.jwt_secret.clone(),
+        access_ttl: settings.access_token_ttl,
+        ..TokenSettings::default()
+    };
     config
 }
 
@@ -161,18 +165,9 @@ pub async fn start(role: Role, settings: Settings) -> anyhow::Result<Running> {
     };
     let mut core_url = settings.core_url.clone();
     if matches!(role, Role::Serve | Role::Core) {
-        let mut core = Core::open(core_config(&settings))
+        let core = Core::open(core_config(&settings))
             .await
             .context("opening the database")?;
-        core.authenticator = Arc::new(Authenticator::with_tokens(
-            core.db.clone(),
-            core.clock.clone(),
-            TokenSettings {
-                secret: settings.jwt_secret.clone(),
-                access_ttl: settings.access_token_ttl,
-                ..TokenSettings::default()
-            },
-        ));
         let listener = TcpListener::bind(settings.grpc_addr)
             .await
             .with_context(|| format!("binding the gRPC address {}", settings.grpc_addr))?;

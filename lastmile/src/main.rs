@@ -124,6 +124,9 @@ struct CreateKeyArgs {
     /// Expiry, RFC 3339 (e.g. 2027-01-01T00:00:00Z).
     #[arg(long)]
     expires_at: Option<DateTime<Utc>>,
+    /// The partner a reseller key acts for (required with --role reseller).
+    #[arg(long)]
+    partner_id: Option<i64>,
 }
 
 impl ServerArgs {
@@ -255,8 +258,18 @@ async fn create_key(args: CreateKeyArgs) -> anyhow::Result<()> {
     let tier = Tier::parse(&args.tier).with_context(|| format!("unknown tier {:?}", args.tier))?;
     let name = args.name.trim();
     anyhow::ensure!(!name.is_empty(), "--name must not be empty");
+    anyhow::ensure!(
+        role != KeyRole::Reseller || args.partner_id.is_some(),
+        "a reseller key acts for a partner: give --partner-id"
+    );
     let db = lastmile_core::db::Db::connect(&args.database.database_url).await?;
     db.migrate().await?;
+    if let Some(partner_id) = args.partner_id {
+        let sql = "SELECT id FROM partners WHERE id = $1 AND deleted_at IS NULL";
+        let found: Option<i64> = lastmile_core::on_db!(&db, pool => sqlx::query_scalar(sql)
+            .bind(partner_id).fetch_optional(pool).await)?;
+        anyhow::ensure!(found.is_some(), "no partner with id {partner_id}");
+    }
     let keys = ApiKeys::new(
         db.clone(),
         std::sync::Arc::new(lastmile_core::clock::SystemClock),
@@ -267,7 +280,7 @@ async fn create_key(args: CreateKeyArgs) -> anyhow::Result<()> {
         role,
         tier,
         expires_at: args.expires_at,
-        partner_id: None,
+        partner_id: args.partner_id,
     };
     let (_, key) = keys.create(new).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     db.close().await;

@@ -176,3 +176,32 @@ fn keys_create_refuses_an_unknown_role() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown role"));
     assert!(output.stdout.is_empty());
 }
+
+#[test]
+fn a_reseller_key_needs_an_existing_partner() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_url(&dir);
+    let create = |extra: &[&str]| {
+        Command::new(BIN)
+            .args([
+                "keys",
+                "create",
+                "--role",
+                "reseller",
+                "--name",
+                "westlands",
+                "--database-url",
+                &url,
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let without = create(&[]);
+    assert!(!without.status.success());
+    assert!(String::from_utf8_lossy(&without.stderr).contains("--partner-id"));
+    let unknown = create(&["--partner-id", "42"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no partner with id 42"));
+    assert!(unknown.stdout.is_empty());
+}

@@ -62,20 +62,6 @@ pub const ACCESS: &[(&str, Access)] = &[
     ),
 ];
 
-/// The identity domain, which the auth layer attaches to every call (see
-/// [`crate::auth::AuthLayer`]), so that this adapter needs no state of its own.
-fn identity<T>(request: &Request<T>) -> Result<Identity, Status> {
-    request
-        .extensions()
-        .get::<Identity>()
-        .cloned()
-        .ok_or_else(|| {
-            Status::from(Error::Internal(anyhow::anyhow!(
-                "no identity domain attached to the call"
-            )))
-        })
-}
-
 /// Where a public call came from: the edge's report, else the peer.
 fn origin<T>(request: &Request<T>) -> Origin {
     let header = |name: &str| {
@@ -104,8 +90,17 @@ fn valid_id(id: i64, what: &'static str) -> Result<i64, Status> {
 }
 
 /// `lastmile.v1.IdentityService`.
-#[derive(Debug, Clone, Default)]
-pub struct IdentityGrpc;
+#[derive(Debug, Clone)]
+pub struct IdentityGrpc {
+    identity: Identity,
+}
+
+impl IdentityGrpc {
+    /// The service over the identity domain (which shares the authenticator's token keys).
+    pub fn new(identity: Identity) -> Self {
+        Self { identity }
+    }
+}
 
 #[tonic::async_trait]
 impl IdentityService for IdentityGrpc {
@@ -144,7 +139,6 @@ impl IdentityService for IdentityGrpc {
         &self,
         request: Request<pb::CreateUserRequest>,
     ) -> Result<Response<pb::CreateUserResponse>, Status> {
-        let identity = identity(&request)?;
         let context = context(&request)?.clone();
         let m = request.into_inner();
         let new = NewUser {
@@ -155,7 +149,7 @@ impl IdentityService for IdentityGrpc {
             partner_id: m.partner_id,
             active: m.active,
         };
-        let user = identity.create_user(&context, new).await?;
+        let user = self.identity.create_user(&context, new).await?;
         Ok(Response::new(pb::CreateUserResponse {
             user: Some(user.into()),
         }))
@@ -165,9 +159,8 @@ impl IdentityService for IdentityGrpc {
         &self,
         request: Request<pb::GetUserRequest>,
     ) -> Result<Response<pb::GetUserResponse>, Status> {
-        let identity = identity(&request)?;
         let id = valid_id(request.get_ref().id, "User")?;
-        let user = identity.get_user(id).await?;
+        let user = self.identity.get_user(id).await?;
         Ok(Response::new(pb::GetUserResponse {
             user: Some(user.into()),
         }))
@@ -177,9 +170,8 @@ impl IdentityService for IdentityGrpc {
         &self,
         request: Request<pb::ListUsersRequest>,
     ) -> Result<Response<pb::ListUsersResponse>, Status> {
-        let identity = identity(&request)?;
         let (page, per_page) = page_request(request.into_inner().page);
-        let (users, total, page) = identity.list_users(page, per_page).await?;
+        let (users, total, page) = self.identity.list_users(page, per_page).await?;
         Ok(Response::new(pb::ListUsersResponse {
             users: users.into_iter().map(Into::into).collect(),
             meta: Some(page_meta(page, total)),
@@ -190,7 +182,6 @@ impl IdentityService for IdentityGrpc {
         &self,
         request: Request<pb::UpdateUserRequest>,
     ) -> Result<Response<pb::UpdateUserResponse>, Status> {
-        let identity = identity(&request)?;
         let context = context(&request)?.clone();
         let m = request.into_inner();
         let id = valid_id(m.id, "User")?;
@@ -202,7 +193,7 @@ impl IdentityService for IdentityGrpc {
             partner_id: m.partner_id.map(|p| (p > 0).then_some(p)),
             active: m.active,
         };
-        let user = identity.update_user(&context, id, changes).await?;
+        let user = self.identity.update_user(&context, id, changes).await?;
         Ok(Response::new(pb::UpdateUserResponse {
             user: Some(user.into()),
         }))
@@ -212,10 +203,9 @@ impl IdentityService for IdentityGrpc {
         &self,
         request: Request<pb::DeleteUserRequest>,
     ) -> Result<Response<pb::DeleteUserResponse>, Status> {
-        let identity = identity(&request)?;
         let context = context(&request)?.clone();
         let id = valid_id(request.get_ref().id, "User")?;
-        identity.delete_user(&context, id).await?;
+        self.identity.delete_user(&context, id).await?;
         Ok(Response::new(pb::DeleteUserResponse {}))
     }
 
@@ -223,10 +213,9 @@ impl IdentityService for IdentityGrpc {
         &self,
         request: Request<pb::LoginRequest>,
     ) -> Result<Response<pb::LoginResponse>, Status> {
-        let identity = identity(&request)?;
         let origin = origin(&request);
         let m = request.into_inner();
-        let tokens = identity.login(&m.email, m.password, &origin).await?;
+        let tokens = self.identity.login(&m.email, m.password, &origin).await?;
         Ok(Response::new(pb::LoginResponse {
             tokens: Some(tokens.into()),
         }))
@@ -236,9 +225,9 @@ impl IdentityService for IdentityGrpc {
         &self,
         request: Request<pb::RefreshSessionRequest>,
     ) -> Result<Response<pb::RefreshSessionResponse>, Status> {
-        let identity = identity(&request)?;
         let origin = origin(&request);
-        let tokens = identity
+        let tokens = self
+            .identity
             .refresh(&request.get_ref().refresh_token, &origin)
             .await?;
         Ok(Response::new(pb::RefreshSessionResponse {
@@ -250,9 +239,8 @@ impl IdentityService for IdentityGrpc {
         &self,
         request: Request<pb::LogoutRequest>,
     ) -> Result<Response<pb::LogoutResponse>, Status> {
-        let identity = identity(&request)?;
         let origin = origin(&request);
-        identity
+        self.identity
             .logout(&request.get_ref().refresh_token, &origin)
             .await?;
         Ok(Response::new(pb::LogoutResponse {}))
@@ -262,10 +250,12 @@ impl IdentityService for IdentityGrpc {
         &self,
         request: Request<pb::ListApiKeysRequest>,
     ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
-        let identity = identity(&request)?;
         let principal = principal(&request)?.clone();
         let (page, per_page) = page_request(request.into_inner().page);
-        let (keys, total, page) = identity.list_api_keys(&principal, page, per_page).await?;
+        let (keys, total, page) = self
+            .identity
+            .list_api_keys(&principal, page, per_page)
+            .await?;
         Ok(Response::new(pb::ListApiKeysResponse {
             api_keys: keys.into_iter().map(Into::into).collect(),
             meta: Some(page_meta(page, total)),
@@ -276,7 +266,6 @@ impl IdentityService for IdentityGrpc {
         &self,
         request: Request<pb::CreateApiKeyRequest>,
     ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
-        let identity = identity(&request)?;
         let context = context(&request)?.clone();
         let m = request.into_inner();
         let expires_at = match m.expires_at.as_ref() {
@@ -294,7 +283,7 @@ impl IdentityService for IdentityGrpc {
             tier: m.tier,
             expires_at,
         };
-        let (record, key) = identity.create_api_key(&context, wanted).await?;
+        let (record, key) = self.identity.create_api_key(&context, wanted).await?;
         Ok(Response::new(pb::CreateApiKeyResponse {
             api_key: Some(record.into()),
             key,
@@ -305,10 +294,9 @@ impl IdentityService for IdentityGrpc {
         &self,
         request: Request<pb::RevokeApiKeyRequest>,
     ) -> Result<Response<pb::RevokeApiKeyResponse>, Status> {
-        let identity = identity(&request)?;
         let context = context(&request)?.clone();
         let id = valid_id(request.get_ref().id, "API key")?;
-        identity.revoke_api_key(&context, id).await?;
+        self.identity.revoke_api_key(&context, id).await?;
         Ok(Response::new(pb::RevokeApiKeyResponse {}))
     }
 }
