@@ -73,6 +73,8 @@ pub async fn serve(
         )))
         .add_service(IdentityServiceServer::new(IdentityGrpc::new(
             core.authenticator.identity().clone(),
+            core.db.clone(),
+            core.clock.clone(),
         )))
         .add_service(AuditServiceServer::new(AuditGrpc::new(core.db.clone())))
         .add_service(DirectoryServiceServer::new(DirectoryGrpc::new(

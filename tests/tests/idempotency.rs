@@ -396,3 +396,69 @@ async fn create_customer_over_grpc_honours_the_idempotency_key_metadata(app: Tes
     assert_eq!(customer_total(&app).await, 1);
     app.stop().await;
 }
+
+engine_tests!(
+    creating_a_user_twice_with_one_key_creates_one_user,
+    an_api_key_create_replays_its_record_but_never_the_key,
+);
+
+async fn creating_a_user_twice_with_one_key_creates_one_user(app: TestApp) {
+    let body = json!({"name": "Wanjiru", "email": "wanjiru@isp.example", "password": "Str0ng!pass", "role": "support"});
+    let post = || {
+        app.request(reqwest::Method::POST, "/api/v1/users")
+            .header("Idempotency-Key", "hire-wanjiru")
+            .json(&body)
+    };
+    let (first_status, first) = send(post()).await;
+    assert_eq!(first_status, StatusCode::CREATED, "{first}");
+    let (second_status, second) = send(post()).await;
+    assert_eq!((second_status, &second), (StatusCode::CREATED, &first));
+    let (_, users) = app.get("/api/v1/users").await;
+    let named: Vec<_> = users["data"]["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["email"] == json!("wanjiru@isp.example"))
+        .collect();
+    assert_eq!(named.len(), 1, "{users}");
+    app.stop().await;
+}
+
+async fn an_api_key_create_replays_its_record_but_never_the_key(app: TestApp) {
+    let post = || {
+        app.request(reqwest::Method::POST, "/api/v1/api-keys")
+            .header("Idempotency-Key", "ci-key")
+            .json(&json!({"name": "ci", "role": "read_only"}))
+    };
+    let (status, first) = send(post()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let key = first["data"]["api_key"]["key"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("lm_"), "{first}");
+
+    let (status, replay) = send(post()).await;
+    assert_eq!(status, StatusCode::CREATED, "{replay}");
+    assert_eq!(
+        replay["data"]["api_key"]["id"],
+        first["data"]["api_key"]["id"]
+    );
+    let replay_text = replay.to_string();
+    assert!(
+        !replay_text.contains(&key),
+        "the secret is shown once only: {replay_text}"
+    );
+
+    // Nowhere in the database either.
+    let db = lastmile_core::db::Db::connect(&app.database.url)
+        .await
+        .unwrap();
+    let stored: Vec<Vec<u8>> = lastmile_core::on_db!(&db, pool => sqlx::query_scalar("SELECT response FROM idempotency_records")
+        .fetch_all(pool).await).unwrap();
+    assert!(!stored.is_empty());
+    assert!(
+        stored
+            .iter()
+            .all(|bytes| !String::from_utf8_lossy(bytes).contains(&key))
+    );
+    db.close().await;
+    app.stop().await;
+}

@@ -94,6 +94,22 @@ where
     T: Message + Default,
     F: AsyncFnOnce(&mut Tx) -> Result<T>,
 {
+    transaction_storing(db, clock, scope, |answer| answer.encode_to_vec(), work).await
+}
+
+/// Like [`transaction`], but what is kept for replays is `stored(&answer)` (encoded): an answer
+/// that carries a secret shown once (a new API key) is kept without it.
+pub async fn transaction_storing<T, F>(
+    db: &Db,
+    clock: &SharedClock,
+    scope: Option<&Scope>,
+    stored: impl FnOnce(&T) -> Vec<u8>,
+    work: F,
+) -> Result<T>
+where
+    T: Message + Default,
+    F: AsyncFnOnce(&mut Tx) -> Result<T>,
+{
     let mut tx = db.begin().await?;
     if let Some(scope) = scope {
         let claim = store::claim(&mut tx.conn(), scope, clock.now()).await;
@@ -110,7 +126,7 @@ where
     }
     let answer = work(&mut tx).await?;
     if let Some(scope) = scope {
-        store::set_response(&mut tx.conn(), scope, &answer.encode_to_vec()).await?;
+        store::set_response(&mut tx.conn(), scope, &stored(&answer)).await?;
     }
     tx.commit().await?;
     Ok(answer)

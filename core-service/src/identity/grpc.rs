@@ -3,6 +3,7 @@
 use lastmile_proto::timestamp;
 use lastmile_proto::v1 as pb;
 use pb::identity_service_server::IdentityService;
+use prost::Message;
 use tonic::{Request, Response, Status};
 
 use super::convert::{page_meta, page_request};
@@ -10,7 +11,10 @@ use super::sessions::Origin;
 use super::{Identity, KeyRequest, NewUser, Principal, Role, Tier, UserChanges};
 use crate::auth::{context, principal};
 use crate::authz::{self, Access, Operation, Resource};
+use crate::clock::SharedClock;
+use crate::db::Db;
 use crate::error::Error;
+use crate::idempotency::{self, Scope};
 
 /// The access each `IdentityService` RPC needs (see [`crate::authz`]).
 pub const ACCESS: &[(&str, Access)] = &[
@@ -93,12 +97,18 @@ fn valid_id(id: i64, what: &'static str) -> Result<i64, Status> {
 #[derive(Debug, Clone)]
 pub struct IdentityGrpc {
     identity: Identity,
+    db: Db,
+    clock: SharedClock,
 }
 
 impl IdentityGrpc {
     /// The service over the identity domain (which shares the authenticator's token keys).
-    pub fn new(identity: Identity) -> Self {
-        Self { identity }
+    pub fn new(identity: Identity, db: Db, clock: SharedClock) -> Self {
+        Self {
+            identity,
+            db,
+            clock,
+        }
     }
 }
 
@@ -139,6 +149,10 @@ impl IdentityService for IdentityGrpc {
         &self,
         request: Request<pb::CreateUserRequest>,
     ) -> Result<Response<pb::CreateUserResponse>, Status> {
+        let scope = Scope::of(&request, "CreateUser")?;
+        if let Some(answer) = idempotency::replay(&self.db, scope.as_ref()).await? {
+            return Ok(Response::new(answer));
+        }
         let context = context(&request)?.clone();
         let m = request.into_inner();
         let new = NewUser {
@@ -149,10 +163,15 @@ impl IdentityService for IdentityGrpc {
             partner_id: m.partner_id,
             active: m.active,
         };
-        let user = self.identity.create_user(&context, new).await?;
-        Ok(Response::new(pb::CreateUserResponse {
-            user: Some(user.into()),
-        }))
+        let prepared = self.identity.prepare_user(new).await?;
+        let answer = idempotency::transaction(&self.db, &self.clock, scope.as_ref(), async |tx| {
+            let user = self.identity.insert_user(tx, &context, prepared).await?;
+            Ok(pb::CreateUserResponse {
+                user: Some(user.into()),
+            })
+        })
+        .await?;
+        Ok(Response::new(answer))
     }
 
     async fn get_user(
@@ -266,6 +285,12 @@ impl IdentityService for IdentityGrpc {
         &self,
         request: Request<pb::CreateApiKeyRequest>,
     ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
+        let scope = Scope::of(&request, "CreateApiKey")?;
+        // A replay answers with the key's record but not the key: it is shown once and
+        // never kept, not even for replays.
+        if let Some(answer) = idempotency::replay(&self.db, scope.as_ref()).await? {
+            return Ok(Response::new(answer));
+        }
         let context = context(&request)?.clone();
         let m = request.into_inner();
         let expires_at = match m.expires_at.as_ref() {
@@ -283,11 +308,31 @@ impl IdentityService for IdentityGrpc {
             tier: m.tier,
             expires_at,
         };
-        let (record, key) = self.identity.create_api_key(&context, wanted).await?;
-        Ok(Response::new(pb::CreateApiKeyResponse {
-            api_key: Some(record.into()),
-            key,
-        }))
+        let without_key = |answer: &pb::CreateApiKeyResponse| {
+            pb::CreateApiKeyResponse {
+                api_key: answer.api_key.clone(),
+                key: String::new(),
+            }
+            .encode_to_vec()
+        };
+        let answer = idempotency::transaction_storing(
+            &self.db,
+            &self.clock,
+            scope.as_ref(),
+            without_key,
+            async |tx| {
+                let (record, key) = self
+                    .identity
+                    .create_api_key_in(tx, &context, wanted)
+                    .await?;
+                Ok(pb::CreateApiKeyResponse {
+                    api_key: Some(record.into()),
+                    key,
+                })
+            },
+        )
+        .await?;
+        Ok(Response::new(answer))
     }
 
     async fn revoke_api_key(

@@ -11,6 +11,7 @@ use super::{NewApiKey, Principal, Role, Tier, digest, generate_key, prefix_of};
 use crate::audit::{self, Change};
 use crate::auth::RequestContext;
 use crate::authz;
+use crate::db::Tx;
 use crate::error::{Error, FieldErrors, Result};
 
 const NAME_MAX: usize = 255;
@@ -189,11 +190,23 @@ impl Identity {
         context: &RequestContext,
         request: KeyRequest,
     ) -> Result<(ApiKeyRecord, String)> {
+        let mut tx = self.db.begin().await?;
+        let created = self.create_api_key_in(&mut tx, context, request).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Creates a key inside `tx`, with its audit entry; returns its record and the key.
+    pub async fn create_api_key_in(
+        &self,
+        tx: &mut Tx,
+        context: &RequestContext,
+        request: KeyRequest,
+    ) -> Result<(ApiKeyRecord, String)> {
         let now = self.clock.now();
         let new = checked(&request, &context.principal, now)?;
         let key = generate_key();
         let prefix = prefix_of(&key).ok_or_else(|| anyhow::anyhow!("generated key too short"))?;
-        let mut tx = self.db.begin().await?;
         let id = store::insert(&mut tx.conn(), &new, prefix, &digest(&key), now).await?;
         store::set_owner(&mut tx.conn(), id, context.principal.user_id).await?;
         let record: ApiKeyRecord = store::find_listed(&mut tx.conn(), id)
@@ -202,7 +215,6 @@ impl Identity {
             .into();
         let change = Change::created("api_key", id, audit_fields(&record));
         audit::record(&mut tx.conn(), context, change, now).await?;
-        tx.commit().await?;
         Ok((record, key))
     }
 

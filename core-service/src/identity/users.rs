@@ -10,7 +10,7 @@ use super::service::{Identity, Page};
 use super::users_store::{self, UserRow, UserValues};
 use crate::audit::{self, Change, REDACTED};
 use crate::auth::RequestContext;
-use crate::db::{Conn, unique_violation};
+use crate::db::{Conn, Tx, unique_violation};
 use crate::error::{Error, FieldErrors, Result};
 use crate::password;
 
@@ -92,6 +92,14 @@ pub struct UserChanges {
 }
 
 /// A user's fields after the rules passed.
+/// A new user that passed every rule, with its password hashed.
+#[derive(Debug)]
+pub struct PreparedUser {
+    checked: Checked,
+    password_hash: String,
+}
+
+#[derive(Debug)]
 struct Checked {
     name: String,
     email: String,
@@ -194,8 +202,18 @@ fn taken_email(err: sqlx::Error) -> Error {
 }
 
 impl Identity {
-    /// Creates a user.
+    /// Creates a user in its own transaction.
     pub async fn create_user(&self, context: &RequestContext, new: NewUser) -> Result<User> {
+        let prepared = self.prepare_user(new).await?;
+        let mut tx = self.db.begin().await?;
+        let user = self.insert_user(&mut tx, context, prepared).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Checks a new user against every rule and hashes its password (slow, so outside
+    /// any transaction).
+    pub async fn prepare_user(&self, new: NewUser) -> Result<PreparedUser> {
         let mut errors = FieldErrors::new();
         let mut conn = self.db.conn();
         let fields = check(
@@ -220,13 +238,29 @@ impl Identity {
             partner_id,
             active: new.active.unwrap_or(true),
         };
-        let hash = password::hash(new.password).await?;
+        let password_hash = password::hash(new.password).await?;
+        Ok(PreparedUser {
+            checked,
+            password_hash,
+        })
+    }
+
+    /// Inserts a prepared user inside `tx`, with its audit entry.
+    pub async fn insert_user(
+        &self,
+        tx: &mut Tx,
+        context: &RequestContext,
+        prepared: PreparedUser,
+    ) -> Result<User> {
+        let PreparedUser {
+            checked,
+            password_hash,
+        } = prepared;
         let now = self.clock.now();
-        let mut tx = self.db.begin().await?;
         let values = UserValues {
             name: &checked.name,
             email: &checked.email,
-            password_hash: &hash,
+            password_hash: &password_hash,
             role: checked.role.as_str(),
             partner_id: checked.partner_id,
             active: checked.active,
@@ -236,11 +270,12 @@ impl Identity {
             .map_err(taken_email)?;
         let change = Change::created("user", id, checked.audit_fields());
         audit::record(&mut tx.conn(), context, change, now).await?;
-        tx.commit().await?;
-        self.get_user(id).await
+        users_store::find(&mut tx.conn(), id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("user {id} vanished"))?
+            .try_into()
     }
 
-    /// One user.
     pub async fn get_user(&self, id: i64) -> Result<User> {
         users_store::find(&mut self.db.conn(), id)
             .await?
