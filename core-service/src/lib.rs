@@ -12,6 +12,7 @@ pub mod directory;
 pub mod error;
 pub mod idempotency;
 pub mod identity;
+pub mod metrics;
 pub mod password;
 mod server;
 pub mod tenancy;

@@ -23,6 +23,7 @@ use crate::customers::grpc::CustomerGrpc;
 use crate::directory::grpc::DirectoryGrpc;
 use crate::idempotency;
 use crate::identity::grpc::IdentityGrpc;
+use crate::metrics::GrpcMetricsLayer;
 
 /// How often the database is checked for the health service.
 pub const HEALTH_CHECK_INTERVAL: Duration = Duration::from_millis(500);
@@ -62,6 +63,7 @@ pub async fn serve(
     tokio::spawn(purge_idempotency_records(core.clone(), background.clone()));
 
     let result = Server::builder()
+        .layer(GrpcMetricsLayer)
         .layer(AuthLayer::new(core.authenticator.clone()))
         .add_service(health)
         .add_service(reflection().build_v1()?)

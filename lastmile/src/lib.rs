@@ -153,6 +153,8 @@ fn edge_config(settings: &Settings) -> EdgeConfig {
 
 /// Starts the servers of `role`; the listen addresses may use port 0.
 pub async fn start(role: Role, settings: Settings) -> anyhow::Result<Running> {
+    // One recorder per process, so that core and edge metrics land in one /metrics.
+    lastmile_edge::metrics::install();
     let shutdown = CancellationToken::new();
     let mut tasks = Vec::new();
     let mut running = Running {

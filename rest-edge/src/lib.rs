@@ -17,6 +17,7 @@ mod health;
 mod identity;
 mod json_input;
 mod limits;
+pub mod metrics;
 mod openapi;
 mod principals;
 mod request_id;
@@ -128,7 +129,8 @@ pub fn router(config: EdgeConfig, core: Channel) -> Router {
         .merge(audit::routes().protected)
         .merge(directory::routes().protected)
         .merge(identity::routes().protected)
-        .route_layer(from_fn_with_state(state.clone(), guard::protected));
+        .route_layer(from_fn_with_state(state.clone(), guard::protected))
+        .route_layer(from_fn(metrics::record));
 
     let public = Router::new()
         .route("/api/v1", get(discovery::discovery))
@@ -136,11 +138,13 @@ pub fn router(config: EdgeConfig, core: Channel) -> Router {
         .merge(audit::routes().public)
         .merge(directory::routes().public)
         .merge(identity::routes().public)
-        .route_layer(from_fn_with_state(state.clone(), guard::public));
+        .route_layer(from_fn_with_state(state.clone(), guard::public))
+        .route_layer(from_fn(metrics::record));
 
     let operations = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::render))
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi::document()));
 
     Router::new()
