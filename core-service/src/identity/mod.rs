@@ -8,7 +8,6 @@
 mod convert;
 pub mod grpc;
 mod keys;
-mod password_check;
 mod refusal;
 mod service;
 mod sessions;

@@ -24,7 +24,7 @@ pub struct Identity {
 impl Identity {
     /// The identity domain over `db`, with tokens made as `settings` say.
     pub fn new(db: Db, clock: SharedClock, settings: TokenSettings) -> Self {
-        super::password_check::prepare();
+        crate::password::prepare();
         Self {
             db,
             clock,

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use super::service::Identity;
 use super::tokens::random_hex;
 use super::users_store::{self, UserRow};
-use super::{Principal, Refused, Role, Tier, digest, password_check, sessions_store};
+use super::{Principal, Refused, Role, Tier, digest, sessions_store};
 use crate::audit::{self, Change};
 use crate::auth::RequestContext;
 use crate::db::Tx;
@@ -137,7 +137,7 @@ impl Identity {
         };
         // Always one argon2 check, against the dummy hash for unknown emails.
         let stored = row.as_ref().map(|r| r.password_hash.clone());
-        let matches = password_check::verify(password, stored).await?;
+        let matches = crate::password::verify(password, stored).await?;
         let now = self.clock.now();
         match row {
             Some(row) if matches && row.active => {
