@@ -140,6 +140,11 @@ impl FieldErrors {
         }
     }
 
+    /// Whether `field` already failed.
+    pub(crate) fn has(&self, field: &str) -> bool {
+        self.0.iter().any(|(f, _)| f == field)
+    }
+
     /// Whether no field failed.
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -110,9 +110,12 @@ fn page_query(pairs: &[(String, String)]) -> Result<PageRequest, ApiError> {
 }
 
 /// A required string field: its value, or a "required" error.
+/// The value of a required string field; a missing one is reported, unless the field
+/// already failed (a wrong type is one message, not two).
 fn required(value: Option<String>, field: &str, errors: &mut FieldErrors) -> String {
     match value.filter(|v| !v.trim().is_empty()) {
         Some(value) => value,
+        None if errors.has(field) => String::new(),
         None => {
             errors.add(
                 field,
@@ -126,6 +129,22 @@ fn required(value: Option<String>, field: &str, errors: &mut FieldErrors) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_field_of_the_wrong_type_is_not_also_missing() {
+        let mut errors = FieldErrors::default();
+        errors.add("email", "The email must be a string.");
+        assert_eq!(required(None, "email", &mut errors), "");
+        assert_eq!(required(None, "password", &mut errors), "");
+        assert_eq!(
+            errors.get("email").unwrap(),
+            ["The email must be a string."]
+        );
+        assert_eq!(
+            errors.get("password").unwrap(),
+            ["The password field is required."]
+        );
+    }
 
     #[test]
     fn path_ids_are_positive_integers() {
