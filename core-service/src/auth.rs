@@ -27,6 +27,7 @@ use crate::error::{AuthFailure, Error, Result};
 use crate::identity::{
     self, ApiKeyRow, Identity, Principal, Refused, Role, Tier, TokenSettings, UserRow,
 };
+use crate::password::Passwords;
 
 /// How long a key lookup is reused. Revoking or expiring a key takes effect within this
 /// time on every core process.
@@ -60,16 +61,16 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    /// An authenticator over the keys and users in `db`, with default token settings
-    /// (15-minute access tokens, a signing secret generated once and kept in `db`).
-    pub fn new(db: Db, clock: SharedClock) -> Self {
-        Self::with_tokens(db, clock, TokenSettings::default())
-    }
-
-    /// An authenticator whose access tokens are made as `settings` say.
-    pub fn with_tokens(db: Db, clock: SharedClock, settings: TokenSettings) -> Self {
+    /// An authenticator over the keys and users in `db`, whose access tokens are made as
+    /// `settings` say and whose password checks run on `passwords`.
+    pub fn with_tokens(
+        db: Db,
+        clock: SharedClock,
+        settings: TokenSettings,
+        passwords: Passwords,
+    ) -> Self {
         Self {
-            identity: Identity::new(db.clone(), clock.clone(), settings),
+            identity: Identity::new(db.clone(), clock.clone(), settings, passwords),
             db,
             clock,
             cache: Mutex::new(HashMap::new()),

@@ -3,10 +3,14 @@
 //! for validation. Internal error text never leaves the core; it is logged instead.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use lastmile_proto::{ERROR_DETAIL_KEY, ERROR_DOMAIN};
 use tonic::Code;
 use tonic_types::{ErrorDetails, StatusExt};
+
+/// How long a client is asked to wait before retrying a passing failure.
+pub const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// Why a credential was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,9 +109,13 @@ pub enum Error {
     /// A valid credential without the permission.
     #[error("Forbidden")]
     Forbidden,
-    /// The database is unreachable.
+    /// The database is unreachable (down, restarting, or the connection was cut).
     #[error("Service unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// Too much work of one kind is waiting (e.g. password hashing); the caller should
+    /// retry shortly.
+    #[error("Service unavailable")]
+    Overloaded(&'static str),
     /// Anything else; details go to the log only.
     #[error("Internal server error")]
     Internal(#[source] anyhow::Error),
@@ -124,7 +132,7 @@ impl Error {
             Error::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
             Error::Unauthenticated(_) => "UNAUTHENTICATED",
             Error::Forbidden => "FORBIDDEN",
-            Error::Unavailable(_) => "UNAVAILABLE",
+            Error::Unavailable(_) | Error::Overloaded(_) => "UNAVAILABLE",
             Error::Internal(_) => "INTERNAL",
         }
     }
@@ -137,7 +145,7 @@ impl Error {
             Error::IdempotencyConflict => Code::AlreadyExists,
             Error::Unauthenticated(_) => Code::Unauthenticated,
             Error::Forbidden => Code::PermissionDenied,
-            Error::Unavailable(_) => Code::Unavailable,
+            Error::Unavailable(_) | Error::Overloaded(_) => Code::Unavailable,
             Error::Internal(_) => Code::Internal,
         }
     }
@@ -150,6 +158,18 @@ impl Error {
                 "This Idempotency-Key was already used with a different request body.".to_owned(),
             ),
             Error::Forbidden => Some("You are not allowed to perform this action.".to_owned()),
+            Error::Overloaded(detail) => Some((*detail).to_owned()),
+            Error::Unavailable(_) => {
+                Some("The database is unavailable; retry in a moment.".to_owned())
+            }
+            _ => None,
+        }
+    }
+
+    /// When a retry may succeed, for the outcomes that are passing.
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Unavailable(_) | Error::Overloaded(_) => Some(RETRY_AFTER),
             _ => None,
         }
     }
@@ -175,6 +195,9 @@ impl From<Error> for tonic::Status {
             .map(|d| HashMap::from([(ERROR_DETAIL_KEY.to_owned(), d)]))
             .unwrap_or_default();
         details.set_error_info(err.code(), ERROR_DOMAIN, metadata);
+        if let Some(delay) = err.retry_after() {
+            details.set_retry_info(Some(delay));
+        }
         if let Error::Validation(fields) = &err {
             for (field, message) in fields.iter() {
                 details.add_bad_request_violation(field, message);
@@ -186,15 +209,49 @@ impl From<Error> for tonic::Status {
 
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
-        match err {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed => Error::Unavailable(err.into()),
-            other => Error::Internal(other.into()),
+        if is_connection_failure(&err) {
+            Error::Unavailable(err.into())
+        } else {
+            Error::Internal(err.into())
         }
     }
+}
+
+/// Whether `err` says the database (or our connection to it) is gone rather than that the
+/// statement was wrong: such a failure is passing, and the caller is told to retry (503),
+/// not that the server is broken (500). The transaction it happened in was rolled back.
+pub fn is_connection_failure(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                postgres_unavailable(pg.code())
+            } else if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                db.code().is_some_and(|code| sqlite_unavailable(&code))
+            } else {
+                false
+            }
+        }
+        _ => false,
+    }
+}
+
+/// SQLSTATE class 08 (connection exception), 57P01 admin shutdown, 57P02 crash shutdown,
+/// 57P03 cannot connect now (starting up or shutting down), 53300 too many connections.
+fn postgres_unavailable(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08") || matches!(sqlstate, "57P01" | "57P02" | "57P03" | "53300")
+}
+
+/// SQLite's primary result codes (the low byte of extended codes): BUSY and LOCKED after
+/// the busy timeout, IOERR (the file went away), CANTOPEN.
+fn sqlite_unavailable(code: &str) -> bool {
+    code.parse::<i32>()
+        .is_ok_and(|code| matches!(code & 0xff, 5 | 6 | 10 | 14))
 }
 
 impl From<anyhow::Error> for Error {
@@ -234,6 +291,45 @@ mod tests {
                 ("phone", "The phone field is required."),
             ]
         );
+    }
+
+    #[test]
+    fn passing_failures_are_unavailable_with_a_retry_delay() {
+        for err in [
+            Error::Unavailable(anyhow::anyhow!("connection reset")),
+            Error::Overloaded("busy"),
+        ] {
+            let status = tonic::Status::from(err);
+            assert_eq!(status.code(), Code::Unavailable);
+            let details = status.get_error_details();
+            assert_eq!(details.error_info().unwrap().reason, "UNAVAILABLE");
+            assert_eq!(
+                details.retry_info().unwrap().retry_delay,
+                Some(Duration::from_secs(1))
+            );
+        }
+    }
+
+    #[test]
+    fn connection_failures_are_told_apart_from_broken_statements() {
+        for sqlstate in [
+            "08000", "08003", "08006", "57P01", "57P02", "57P03", "53300",
+        ] {
+            assert!(postgres_unavailable(sqlstate), "{sqlstate}");
+        }
+        for sqlstate in ["23505", "42P01", "40001", "22001"] {
+            assert!(!postgres_unavailable(sqlstate), "{sqlstate}");
+        }
+        // SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT (517), SQLITE_IOERR_READ (266), SQLITE_CANTOPEN.
+        for code in ["5", "517", "266", "14"] {
+            assert!(sqlite_unavailable(code), "{code}");
+        }
+        // SQLITE_CONSTRAINT_UNIQUE (2067), SQLITE_ERROR.
+        for code in ["2067", "1"] {
+            assert!(!sqlite_unavailable(code), "{code}");
+        }
+        assert!(is_connection_failure(&sqlx::Error::PoolTimedOut));
+        assert!(!is_connection_failure(&sqlx::Error::RowNotFound));
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::customers::{CustomerSettings, Customers};
 use crate::db::Db;
 use crate::identity::{ApiKeys, TokenSettings};
-use crate::password::PasswordPolicy;
+use crate::password::{HashingSettings, PasswordPolicy, Passwords};
 
 /// How to run the core.
 #[derive(Debug, Clone)]
@@ -43,6 +43,8 @@ pub struct CoreConfig {
     pub clock: SharedClock,
     /// Access and refresh token settings.
     pub tokens: TokenSettings,
+    /// The password hashing pool and the argon2id parameters of new hashes.
+    pub password_hashing: HashingSettings,
 }
 
 impl CoreConfig {
@@ -55,6 +57,7 @@ impl CoreConfig {
             password_policy: PasswordPolicy::default(),
             clock: Arc::new(SystemClock),
             tokens: TokenSettings::default(),
+            password_hashing: HashingSettings::default(),
         }
     }
 }
@@ -74,6 +77,8 @@ pub struct Core {
     pub api_keys: ApiKeys,
     /// The admin key created at the first start of an empty database (shown once).
     pub first_admin_key: Option<String>,
+    /// Password hashing, shared by every domain that keeps passwords.
+    pub passwords: Passwords,
 }
 
 impl Core {
@@ -90,6 +95,7 @@ impl Core {
                 .await
                 .map_err(|e| anyhow::anyhow!("bootstrap API key: {e}"))?;
         }
+        let passwords = Passwords::start(config.password_hashing)?;
         let first_admin_key = api_keys
             .create_first_admin_key()
             .await
@@ -99,13 +105,16 @@ impl Core {
                 db.clone(),
                 clock.clone(),
                 config.tokens,
+                passwords.clone(),
             )),
             customers: Customers::new(
                 db.clone(),
                 clock.clone(),
                 config.customers,
                 config.password_policy,
+                passwords.clone(),
             ),
+            passwords,
             api_keys,
             first_admin_key,
             db,

@@ -1,11 +1,8 @@
-//! The password policy and argon2id hashing. Hashing is deliberately slow (tens of
-//! milliseconds), so it always runs on the blocking pool, never on the async runtime.
+//! The password policy, and argon2id hashing on a bounded pool ([`hashing`]).
 
-use std::sync::OnceLock;
+mod hashing;
 
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
-
-use crate::error::{Error, Result};
+pub use hashing::{Argon2Settings, HashingSettings, HashingStats, Passwords, Verification};
 
 /// What a password must satisfy. The same policy is served to clients
 /// (`GetSecuritySettings`) so that sign-up forms can check before submitting.
@@ -92,70 +89,6 @@ impl PasswordPolicy {
     }
 }
 
-/// Hashes `password` with argon2id and a random salt, off the async runtime.
-pub async fn hash(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|e| anyhow::anyhow!("argon2: {e}"))
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))?
-    .map_err(Error::Internal)
-}
-
-// Verification, with a dummy hash so that an unknown account costs as much as a wrong
-// password (no timing tells which e-mails exist).
-
-/// A hash of a random password nobody knows, made once per process.
-static DUMMY_HASH: OnceLock<String> = OnceLock::new();
-
-fn dummy_hash() -> Result<String> {
-    if let Some(hash) = DUMMY_HASH.get() {
-        return Ok(hash.clone());
-    }
-    use argon2::PasswordHasher;
-    let secret = crate::identity::generate_key();
-    let hash = Argon2::default()
-        .hash_password(secret.as_bytes())
-        .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
-        .to_string();
-    Ok(DUMMY_HASH.get_or_init(|| hash).clone())
-}
-
-/// Makes the dummy hash now, in the background, so that the first login with an unknown
-/// email does not pay for it (which would make it slower than a wrong password).
-pub(crate) fn prepare() {
-    if DUMMY_HASH.get().is_none()
-        && let Ok(runtime) = tokio::runtime::Handle::try_current()
-    {
-        runtime.spawn_blocking(|| {
-            if let Err(err) = dummy_hash() {
-                tracing::warn!(error = %err, "could not prepare the dummy password hash");
-            }
-        });
-    }
-}
-
-/// Whether `password` matches `stored` (a PHC string); with `None`, a check against the
-/// dummy hash that always fails but takes as long as a real one.
-pub(crate) async fn verify(password: String, stored: Option<String>) -> Result<bool> {
-    tokio::task::spawn_blocking(move || {
-        let (hash, real) = match stored {
-            Some(hash) => (hash, true),
-            None => (dummy_hash()?, false),
-        };
-        let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
-        let matches = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        Ok(real && matches)
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))?
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,25 +136,5 @@ mod tests {
                 .violations(&format!("Aa1!{}", "x".repeat(125)))
                 .is_empty()
         );
-    }
-
-    #[tokio::test]
-    async fn hashes_are_argon2id_and_salted() {
-        let a = hash("Str0ng!pass".into()).await.unwrap();
-        let b = hash("Str0ng!pass".into()).await.unwrap();
-        assert!(a.starts_with("$argon2id$"));
-        assert_ne!(a, b);
-    }
-
-    #[tokio::test]
-    async fn the_right_password_matches_and_others_do_not() {
-        let hash = hash("Str0ng!pass".into()).await.unwrap();
-        assert!(
-            verify("Str0ng!pass".into(), Some(hash.clone()))
-                .await
-                .unwrap()
-        );
-        assert!(!verify("wrong".into(), Some(hash)).await.unwrap());
-        assert!(!verify("Str0ng!pass".into(), None).await.unwrap());
     }
 }

@@ -11,6 +11,7 @@ use anyhow::Context;
 use lastmile_core::clock::{SharedClock, SystemClock};
 use lastmile_core::customers::CustomerSettings;
 use lastmile_core::identity::TokenSettings;
+use lastmile_core::password::HashingSettings;
 use lastmile_core::{Core, CoreConfig};
 use lastmile_edge::{EdgeConfig, RateLimits};
 use tokio::net::TcpListener;
@@ -57,6 +58,8 @@ pub struct Settings {
     pub jwt_secret: Option<String>,
     /// How long an access token works.
     pub access_token_ttl: Duration,
+    /// The password hashing pool and the argon2id parameters of new hashes.
+    pub password_hashing: HashingSettings,
 }
 
 impl Default for Settings {
@@ -74,6 +77,7 @@ impl Default for Settings {
             clock: Arc::new(SystemClock),
             jwt_secret: None,
             access_token_ttl: TokenSettings::default().access_ttl,
+            password_hashing: HashingSettings::default(),
         }
     }
 }
@@ -135,6 +139,7 @@ fn core_config(settings: &Settings) -> CoreConfig {
         ..CustomerSettings::default()
     };
     config.clock = settings.clock.clone();
+    config.password_hashing = settings.password_hashing;
     config.tokens = TokenSettings {
         secret: settings.jwt_secret.clone(),
         access_ttl: settings.access_token_ttl,

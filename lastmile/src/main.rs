@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 use lastmile::{Role, Settings};
 use lastmile_core::identity::{ApiKeys, NewApiKey, Role as KeyRole, Tier};
+use lastmile_core::password::{Argon2Settings, HashingSettings};
 use tracing_subscriber::EnvFilter;
 
 /// Lastmile: customers, services, provisioning, billing and SLA for ISPs.
@@ -100,6 +101,28 @@ struct ServerArgs {
     /// Log format: text or json.
     #[arg(long, env = "LASTMILE_LOG_FORMAT", default_value = "text")]
     log_format: String,
+    /// Password hashes that run at once (each holds --argon2-memory-kib); 0: one per CPU.
+    #[arg(long, env = "LASTMILE_PASSWORD_HASH_WORKERS", default_value_t = 0)]
+    password_hash_workers: usize,
+    /// Password checks that may wait for a worker; more get 503. 0: sixteen per worker.
+    #[arg(long, env = "LASTMILE_PASSWORD_HASH_QUEUE", default_value_t = 0)]
+    password_hash_queue: usize,
+    /// How long a password check may wait for a worker before it gets 503, in milliseconds.
+    #[arg(
+        long,
+        env = "LASTMILE_PASSWORD_HASH_MAX_WAIT_MS",
+        default_value_t = 2000
+    )]
+    password_hash_max_wait_ms: u64,
+    /// argon2id memory of new password hashes, in KiB (OWASP minimum: 19456 = 19 MiB).
+    #[arg(long, env = "LASTMILE_ARGON2_MEMORY_KIB", default_value_t = 19456)]
+    argon2_memory_kib: u32,
+    /// argon2id passes over the memory of new password hashes.
+    #[arg(long, env = "LASTMILE_ARGON2_ITERATIONS", default_value_t = 2)]
+    argon2_iterations: u32,
+    /// argon2id lanes of new password hashes.
+    #[arg(long, env = "LASTMILE_ARGON2_PARALLELISM", default_value_t = 1)]
+    argon2_parallelism: u32,
 }
 
 #[derive(Debug, Args)]
@@ -152,7 +175,30 @@ impl ServerArgs {
             self.access_token_ttl_seconds > 0,
             "--access-token-ttl-seconds must be at least 1"
         );
+        let defaults = HashingSettings::default();
+        let workers = match self.password_hash_workers {
+            0 => defaults.workers,
+            n => n,
+        };
+        let password_hashing = HashingSettings {
+            workers,
+            queue: match self.password_hash_queue {
+                0 => 16 * workers,
+                n => n,
+            },
+            max_wait: std::time::Duration::from_millis(self.password_hash_max_wait_ms),
+            argon2: Argon2Settings {
+                memory_kib: self.argon2_memory_kib,
+                iterations: self.argon2_iterations,
+                parallelism: self.argon2_parallelism,
+            },
+        };
+        password_hashing
+            .argon2
+            .check()
+            .context("--argon2-memory-kib, --argon2-iterations, --argon2-parallelism")?;
         Ok(Settings {
+            password_hashing,
             jwt_secret,
             access_token_ttl: std::time::Duration::from_secs(self.access_token_ttl_seconds),
             database_url: self.database.database_url.clone(),

@@ -202,13 +202,17 @@ pub(crate) struct ErrorBody {
 pub(crate) struct ApiError {
     pub status: StatusCode,
     pub body: ErrorBody,
+    /// `Retry-After`, in seconds: on every 503 (the core's `RetryInfo`, else one second).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// An error with a code, its status, a message and an optional detail.
     pub(crate) fn new(code: ErrorCode, message: impl Into<String>, detail: Option<String>) -> Self {
+        let status = code.http_status();
         Self {
-            status: code.http_status(),
+            retry_after: (status == StatusCode::SERVICE_UNAVAILABLE).then_some(1),
+            status,
             body: ErrorBody {
                 success: false,
                 message: message.into(),
@@ -280,6 +284,9 @@ impl ApiError {
         };
         let detail = info.metadata.get(ERROR_DETAIL_KEY).cloned();
         let mut error = Self::new(code, message, detail);
+        if let Some(delay) = details.retry_info().and_then(|info| info.retry_delay) {
+            error.retry_after = Some(delay.as_secs_f64().ceil().max(1.0) as u64);
+        }
         if code == ErrorCode::ValidationError {
             let mut errors = FieldErrors::default();
             if let Some(bad_request) = details.bad_request() {
@@ -308,7 +315,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let mut response = (self.status, Json(self.body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

@@ -46,6 +46,18 @@ pub(crate) async fn record(request: Request, next: Next) -> Response {
 
 /// `GET /metrics`: the Prometheus text format.
 pub(crate) async fn render() -> Response {
+    if let Some(bytes) = resident_memory_bytes() {
+        metrics::gauge!("process_resident_memory_bytes").set(bytes as f64);
+    }
     let body = install().map(PrometheusHandle::render).unwrap_or_default();
     ([(CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// The process's resident set size, read from `/proc/self/status` (Linux; `None`
+/// elsewhere). The name is Prometheus's standard process metric.
+fn resident_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

@@ -19,6 +19,7 @@ engine_tests!(
     a_deactivated_user_can_no_longer_log_in_nor_use_their_token,
     logins_and_failed_logins_are_audited_without_secrets,
     a_tampered_access_token_is_401,
+    a_hash_with_older_parameters_still_logs_in_and_is_replaced_by_one_with_the_current,
 );
 
 const PASSWORD: &str = "Str0ng!pass";
@@ -277,4 +278,49 @@ mod an_expired_access_token_is_401 {
     async fn postgres() {
         super::an_expired_access_token_is_401_token_has_expired(super::Engine::Postgres).await;
     }
+}
+
+async fn a_hash_with_older_parameters_still_logs_in_and_is_replaced_by_one_with_the_current(
+    app: TestApp,
+) {
+    use lastmile_core::password::{Argon2Settings, HashingSettings, Passwords};
+    let id = create_user(&app, "legacy@isp.example", "support").await;
+    // A hash as a deployment with weaker parameters stored it.
+    let legacy = Passwords::start(HashingSettings {
+        argon2: Argon2Settings {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        },
+        ..HashingSettings::default()
+    })
+    .unwrap();
+    let old_hash = legacy.hash(PASSWORD.to_owned()).await.unwrap();
+    assert!(old_hash.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
+    let db = &app.core().db;
+    let stored = |db: &lastmile_core::db::Db| {
+        let db = db.clone();
+        async move {
+            lastmile_core::on_db!(&db, pool => sqlx::query_scalar::<_, String>(
+                "SELECT password_hash FROM users WHERE id = $1").bind(id).fetch_one(pool).await)
+            .unwrap()
+        }
+    };
+    lastmile_core::on_db!(db, pool => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(&old_hash).bind(id).execute(pool).await.map(|done| done.rows_affected()))
+    .unwrap();
+
+    let (status, body) = login(&app, "legacy@isp.example", "wrong-Passw0rd!").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(stored(db).await, old_hash, "a failed login changes nothing");
+
+    session(&app, "legacy@isp.example").await;
+    let new_hash = stored(db).await;
+    assert!(
+        new_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "rehashed with the OWASP minimum: {new_hash}"
+    );
+    session(&app, "legacy@isp.example").await;
+    assert_eq!(stored(db).await, new_hash, "a current hash is kept");
+    app.stop().await;
 }

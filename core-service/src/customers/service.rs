@@ -17,7 +17,7 @@ use crate::auth::RequestContext;
 use crate::clock::SharedClock;
 use crate::db::{Conn, Db, Tx, unique_violation};
 use crate::error::{Error, FieldErrors, Result};
-use crate::password::{self, PasswordPolicy};
+use crate::password::{PasswordPolicy, Passwords};
 use crate::tenancy::Tenancy;
 
 const PHONE_TAKEN: &str = "A customer with this phone number already exists.";
@@ -31,6 +31,7 @@ pub struct Customers {
     clock: SharedClock,
     settings: Arc<CustomerSettings>,
     policy: Arc<PasswordPolicy>,
+    passwords: Passwords,
 }
 
 /// A create that passed every rule that needs no database, with its password hashed.
@@ -55,8 +56,10 @@ impl Customers {
         clock: SharedClock,
         settings: CustomerSettings,
         policy: PasswordPolicy,
+        passwords: Passwords,
     ) -> Self {
         Self {
+            passwords,
             db,
             clock,
             settings: Arc::new(settings),
@@ -74,7 +77,7 @@ impl Customers {
     /// shows everything to fix.
     pub async fn prepare_create(&self, input: CustomerInput) -> Result<PreparedCreate> {
         let (fields, password) = self.check_create(input, false).await?;
-        let password_hash = password::hash(password).await?;
+        let password_hash = self.passwords.hash(password).await?;
         Ok(PreparedCreate {
             fields,
             password_hash,
@@ -207,7 +210,7 @@ impl Customers {
         selected.dedup();
         let password_hash = match (&input.password, selected.contains(&CustomerField::Password)) {
             (Some(password), true) if self.policy.violations(password).is_empty() => {
-                Some(password::hash(password.clone()).await?)
+                Some(self.passwords.hash(password.clone()).await?)
             }
             _ => None,
         };

@@ -9,7 +9,7 @@ use super::tokens::{TokenSettings, Tokens, Verdict};
 use crate::clock::SharedClock;
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::password::PasswordPolicy;
+use crate::password::{PasswordPolicy, Passwords};
 
 /// Users, sessions and API keys.
 #[derive(Debug, Clone)]
@@ -19,13 +19,15 @@ pub struct Identity {
     pub(super) policy: PasswordPolicy,
     pub(super) tokens: Arc<Tokens>,
     pub(super) attempts: Arc<LoginAttempts>,
+    pub(super) passwords: Passwords,
 }
 
 impl Identity {
-    /// The identity domain over `db`, with tokens made as `settings` say.
-    pub fn new(db: Db, clock: SharedClock, settings: TokenSettings) -> Self {
-        crate::password::prepare();
+    /// The identity domain over `db`, with tokens made as `settings` say and passwords
+    /// hashed on `passwords`.
+    pub fn new(db: Db, clock: SharedClock, settings: TokenSettings, passwords: Passwords) -> Self {
         Self {
+            passwords,
             db,
             clock,
             policy: PasswordPolicy::default(),

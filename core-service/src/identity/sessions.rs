@@ -135,14 +135,29 @@ impl Identity {
             true => None,
             false => users_store::find_by_email(&mut self.db.conn(), &email).await?,
         };
-        // Always one argon2 check, against the dummy hash for unknown emails.
+        // Always one argon2 check; for an unknown e-mail one that costs as much and fails.
         let stored = row.as_ref().map(|r| r.password_hash.clone());
-        let matches = crate::password::verify(password, stored).await?;
+        let verdict = self.passwords.verify(password.clone(), stored).await?;
         let now = self.clock.now();
         match row {
-            Some(row) if matches && row.active => {
+            Some(row) if verdict.matches && row.active => {
+                // A hash made with older parameters is replaced now that we know the
+                // password; when hashing is saturated that waits for a later login.
+                let rehashed = match verdict.outdated {
+                    true => self.passwords.hash(password).await.ok(),
+                    false => None,
+                };
                 let access = self.tokens.sign(&self.db, row.id, now).await?;
                 let mut tx = self.db.begin().await?;
+                if let Some(hash) = rehashed {
+                    users_store::replace_password_hash(
+                        &mut tx.conn(),
+                        row.id,
+                        &row.password_hash,
+                        &hash,
+                    )
+                    .await?;
+                }
                 let refresh = self
                     .issue_refresh(&mut tx, row.id, &random_hex(16), now)
                     .await?;

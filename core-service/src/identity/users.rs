@@ -12,7 +12,6 @@ use crate::audit::{self, Change, REDACTED};
 use crate::auth::RequestContext;
 use crate::db::{Conn, Tx, unique_violation};
 use crate::error::{Error, FieldErrors, Result};
-use crate::password;
 
 const NAME_MAX: usize = 255;
 const EMAIL_MAX: usize = 255;
@@ -238,7 +237,7 @@ impl Identity {
             partner_id,
             active: new.active.unwrap_or(true),
         };
-        let password_hash = password::hash(new.password).await?;
+        let password_hash = self.passwords.hash(new.password).await?;
         Ok(PreparedUser {
             checked,
             password_hash,
@@ -347,7 +346,7 @@ impl Identity {
         };
         let password_changed = changes.password.is_some();
         let hash = match changes.password {
-            Some(password) => password::hash(password).await?,
+            Some(password) => self.passwords.hash(password).await?,
             None => row.password_hash,
         };
         let now = self.clock.now();

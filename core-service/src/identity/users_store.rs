@@ -61,6 +61,19 @@ pub(super) async fn update(
         .execute(c).await.map(|done| done.rows_affected()))
 }
 
+/// Replaces a password hash by a new hash of the same password (new parameters), unless
+/// the password was changed meanwhile. Not a change of the user: `updated_at` stays.
+pub(super) async fn replace_password_hash(
+    conn: &mut Conn<'_>,
+    id: i64,
+    old: &str,
+    new: &str,
+) -> Result<u64> {
+    Ok(on_conn!(conn, c => sqlx::query(
+        "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2 AND deleted_at IS NULL")
+        .bind(id).bind(old).bind(new).execute(c).await.map(|done| done.rows_affected()))?)
+}
+
 pub(super) async fn mark_deleted(conn: &mut Conn<'_>, id: i64, now: DateTime<Utc>) -> Result<u64> {
     Ok(on_conn!(conn, c => sqlx::query(
         "UPDATE users SET deleted_at = $2, active = FALSE, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL")
