@@ -13,4 +13,6 @@ pub mod v1 {
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("lastmile_descriptor");
 
 mod convert;
+mod error_code;
 pub use convert::*;
+pub use error_code::ErrorCode;

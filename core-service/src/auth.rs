@@ -5,7 +5,7 @@
 //! role changes apply at once. The resulting [`Principal`] is attached to the request.
 //!
 //! The check is a tower layer in front of every `lastmile.*` service, so a service added
-//! later cannot forget it: each RPC needs what [`crate::authz::METHODS`] says, and an RPC
+//! later cannot forget it: each RPC needs what the [`AccessTable`] says, and an RPC
 //! that is not listed there is refused. Reflection and health are operator tooling and
 //! stay open.
 
@@ -20,13 +20,11 @@ use http::HeaderMap;
 use subtle::ConstantTimeEq;
 use tower::{Layer, Service};
 
-use crate::authz::{self, Access};
+use crate::authz::{self, Access, AccessTable};
 use crate::clock::SharedClock;
 use crate::db::Db;
 use crate::error::{AuthFailure, Error, Result};
-use crate::identity::{
-    self, ApiKeyRow, Identity, Principal, Refused, Role, Tier, TokenSettings, UserRow,
-};
+use crate::identity::{self, ApiKeyRow, Identity, Principal, Role, Tier, TokenSettings, UserRow};
 use crate::password::Passwords;
 
 /// How long a key lookup is reused. Revoking or expiring a key takes effect within this
@@ -84,24 +82,25 @@ impl Authenticator {
     }
 
     /// The principal behind `credential`, or why there is none.
-    pub async fn authenticate(
-        &self,
-        credential: Option<&str>,
-    ) -> std::result::Result<Principal, Refused> {
+    pub async fn authenticate(&self, credential: Option<&str>) -> Result<Principal> {
         let credential = credential.map(str::trim).filter(|c| !c.is_empty());
         let credential = credential.ok_or(Error::Unauthenticated(AuthFailure::Missing))?;
         if identity::looks_like_jwt(credential) {
             return self.authenticate_token(credential).await;
         }
-        Ok(self.authenticate_key(credential).await?)
+        self.authenticate_key(credential).await
     }
 
-    async fn authenticate_token(&self, token: &str) -> std::result::Result<Principal, Refused> {
+    async fn authenticate_token(&self, token: &str) -> Result<Principal> {
         let now = self.clock.now();
         let user_id = match self.identity.verify_access_token(token, now).await? {
             identity::Verdict::Valid(user_id) => user_id,
-            identity::Verdict::Expired => return Err(Refused::TokenExpired),
-            identity::Verdict::Invalid => return Err(Refused::InvalidToken),
+            identity::Verdict::Expired => {
+                return Err(Error::Unauthenticated(AuthFailure::TokenExpired));
+            }
+            identity::Verdict::Invalid => {
+                return Err(Error::Unauthenticated(AuthFailure::InvalidToken));
+            }
         };
         let row = match self.cached_user(user_id) {
             Some(row) => row,
@@ -111,8 +110,10 @@ impl Authenticator {
                 row
             }
         };
-        let row = row.filter(|r| r.active).ok_or(Refused::InvalidToken)?;
-        Ok(identity::user_principal(&row)?)
+        let row = row
+            .filter(|r| r.active)
+            .ok_or(Error::Unauthenticated(AuthFailure::InvalidToken))?;
+        identity::user_principal(&row)
     }
 
     fn cached_user(&self, id: i64) -> Option<Option<UserRow>> {
@@ -261,12 +262,16 @@ pub fn credential(headers: &HeaderMap) -> Option<&str> {
 #[derive(Debug, Clone)]
 pub struct AuthLayer {
     authenticator: Arc<Authenticator>,
+    access: Arc<AccessTable>,
 }
 
 impl AuthLayer {
-    /// A layer using `authenticator`.
-    pub fn new(authenticator: Arc<Authenticator>) -> Self {
-        Self { authenticator }
+    /// A layer using `authenticator`, letting through what `access` allows.
+    pub fn new(authenticator: Arc<Authenticator>, access: AccessTable) -> Self {
+        Self {
+            authenticator,
+            access: Arc::new(access),
+        }
     }
 }
 
@@ -277,6 +282,7 @@ impl<S> Layer<S> for AuthLayer {
         AuthService {
             inner,
             authenticator: self.authenticator.clone(),
+            access: self.access.clone(),
         }
     }
 }
@@ -286,6 +292,7 @@ impl<S> Layer<S> for AuthLayer {
 pub struct AuthService<S> {
     inner: S,
     authenticator: Arc<Authenticator>,
+    access: Arc<AccessTable>,
 }
 
 impl<S, B> Service<http::Request<B>> for AuthService<S>
@@ -310,7 +317,7 @@ where
         if !path.starts_with("/lastmile.") {
             return Box::pin(self.inner.call(request));
         }
-        let access = authz::access(path);
+        let access = self.access.access(path);
         if access == Some(Access::Public) {
             return Box::pin(self.inner.call(request));
         }
@@ -356,6 +363,8 @@ pub struct RequestContext {
     pub client_address: String,
     /// Why, as the caller said (`x-reason`), if it did.
     pub reason: Option<String>,
+    /// The name of the RPC being served (`CreateCustomer`), or empty.
+    pub rpc: String,
 }
 
 impl RequestContext {
@@ -384,6 +393,13 @@ impl RequestContext {
                 .unwrap_or_default(),
             reason: header(lastmile_proto::REASON_METADATA)
                 .map(|r| r.chars().take(Self::REASON_MAX).collect()),
+            rpc: request
+                .uri()
+                .path()
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
         }
     }
 
@@ -394,6 +410,7 @@ impl RequestContext {
             request_id: String::new(),
             client_address: String::new(),
             reason: None,
+            rpc: String::new(),
         }
     }
 }

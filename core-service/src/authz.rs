@@ -1,11 +1,15 @@
-//! Authorization: one table says what each role may do to each resource, and one map says
-//! which permission each RPC needs (kept per domain beside each gRPC adapter). The auth layer consults both for every call, so a
-//! method missing from the map is refused (fail closed), never silently open.
+//! Authorization: one table says what each role may do to each resource, and an
+//! [`AccessTable`] says which permission each RPC needs (each domain declares its own
+//! [`ServiceAccess`] beside its gRPC adapter; the registration list collects them). The
+//! auth layer consults both for every call, so a method missing from the map is refused
+//! (fail closed), never silently open.
 //!
 //! The REST edge shows the table at `GET /api/v1/roles`, and the access-matrix tests are
 //! generated from it.
 
-use crate::identity::Role;
+use std::collections::HashMap;
+
+use crate::principal::Role;
 
 /// Something the API manages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -208,37 +212,82 @@ pub enum Access {
     Requires(Resource, Operation),
 }
 
-/// The access each RPC needs, one list per domain (each beside its gRPC adapter). Every
-/// `lastmile.*` method must be listed; the auth layer refuses the rest.
-const METHOD_TABLES: &[&[(&str, Access)]] = &[
-    crate::customers::grpc::ACCESS,
-    crate::identity::grpc::ACCESS,
-    crate::audit::grpc::ACCESS,
-    crate::directory::grpc::ACCESS,
-];
-
-/// Every listed method with its access.
-pub fn methods() -> impl Iterator<Item = (&'static str, Access)> {
-    METHOD_TABLES.iter().flat_map(|table| table.iter().copied())
+/// Who may call the RPCs of one gRPC service: its name (from tonic's `NamedService`) and,
+/// per method, the access it needs. Each domain declares its own beside its adapter.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceAccess {
+    /// The full service name, e.g. `lastmile.v1.CustomerService`.
+    pub service: &'static str,
+    /// Per method name, the access a call needs.
+    pub methods: &'static [(&'static str, Access)],
 }
 
-/// The access `method` (a gRPC path) needs; `None` for a method nobody listed.
-pub fn access(method: &str) -> Option<Access> {
-    methods()
-        .find(|(m, _)| *m == method)
-        .map(|(_, access)| access)
+/// A rule of a [`ServiceAccess`] table: `method` needs `operation` on `resource`.
+pub const fn rule(
+    method: &'static str,
+    resource: Resource,
+    operation: Operation,
+) -> (&'static str, Access) {
+    (method, Access::Requires(resource, operation))
+}
+
+/// The access each RPC of the server needs, by gRPC path (`/package.Service/Method`). Made
+/// once at start-up from every domain's [`ServiceAccess`]; a method nobody listed has no
+/// access, so the auth layer refuses it.
+#[derive(Debug, Clone, Default)]
+pub struct AccessTable {
+    by_path: HashMap<String, Access>,
+    duplicates: Vec<String>,
+}
+
+impl AccessTable {
+    /// The table of `services`.
+    pub fn new<'a>(services: impl IntoIterator<Item = &'a ServiceAccess>) -> Self {
+        let mut table = AccessTable::default();
+        for service in services {
+            for (method, access) in service.methods {
+                let path = format!("/{}/{method}", service.service);
+                if table.by_path.insert(path.clone(), *access).is_some() {
+                    table.duplicates.push(path);
+                }
+            }
+        }
+        table
+    }
+
+    /// The access `path` (a gRPC path) needs; `None` for a method nobody listed.
+    pub fn access(&self, path: &str) -> Option<Access> {
+        self.by_path.get(path).copied()
+    }
+
+    /// Every listed path with its access.
+    pub fn methods(&self) -> impl Iterator<Item = (&str, Access)> {
+        self.by_path
+            .iter()
+            .map(|(path, access)| (path.as_str(), *access))
+    }
+
+    /// Paths listed more than once (a mistake a test catches).
+    pub fn duplicates(&self) -> &[String] {
+        &self.duplicates
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    // The server's table is assembled by the registration list; only the tests look up.
+    fn table() -> AccessTable {
+        crate::domains::access_table()
+    }
+
     #[test]
     fn every_role_has_a_row_and_admin_can_do_everything_listed() {
         for role in Role::ALL {
             assert!(TABLE.iter().any(|(r, _)| *r == role), "{role:?} has no row");
         }
-        for (_, access) in methods() {
+        for (_, access) in table().methods() {
             if let Access::Requires(resource, operation) = access {
                 assert!(
                     allows(Role::Admin, resource, operation),
@@ -260,14 +309,12 @@ mod tests {
 
     #[test]
     fn every_method_is_listed_once_and_unknown_methods_have_no_access() {
-        let all: Vec<_> = methods().collect();
-        for (i, (method, _)) in all.iter().enumerate() {
-            assert!(
-                all[i + 1..].iter().all(|(m, _)| m != method),
-                "{method} listed twice"
-            );
-        }
-        assert_eq!(access("/lastmile.v1.CustomerService/DropEverything"), None);
+        let table = table();
+        assert_eq!(table.duplicates(), &[] as &[String], "listed twice");
+        assert_eq!(
+            table.access("/lastmile.v1.CustomerService/DropEverything"),
+            None
+        );
     }
 
     #[test]
@@ -275,13 +322,14 @@ mod tests {
         // The descriptor set holds every service of the contract; a new RPC without a row
         // here would be refused to everyone, so the map must grow with the proto.
         use prost::Message;
+        let table = table();
         let set =
             prost_types::FileDescriptorSet::decode(lastmile_proto::FILE_DESCRIPTOR_SET).unwrap();
         for file in &set.file {
             for service in &file.service {
                 for method in &service.method {
                     let path = format!("/{}.{}/{}", file.package(), service.name(), method.name());
-                    assert!(access(&path).is_some(), "{path} has no access rule");
+                    assert!(table.access(&path).is_some(), "{path} has no access rule");
                 }
             }
         }

@@ -5,22 +5,32 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use lastmile_proto::{ERROR_DETAIL_KEY, ERROR_DOMAIN};
+use lastmile_proto::{ERROR_DETAIL_KEY, ERROR_DOMAIN, ErrorCode};
 use tonic::Code;
 use tonic_types::{ErrorDetails, StatusExt};
 
 /// How long a client is asked to wait before retrying a passing failure.
 pub const RETRY_AFTER: Duration = Duration::from_secs(1);
 
-/// Why a credential was refused.
+/// Why a credential, a login or a session renewal was refused: every answer of the
+/// contract's 401 family, with its message and its longer explanation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthFailure {
     /// No credential in the call.
     Missing,
-    /// Unknown, malformed or revoked.
+    /// An API key that is unknown, malformed or revoked.
     Invalid,
-    /// Past its expiry.
+    /// An API key past its expiry.
     Expired,
+    /// Unknown email, wrong password or inactive user: one answer for all three, so a
+    /// login never tells which.
+    InvalidCredentials,
+    /// An access token that is malformed, badly signed, or whose user is gone or inactive.
+    InvalidToken,
+    /// An access token past its expiry.
+    TokenExpired,
+    /// A refresh token that is unknown, spent, revoked or expired.
+    InvalidRefreshToken,
 }
 
 impl AuthFailure {
@@ -30,6 +40,10 @@ impl AuthFailure {
             AuthFailure::Missing => "Missing API key",
             AuthFailure::Invalid => "Invalid API key",
             AuthFailure::Expired => "API key has expired",
+            AuthFailure::InvalidCredentials => "Invalid credentials",
+            AuthFailure::InvalidToken => "Invalid access token",
+            AuthFailure::TokenExpired => "Token has expired",
+            AuthFailure::InvalidRefreshToken => "Invalid refresh token",
         }
     }
 
@@ -38,6 +52,16 @@ impl AuthFailure {
             AuthFailure::Missing => "No API key was provided. Send it in the X-API-Key header.",
             AuthFailure::Invalid => "The provided API key is invalid or does not exist.",
             AuthFailure::Expired => "The provided API key has expired.",
+            AuthFailure::InvalidCredentials => "The email or password is incorrect.",
+            AuthFailure::InvalidToken => {
+                "The access token is invalid or its user can no longer sign in."
+            }
+            AuthFailure::TokenExpired => {
+                "The access token has expired. Renew it with the refresh token."
+            }
+            AuthFailure::InvalidRefreshToken => {
+                "The refresh token is invalid, expired, revoked or already used."
+            }
         }
     }
 }
@@ -109,6 +133,9 @@ pub enum Error {
     /// A valid credential without the permission.
     #[error("Forbidden")]
     Forbidden,
+    /// Too many login attempts for one email or from one address.
+    #[error("Too many login attempts")]
+    TooManyAttempts,
     /// The database is unreachable (down, restarting, or the connection was cut).
     #[error("Service unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -123,17 +150,18 @@ pub enum Error {
 
 impl Error {
     /// The contract's error code for this outcome.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::Validation(_) => "VALIDATION_ERROR",
-            Error::BadRequest(_) => "BAD_REQUEST",
-            Error::NotFound(_) => "NOT_FOUND",
-            Error::Conflict(_) => "CONFLICT",
-            Error::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
-            Error::Unauthenticated(_) => "UNAUTHENTICATED",
-            Error::Forbidden => "FORBIDDEN",
-            Error::Unavailable(_) | Error::Overloaded(_) => "UNAVAILABLE",
-            Error::Internal(_) => "INTERNAL",
+            Error::Validation(_) => ErrorCode::ValidationError,
+            Error::BadRequest(_) => ErrorCode::BadRequest,
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::Conflict(_) => ErrorCode::Conflict,
+            Error::IdempotencyConflict => ErrorCode::IdempotencyConflict,
+            Error::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Error::Forbidden => ErrorCode::Forbidden,
+            Error::TooManyAttempts => ErrorCode::RateLimited,
+            Error::Unavailable(_) | Error::Overloaded(_) => ErrorCode::Unavailable,
+            Error::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -145,6 +173,7 @@ impl Error {
             Error::IdempotencyConflict => Code::AlreadyExists,
             Error::Unauthenticated(_) => Code::Unauthenticated,
             Error::Forbidden => Code::PermissionDenied,
+            Error::TooManyAttempts => Code::ResourceExhausted,
             Error::Unavailable(_) | Error::Overloaded(_) => Code::Unavailable,
             Error::Internal(_) => Code::Internal,
         }
@@ -158,6 +187,9 @@ impl Error {
                 "This Idempotency-Key was already used with a different request body.".to_owned(),
             ),
             Error::Forbidden => Some("You are not allowed to perform this action.".to_owned()),
+            Error::TooManyAttempts => {
+                Some("Too many login attempts. Wait a minute before trying again.".to_owned())
+            }
             Error::Overloaded(detail) => Some((*detail).to_owned()),
             Error::Unavailable(_) => {
                 Some("The database is unavailable; retry in a moment.".to_owned())
@@ -194,7 +226,7 @@ impl From<Error> for tonic::Status {
             .detail()
             .map(|d| HashMap::from([(ERROR_DETAIL_KEY.to_owned(), d)]))
             .unwrap_or_default();
-        details.set_error_info(err.code(), ERROR_DOMAIN, metadata);
+        details.set_error_info(err.code().as_str(), ERROR_DOMAIN, metadata);
         if let Some(delay) = err.retry_after() {
             details.set_retry_info(Some(delay));
         }
@@ -343,11 +375,25 @@ mod tests {
     }
 
     #[test]
+    fn too_many_attempts_is_rate_limited() {
+        let status = tonic::Status::from(Error::TooManyAttempts);
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert_eq!(status.message(), "Too many login attempts");
+        let details = status.get_error_details();
+        assert_eq!(details.error_info().unwrap().reason, "RATE_LIMITED");
+        assert!(details.retry_info().is_none());
+    }
+
+    #[test]
     fn unauthenticated_errors_use_the_contract_messages() {
         for (failure, message) in [
             (AuthFailure::Missing, "Missing API key"),
             (AuthFailure::Invalid, "Invalid API key"),
             (AuthFailure::Expired, "API key has expired"),
+            (AuthFailure::InvalidCredentials, "Invalid credentials"),
+            (AuthFailure::InvalidToken, "Invalid access token"),
+            (AuthFailure::TokenExpired, "Token has expired"),
+            (AuthFailure::InvalidRefreshToken, "Invalid refresh token"),
         ] {
             let status = tonic::Status::from(Error::Unauthenticated(failure));
             assert_eq!(status.code(), Code::Unauthenticated);

@@ -9,13 +9,16 @@ pub mod clock;
 pub mod customers;
 pub mod db;
 pub mod directory;
+pub mod domains;
 pub mod error;
 pub mod idempotency;
 pub mod identity;
 pub mod metrics;
 pub mod password;
+pub mod principal;
 mod server;
 pub mod tenancy;
+pub mod write;
 
 use std::sync::Arc;
 

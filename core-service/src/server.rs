@@ -5,38 +5,22 @@
 use std::time::Duration;
 
 use lastmile_proto::FILE_DESCRIPTOR_SET;
-use lastmile_proto::v1::audit_service_server::AuditServiceServer;
-use lastmile_proto::v1::customer_service_server::CustomerServiceServer;
-use lastmile_proto::v1::directory_service_server::DirectoryServiceServer;
-use lastmile_proto::v1::identity_service_server::IdentityServiceServer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tonic::service::RoutesBuilder;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::Core;
-use crate::audit::grpc::AuditGrpc;
 use crate::auth::AuthLayer;
-use crate::customers::grpc::CustomerGrpc;
-use crate::directory::grpc::DirectoryGrpc;
-use crate::idempotency;
-use crate::identity::grpc::IdentityGrpc;
 use crate::metrics::GrpcMetricsLayer;
+use crate::{domains, idempotency};
 
 /// How often the database is checked for the health service.
 pub const HEALTH_CHECK_INTERVAL: Duration = Duration::from_millis(500);
 const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
-
-/// The services reported by `grpc.health.v1`, besides the whole server ("").
-const SERVICES: &[&str] = &[
-    "",
-    "lastmile.v1.CustomerService",
-    "lastmile.v1.IdentityService",
-    "lastmile.v1.AuditService",
-    "lastmile.v1.DirectoryService",
-];
 
 /// Serves the core's gRPC API on `listener` until `shutdown` is cancelled; in-flight
 /// calls finish first.
@@ -62,27 +46,19 @@ pub async fn serve(
     ));
     tokio::spawn(purge_idempotency_records(core.clone(), background.clone()));
 
-    let result = Server::builder()
-        .layer(GrpcMetricsLayer)
-        .layer(AuthLayer::new(core.authenticator.clone()))
+    let mut routes = RoutesBuilder::default();
+    routes
         .add_service(health)
         .add_service(reflection().build_v1()?)
-        .add_service(reflection().build_v1alpha()?)
-        .add_service(CustomerServiceServer::new(CustomerGrpc::new(
-            core.customers.clone(),
-            core.db.clone(),
-            core.clock.clone(),
-        )))
-        .add_service(IdentityServiceServer::new(IdentityGrpc::new(
-            core.authenticator.identity().clone(),
-            core.db.clone(),
-            core.clock.clone(),
-        )))
-        .add_service(AuditServiceServer::new(AuditGrpc::new(core.db.clone())))
-        .add_service(DirectoryServiceServer::new(DirectoryGrpc::new(
-            core.db.clone(),
-            core.clock.clone(),
-        )))
+        .add_service(reflection().build_v1alpha()?);
+    domains::serve(&core, &mut routes);
+    let result = Server::builder()
+        .layer(GrpcMetricsLayer)
+        .layer(AuthLayer::new(
+            core.authenticator.clone(),
+            domains::access_table(),
+        ))
+        .add_routes(routes.routes())
         .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), {
             let reporter = reporter.clone();
             async move {
@@ -97,9 +73,10 @@ pub async fn serve(
     Ok(())
 }
 
+/// Sets the status of the whole server ("") and of every domain's service.
 async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
-    for service in SERVICES {
-        reporter.set_service_status(*service, status).await;
+    for service in std::iter::once("").chain(domains::service_names()) {
+        reporter.set_service_status(service, status).await;
     }
 }
 

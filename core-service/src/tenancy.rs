@@ -3,7 +3,7 @@
 //! other role sees all. Store functions of partner-owned data take a [`Tenancy`], which
 //! can only be made from a principal, so no query can forget the rule.
 
-use crate::identity::{Principal, Role};
+use crate::principal::{Principal, Role};
 
 /// The partner restriction of a principal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +33,7 @@ impl Tenancy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::Tier;
+    use crate::principal::Tier;
 
     fn principal(role: Role, partner_id: Option<i64>) -> Principal {
         Principal {

@@ -2,20 +2,35 @@
 
 use lastmile_proto::v1 as pb;
 use lastmile_proto::{datetime, json_to_struct, timestamp};
-use pb::audit_service_server::AuditService;
+use pb::audit_service_server::{AuditService, AuditServiceServer};
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
 use tonic::{Request, Response, Status};
 
 use super::{AuditQuery, AuditRow};
-use crate::authz::{Access, Operation, Resource};
+use crate::Core;
+use crate::authz::{Operation, Resource, ServiceAccess, rule};
 use crate::customers::ListQuery;
 use crate::db::Db;
+use crate::domains::Domain;
 use crate::error::Error;
 
-/// The access each `AuditService` RPC needs (see [`crate::authz`]).
-pub const ACCESS: &[(&str, Access)] = &[(
-    "/lastmile.v1.AuditService/ListAuditEntries",
-    Access::Requires(Resource::AuditLog, Operation::Read),
-)];
+/// The audit domain as the server registers it.
+pub const DOMAIN: Domain = Domain {
+    access: ServiceAccess {
+        service: <AuditServiceServer<AuditGrpc> as NamedService>::NAME,
+        methods: &[rule(
+            "ListAuditEntries",
+            Resource::AuditLog,
+            Operation::Read,
+        )],
+    },
+    serve,
+};
+
+fn serve(core: &Core, routes: &mut RoutesBuilder) {
+    routes.add_service(AuditServiceServer::new(AuditGrpc::new(core.db.clone())));
+}
 
 /// `lastmile.v1.AuditService`.
 #[derive(Debug, Clone)]

@@ -3,59 +3,53 @@
 
 use lastmile_proto::timestamp;
 use lastmile_proto::v1 as pb;
-use pb::customer_service_server::CustomerService;
+use pb::customer_service_server::{CustomerService, CustomerServiceServer};
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
 use tonic::{Request, Response, Status};
 
+use super::service::{PreparedCreate, PreparedUpdate};
 use super::{
     Address, AddressInput, BillingMethod, Choice, Customer, CustomerAction, CustomerInput,
     CustomerKey, CustomerStatus, Customers, ListQuery,
 };
-use crate::auth::context;
-use crate::authz::{Access, Operation, Resource};
+use crate::Core;
+use crate::auth::{RequestContext, context};
+use crate::authz::{Access, Operation, Resource, ServiceAccess, rule};
 use crate::clock::SharedClock;
-use crate::db::Db;
+use crate::db::{Db, Tx};
+use crate::domains::Domain;
 use crate::error::Error;
-use crate::idempotency::{self, Scope};
 use crate::password::PasswordPolicy;
+use crate::write::{Step, Writes};
 
-/// The access each `CustomerService` RPC needs (see [`crate::authz`]).
-pub const ACCESS: &[(&str, Access)] = &[
-    (
-        "/lastmile.v1.CustomerService/GetSecuritySettings",
-        Access::Public,
-    ),
-    (
-        "/lastmile.v1.CustomerService/CreateCustomer",
-        Access::Requires(Resource::Customers, Operation::Create),
-    ),
-    (
-        "/lastmile.v1.CustomerService/GetCustomer",
-        Access::Requires(Resource::Customers, Operation::Read),
-    ),
-    (
-        "/lastmile.v1.CustomerService/ListCustomers",
-        Access::Requires(Resource::Customers, Operation::Read),
-    ),
-    (
-        "/lastmile.v1.CustomerService/UpdateCustomer",
-        Access::Requires(Resource::Customers, Operation::Update),
-    ),
-    (
-        "/lastmile.v1.CustomerService/DeleteCustomer",
-        Access::Requires(Resource::Customers, Operation::Delete),
-    ),
-    (
-        "/lastmile.v1.CustomerService/PerformCustomerAction",
-        Access::Requires(Resource::Customers, Operation::Act),
-    ),
-];
+/// The customers domain as the server registers it.
+pub const DOMAIN: Domain = Domain {
+    access: ServiceAccess {
+        service: <CustomerServiceServer<CustomerGrpc> as NamedService>::NAME,
+        methods: &[
+            ("GetSecuritySettings", Access::Public),
+            rule("CreateCustomer", Resource::Customers, Operation::Create),
+            rule("GetCustomer", Resource::Customers, Operation::Read),
+            rule("ListCustomers", Resource::Customers, Operation::Read),
+            rule("UpdateCustomer", Resource::Customers, Operation::Update),
+            rule("DeleteCustomer", Resource::Customers, Operation::Delete),
+            rule("PerformCustomerAction", Resource::Customers, Operation::Act),
+        ],
+    },
+    serve,
+};
+
+fn serve(core: &Core, routes: &mut RoutesBuilder) {
+    let grpc = CustomerGrpc::new(core.customers.clone(), core.db.clone(), core.clock.clone());
+    routes.add_service(CustomerServiceServer::new(grpc));
+}
 
 /// `lastmile.v1.CustomerService`.
 #[derive(Debug, Clone)]
 pub struct CustomerGrpc {
     customers: Customers,
-    db: Db,
-    clock: SharedClock,
+    writes: Writes,
 }
 
 impl CustomerGrpc {
@@ -63,8 +57,7 @@ impl CustomerGrpc {
     pub fn new(customers: Customers, db: Db, clock: SharedClock) -> Self {
         Self {
             customers,
-            db,
-            clock,
+            writes: Writes::new(db, clock),
         }
     }
 }
@@ -75,29 +68,21 @@ impl CustomerService for CustomerGrpc {
         &self,
         request: Request<pb::CreateCustomerRequest>,
     ) -> Result<Response<pb::CreateCustomerResponse>, Status> {
-        let scope = Scope::of(&request, "CreateCustomer")?;
-        let context = context(&request)?.clone();
-        if let Some(answer) = idempotency::replay(&self.db, scope.as_ref()).await? {
-            return Ok(Response::new(answer));
-        }
-        let request = request.into_inner();
-        let input = request
-            .customer
-            .map(CustomerInput::from)
-            .unwrap_or_default();
-        if request.validate_only {
-            self.customers.validate_create(input).await?;
-            return Ok(Response::new(pb::CreateCustomerResponse { customer: None }));
-        }
-        let prepared = self.customers.prepare_create(input).await?;
-        let answer = idempotency::transaction(&self.db, &self.clock, scope.as_ref(), async |tx| {
-            let customer = self.customers.create(tx, &context, prepared).await?;
+        let read = async |r: pb::CreateCustomerRequest| {
+            let input = r.customer.map(CustomerInput::from).unwrap_or_default();
+            if r.validate_only {
+                self.customers.validate_create(input).await?;
+                return Ok(Step::Answer(pb::CreateCustomerResponse { customer: None }));
+            }
+            Ok(Step::Commit(self.customers.prepare_create(input).await?))
+        };
+        let change = async |tx: &mut Tx, context: &RequestContext, prepared: PreparedCreate| {
+            let customer = self.customers.create(tx, context, prepared).await?;
             Ok(pb::CreateCustomerResponse {
                 customer: Some(customer.into()),
             })
-        })
-        .await?;
-        Ok(Response::new(answer))
+        };
+        self.writes.run(request, read, change).await
     }
 
     async fn get_customer(
@@ -151,71 +136,62 @@ impl CustomerService for CustomerGrpc {
         &self,
         request: Request<pb::UpdateCustomerRequest>,
     ) -> Result<Response<pb::UpdateCustomerResponse>, Status> {
-        let context = context(&request)?.clone();
-        let request = request.into_inner();
-        let key = CustomerKey::try_from(request.customer)?;
-        let paths = request.update_mask.map(|m| m.paths).unwrap_or_default();
-        let input = request.changes.map(CustomerInput::from).unwrap_or_default();
-        let prepared = self.customers.prepare_update(input, &paths).await?;
-        if request.validate_only {
-            // The whole update runs and is rolled back: every rule, stored data included.
-            let mut tx = self.db.begin().await?;
-            let customer = self
-                .customers
-                .update(&mut tx, &context, &key, prepared)
-                .await?;
-            drop(tx);
-            return Ok(Response::new(pb::UpdateCustomerResponse {
-                customer: Some(customer.into()),
-            }));
-        }
-        let answer = idempotency::transaction(&self.db, &self.clock, None, async |tx| {
-            let customer = self.customers.update(tx, &context, &key, prepared).await?;
+        let read = async |r: pb::UpdateCustomerRequest| {
+            let key = CustomerKey::try_from(r.customer)?;
+            let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
+            let input = r.changes.map(CustomerInput::from).unwrap_or_default();
+            let prepared = self.customers.prepare_update(input, &paths).await?;
+            Ok(Step::of((key, prepared), r.validate_only))
+        };
+        let change = async |tx: &mut Tx,
+                            context: &RequestContext,
+                            (key, prepared): (CustomerKey, PreparedUpdate)| {
+            let customer = self.customers.update(tx, context, &key, prepared).await?;
             Ok(pb::UpdateCustomerResponse {
                 customer: Some(customer.into()),
             })
-        })
-        .await?;
-        Ok(Response::new(answer))
+        };
+        self.writes.run(request, read, change).await
     }
 
     async fn delete_customer(
         &self,
         request: Request<pb::DeleteCustomerRequest>,
     ) -> Result<Response<pb::DeleteCustomerResponse>, Status> {
-        let context = context(&request)?.clone();
-        let key = CustomerKey::try_from(request.into_inner().customer)?;
-        let answer = idempotency::transaction(&self.db, &self.clock, None, async |tx| {
-            self.customers.delete(tx, &context, &key).await?;
+        let read = async |r: pb::DeleteCustomerRequest| {
+            Ok(Step::Commit(CustomerKey::try_from(r.customer)?))
+        };
+        let change = async |tx: &mut Tx, context: &RequestContext, key: CustomerKey| {
+            self.customers.delete(tx, context, &key).await?;
             Ok(pb::DeleteCustomerResponse {})
-        })
-        .await?;
-        Ok(Response::new(answer))
+        };
+        self.writes.run(request, read, change).await
     }
 
     async fn perform_customer_action(
         &self,
         request: Request<pb::PerformCustomerActionRequest>,
     ) -> Result<Response<pb::PerformCustomerActionResponse>, Status> {
-        let scope = Scope::of(&request, "PerformCustomerAction")?;
-        let context = context(&request)?.clone();
-        if let Some(answer) = idempotency::replay(&self.db, scope.as_ref()).await? {
-            return Ok(Response::new(answer));
-        }
-        let request = request.into_inner();
-        let key = CustomerKey::try_from(request.customer)?;
-        let action = action_choice(request.action);
-        let answer = idempotency::transaction(&self.db, &self.clock, scope.as_ref(), async |tx| {
+        let read = async |r: pb::PerformCustomerActionRequest| {
+            let key = CustomerKey::try_from(r.customer)?;
+            Ok(Step::Commit((key, action_choice(r.action), r.reason)))
+        };
+        let change = async |tx: &mut Tx,
+                            context: &RequestContext,
+                            (key, action, reason): (
+            CustomerKey,
+            Choice<CustomerAction>,
+            String,
+        )| {
             let customer = self
                 .customers
-                .act(tx, &context, &key, action, &request.reason)
+                .act(tx, context, &key, action, &reason)
                 .await?;
             Ok(pb::PerformCustomerActionResponse {
                 customer: Some(customer.into()),
             })
-        })
-        .await?;
-        Ok(Response::new(answer))
+        };
+        self.writes.run(request, read, change).await
     }
 
     async fn get_security_settings(

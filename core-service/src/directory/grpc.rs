@@ -3,110 +3,72 @@
 //! hands it to one of five shared operations below; no rule and no SQL here.
 
 use lastmile_proto::v1 as pb;
-use pb::directory_service_server::DirectoryService;
+use pb::directory_service_server::{DirectoryService, DirectoryServiceServer};
 use prost::Message;
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
 use tonic::{Request, Response, Status};
 
 use super::{Directory, DirectoryQuery, Entry, EntryInput, Kind};
-use crate::auth::context;
-use crate::authz::{Access, Operation, Resource};
+use crate::Core;
+use crate::auth::RequestContext;
+use crate::authz::{Operation, Resource, ServiceAccess, rule};
 use crate::clock::SharedClock;
-use crate::db::Db;
-use crate::idempotency::{self, Scope};
+use crate::db::{Db, Tx};
+use crate::domains::Domain;
+use crate::write::{Step, Writes};
 
-const fn rule(
-    method: &'static str,
-    resource: Resource,
-    operation: Operation,
-) -> (&'static str, Access) {
-    (method, Access::Requires(resource, operation))
+/// The directory domain as the server registers it.
+pub const DOMAIN: Domain = Domain {
+    access: ServiceAccess {
+        service: <DirectoryServiceServer<DirectoryGrpc> as NamedService>::NAME,
+        methods: &[
+            rule("CreatePartner", Resource::Partners, Operation::Create),
+            rule("GetPartner", Resource::Partners, Operation::Read),
+            rule("ListPartners", Resource::Partners, Operation::Read),
+            rule("UpdatePartner", Resource::Partners, Operation::Update),
+            rule("DeletePartner", Resource::Partners, Operation::Delete),
+            rule(
+                "CreateOrganization",
+                Resource::Organizations,
+                Operation::Create,
+            ),
+            rule("GetOrganization", Resource::Organizations, Operation::Read),
+            rule(
+                "ListOrganizations",
+                Resource::Organizations,
+                Operation::Read,
+            ),
+            rule(
+                "UpdateOrganization",
+                Resource::Organizations,
+                Operation::Update,
+            ),
+            rule(
+                "DeleteOrganization",
+                Resource::Organizations,
+                Operation::Delete,
+            ),
+            rule("CreateUserGroup", Resource::UserGroups, Operation::Create),
+            rule("GetUserGroup", Resource::UserGroups, Operation::Read),
+            rule("ListUserGroups", Resource::UserGroups, Operation::Read),
+            rule("UpdateUserGroup", Resource::UserGroups, Operation::Update),
+            rule("DeleteUserGroup", Resource::UserGroups, Operation::Delete),
+        ],
+    },
+    serve,
+};
+
+fn serve(core: &Core, routes: &mut RoutesBuilder) {
+    let grpc = DirectoryGrpc::new(core.db.clone(), core.clock.clone());
+    routes.add_service(DirectoryServiceServer::new(grpc));
 }
-
-/// The access each directory RPC needs (see [`crate::authz`]).
-pub const ACCESS: &[(&str, Access)] = &[
-    rule(
-        "/lastmile.v1.DirectoryService/CreatePartner",
-        Resource::Partners,
-        Operation::Create,
-    ),
-    rule(
-        "/lastmile.v1.DirectoryService/GetPartner",
-        Resource::Partners,
-        Operation::Read,
-    ),
-    rule(
-        "/lastmile.v1.DirectoryService/ListPartners",
-        Resource::Partners,
-        Operation::Read,
-    ),
-    rule(
-        "/lastmile.v1.DirectoryService/UpdatePartner",
-        Resource::Partners,
-        Operation::Update,
-    ),
-    rule(
-        "/lastmile.v1.DirectoryService/DeletePartner",
-        Resource::Partners,
-        Operation::Delete,
-    ),
-    rule(
-        "/lastmile.v1.DirectoryService/CreateOrganization",
-        Resource::Organizations,
-        Operation::Create,
-    ),
-    rule(
-        "/lastmile.v1.DirectoryService/GetOrganization",
-        Resource::Organizations,
-        Operation::Read,
-    ),
-    rule(
-        "/lastmile.v1.DirectoryService/ListOrganizations",
-        Resource::Organizations,
-        Operation::Read,
-    ),
-    rule(
-        "/lastmile.v1.DirectoryService/UpdateOrganization",
-        Resource::Organizations,
-        Operation::Update,
-    ),
-    rule(
-        "/lastmile.v1.DirectoryService/DeleteOrganization",
-        Resource::Organizations,
-        Operation::Delete,
-    ),
-    rule(
-        "/lastmile.v1.DirectoryService/CreateUserGroup",
-        Resource::UserGroups,
-        Operation::Create,
-    ),
-    rule(
-        "/lastmile.v1.DirectoryService/GetUserGroup",
-        Resource::UserGroups,
-        Operation::Read,
-    ),
-    rule(
-        "/lastmile.v1.DirectoryService/ListUserGroups",
-        Resource::UserGroups,
-        Operation::Read,
-    ),
-    rule(
-        "/lastmile.v1.DirectoryService/UpdateUserGroup",
-        Resource::UserGroups,
-        Operation::Update,
-    ),
-    rule(
-        "/lastmile.v1.DirectoryService/DeleteUserGroup",
-        Resource::UserGroups,
-        Operation::Delete,
-    ),
-];
 
 /// `lastmile.v1.DirectoryService`.
 #[derive(Debug, Clone)]
 pub struct DirectoryGrpc {
     directory: Directory,
-    db: Db,
-    clock: SharedClock,
+    writes: Writes,
 }
 
 impl DirectoryGrpc {
@@ -114,8 +76,7 @@ impl DirectoryGrpc {
     pub fn new(db: Db, clock: SharedClock) -> Self {
         Self {
             directory: Directory::new(db.clone(), clock.clone()),
-            db,
-            clock,
+            writes: Writes::new(db, clock),
         }
     }
 
@@ -124,28 +85,23 @@ impl DirectoryGrpc {
     async fn create<T: Message, R: Message + Default>(
         &self,
         request: Request<T>,
-        operation: &'static str,
         kind: Kind,
         read: impl FnOnce(T) -> (EntryInput, bool),
-        answer: impl FnOnce(Option<Entry>) -> R,
+        answer: impl Fn(Option<Entry>) -> R,
     ) -> Result<Response<R>, Status> {
-        let scope = Scope::of(&request, operation)?;
-        let context = context(&request)?.clone();
-        if let Some(replayed) = idempotency::replay(&self.db, scope.as_ref()).await? {
-            return Ok(Response::new(replayed));
-        }
-        let (input, validate_only) = read(request.into_inner());
-        if validate_only {
-            self.directory.validate_create(kind, &input).await?;
-            return Ok(Response::new(answer(None)));
-        }
-        let response =
-            idempotency::transaction(&self.db, &self.clock, scope.as_ref(), async |tx| {
-                let entry = self.directory.create(tx, &context, kind, &input).await?;
-                Ok(answer(Some(entry)))
-            })
-            .await?;
-        Ok(Response::new(response))
+        let read = async |r: T| {
+            let (input, validate_only) = read(r);
+            if validate_only {
+                self.directory.validate_create(kind, &input).await?;
+                return Ok(Step::Answer(answer(None)));
+            }
+            Ok(Step::Commit(input))
+        };
+        let change = async |tx: &mut Tx, context: &RequestContext, input: EntryInput| {
+            let entry = self.directory.create(tx, context, kind, &input).await?;
+            Ok(answer(Some(entry)))
+        };
+        self.writes.run(request, read, change).await
     }
 
     async fn get<R>(
@@ -179,49 +135,42 @@ impl DirectoryGrpc {
     }
 
     /// Update: `validate_only` runs the whole update and rolls it back.
-    async fn update<T, R: Message + Default>(
+    async fn update<T: Message, R: Message + Default>(
         &self,
         request: Request<T>,
         kind: Kind,
         read: impl FnOnce(T) -> (i64, EntryInput, Vec<String>, bool),
         answer: impl FnOnce(Entry) -> R,
     ) -> Result<Response<R>, Status> {
-        let context = context(&request)?.clone();
-        let (id, input, paths, validate_only) = read(request.into_inner());
-        if validate_only {
-            let mut tx = self.db.begin().await?;
-            let entry = self
-                .directory
-                .update(&mut tx, &context, kind, id, &input, &paths)
-                .await?;
-            drop(tx);
-            return Ok(Response::new(answer(entry)));
-        }
-        let response = idempotency::transaction(&self.db, &self.clock, None, async |tx| {
-            let entry = self
-                .directory
-                .update(tx, &context, kind, id, &input, &paths)
-                .await?;
-            Ok(answer(entry))
-        })
-        .await?;
-        Ok(Response::new(response))
+        let read = async |r: T| {
+            let (id, input, paths, validate_only) = read(r);
+            Ok(Step::of((id, input, paths), validate_only))
+        };
+        let change =
+            async |tx: &mut Tx,
+                   context: &RequestContext,
+                   (id, input, paths): (i64, EntryInput, Vec<String>)| {
+                let entry = self
+                    .directory
+                    .update(tx, context, kind, id, &input, &paths)
+                    .await?;
+                Ok(answer(entry))
+            };
+        self.writes.run(request, read, change).await
     }
 
-    async fn delete<T, R: Message + Default>(
+    async fn delete<T: Message, R: Message + Default>(
         &self,
         request: Request<T>,
         kind: Kind,
         id: impl FnOnce(&T) -> i64,
     ) -> Result<Response<R>, Status> {
-        let context = context(&request)?.clone();
-        let id = id(request.get_ref());
-        let response = idempotency::transaction(&self.db, &self.clock, None, async |tx| {
-            self.directory.delete(tx, &context, kind, id).await?;
+        let read = async |r: T| Ok(Step::Commit(id(&r)));
+        let change = async |tx: &mut Tx, context: &RequestContext, id: i64| {
+            self.directory.delete(tx, context, kind, id).await?;
             Ok(R::default())
-        })
-        .await?;
-        Ok(Response::new(response))
+        };
+        self.writes.run(request, read, change).await
     }
 }
 
@@ -244,8 +193,7 @@ impl DirectoryService for DirectoryGrpc {
         let answer = |e: Option<Entry>| pb::CreatePartnerResponse {
             partner: e.map(Into::into),
         };
-        self.create(request, "CreatePartner", Kind::Partner, read, answer)
-            .await
+        self.create(request, Kind::Partner, read, answer).await
     }
 
     async fn get_partner(
@@ -310,14 +258,7 @@ impl DirectoryService for DirectoryGrpc {
         let answer = |e: Option<Entry>| pb::CreateOrganizationResponse {
             organization: e.map(Into::into),
         };
-        self.create(
-            request,
-            "CreateOrganization",
-            Kind::Organization,
-            read,
-            answer,
-        )
-        .await
+        self.create(request, Kind::Organization, read, answer).await
     }
 
     async fn get_organization(
@@ -382,8 +323,7 @@ impl DirectoryService for DirectoryGrpc {
         let answer = |e: Option<Entry>| pb::CreateUserGroupResponse {
             user_group: e.map(Into::into),
         };
-        self.create(request, "CreateUserGroup", Kind::UserGroup, read, answer)
-            .await
+        self.create(request, Kind::UserGroup, read, answer).await
     }
 
     async fn get_user_group(

@@ -12,7 +12,7 @@ use chrono::Duration;
 use prost::Message;
 use sha2::{Digest, Sha256};
 
-use crate::auth::principal;
+use crate::auth::context;
 use crate::clock::SharedClock;
 use crate::db::{Db, Tx, unique_violation};
 use crate::error::{Error, Result};
@@ -26,17 +26,15 @@ const KEY_MAX: usize = 255;
 pub struct Scope {
     subject: String,
     key: String,
-    operation: &'static str,
+    operation: String,
     request_digest: String,
 }
 
 impl Scope {
     /// The scope of a gRPC request that carries an `idempotency-key` metadata entry;
-    /// `None` without one.
-    pub fn of<T: Message>(
-        request: &tonic::Request<T>,
-        operation: &'static str,
-    ) -> Result<Option<Scope>> {
+    /// `None` without one. The operation is the RPC the auth layer saw, so a key used for
+    /// one RPC is never replayed for another.
+    pub fn of<T: Message>(request: &tonic::Request<T>) -> Result<Option<Scope>> {
         let Some(value) = request
             .metadata()
             .get(lastmile_proto::IDEMPOTENCY_KEY_METADATA)
@@ -54,12 +52,14 @@ impl Scope {
                 "The Idempotency-Key header must be between 1 and {KEY_MAX} characters."
             )));
         }
+        let context = context(request)?;
+        let operation = context.rpc.clone();
         let mut hasher = Sha256::new();
         hasher.update(operation.as_bytes());
         hasher.update([0]);
         hasher.update(request.get_ref().encode_to_vec());
         Ok(Some(Scope {
-            subject: principal(request)?.subject(),
+            subject: context.principal.subject(),
             key: key.to_owned(),
             operation,
             request_digest: hex::encode(hasher.finalize()),

@@ -30,7 +30,7 @@ pub(super) async fn claim(
     on_conn!(conn, c => sqlx::query(
         "INSERT INTO idempotency_records (subject, idempotency_key, operation, request_digest, response, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(&scope.subject).bind(&scope.key).bind(scope.operation).bind(&scope.request_digest)
+        .bind(&scope.subject).bind(&scope.key).bind(&scope.operation).bind(&scope.request_digest)
         .bind(Vec::<u8>::new()).bind(now).execute(c).await.map(|done| done.rows_affected()))?;
     Ok(())
 }

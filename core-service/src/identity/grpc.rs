@@ -2,69 +2,55 @@
 
 use lastmile_proto::timestamp;
 use lastmile_proto::v1 as pb;
-use pb::identity_service_server::IdentityService;
+use pb::identity_service_server::{IdentityService, IdentityServiceServer};
 use prost::Message;
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
 use tonic::{Request, Response, Status};
 
 use super::convert::{page_meta, page_request};
 use super::sessions::Origin;
-use super::{Identity, KeyRequest, NewUser, Principal, Role, Tier, UserChanges};
-use crate::auth::{context, principal};
-use crate::authz::{self, Access, Operation, Resource};
+use super::{
+    Identity, KeyRequest, NewUser, PreparedUser, PreparedUserUpdate, Principal, Role, Tier,
+    UserChanges,
+};
+use crate::Core;
+use crate::auth::{RequestContext, context, principal};
+use crate::authz::{self, Access, Operation, Resource, ServiceAccess, rule};
 use crate::clock::SharedClock;
-use crate::db::Db;
-use crate::error::Error;
-use crate::idempotency::{self, Scope};
+use crate::db::{Db, Tx};
+use crate::domains::Domain;
+use crate::error::{Error, FieldErrors};
+use crate::write::{Step, Writes};
 
-/// The access each `IdentityService` RPC needs (see [`crate::authz`]).
-pub const ACCESS: &[(&str, Access)] = &[
-    (
-        "/lastmile.v1.IdentityService/GetCurrentPrincipal",
-        Access::Authenticated,
-    ),
-    (
-        "/lastmile.v1.IdentityService/ListRoles",
-        Access::Requires(Resource::Roles, Operation::Read),
-    ),
-    (
-        "/lastmile.v1.IdentityService/CreateUser",
-        Access::Requires(Resource::Users, Operation::Create),
-    ),
-    (
-        "/lastmile.v1.IdentityService/GetUser",
-        Access::Requires(Resource::Users, Operation::Read),
-    ),
-    (
-        "/lastmile.v1.IdentityService/ListUsers",
-        Access::Requires(Resource::Users, Operation::Read),
-    ),
-    (
-        "/lastmile.v1.IdentityService/UpdateUser",
-        Access::Requires(Resource::Users, Operation::Update),
-    ),
-    (
-        "/lastmile.v1.IdentityService/DeleteUser",
-        Access::Requires(Resource::Users, Operation::Delete),
-    ),
-    ("/lastmile.v1.IdentityService/Login", Access::Public),
-    (
-        "/lastmile.v1.IdentityService/RefreshSession",
-        Access::Public,
-    ),
-    ("/lastmile.v1.IdentityService/Logout", Access::Public),
-    (
-        "/lastmile.v1.IdentityService/ListApiKeys",
-        Access::Requires(Resource::ApiKeys, Operation::Read),
-    ),
-    (
-        "/lastmile.v1.IdentityService/CreateApiKey",
-        Access::Requires(Resource::ApiKeys, Operation::Create),
-    ),
-    (
-        "/lastmile.v1.IdentityService/RevokeApiKey",
-        Access::Requires(Resource::ApiKeys, Operation::Delete),
-    ),
-];
+/// The identity domain as the server registers it.
+pub const DOMAIN: Domain = Domain {
+    access: ServiceAccess {
+        service: <IdentityServiceServer<IdentityGrpc> as NamedService>::NAME,
+        methods: &[
+            ("GetCurrentPrincipal", Access::Authenticated),
+            rule("ListRoles", Resource::Roles, Operation::Read),
+            rule("CreateUser", Resource::Users, Operation::Create),
+            rule("GetUser", Resource::Users, Operation::Read),
+            rule("ListUsers", Resource::Users, Operation::Read),
+            rule("UpdateUser", Resource::Users, Operation::Update),
+            rule("DeleteUser", Resource::Users, Operation::Delete),
+            ("Login", Access::Public),
+            ("RefreshSession", Access::Public),
+            ("Logout", Access::Public),
+            rule("ListApiKeys", Resource::ApiKeys, Operation::Read),
+            rule("CreateApiKey", Resource::ApiKeys, Operation::Create),
+            rule("RevokeApiKey", Resource::ApiKeys, Operation::Delete),
+        ],
+    },
+    serve,
+};
+
+fn serve(core: &Core, routes: &mut RoutesBuilder) {
+    let identity = core.authenticator.identity().clone();
+    let grpc = IdentityGrpc::new(identity, core.db.clone(), core.clock.clone());
+    routes.add_service(IdentityServiceServer::new(grpc));
+}
 
 /// Where a public call came from: the edge's report, else the peer.
 fn origin<T>(request: &Request<T>) -> Origin {
@@ -85,11 +71,11 @@ fn origin<T>(request: &Request<T>) -> Origin {
     }
 }
 
-fn valid_id(id: i64, what: &'static str) -> Result<i64, Status> {
+fn valid_id(id: i64, what: &'static str) -> Result<i64, Error> {
     if id > 0 {
         Ok(id)
     } else {
-        Err(Error::NotFound(what).into())
+        Err(Error::NotFound(what))
     }
 }
 
@@ -97,8 +83,7 @@ fn valid_id(id: i64, what: &'static str) -> Result<i64, Status> {
 #[derive(Debug, Clone)]
 pub struct IdentityGrpc {
     identity: Identity,
-    db: Db,
-    clock: SharedClock,
+    writes: Writes,
 }
 
 impl IdentityGrpc {
@@ -106,8 +91,7 @@ impl IdentityGrpc {
     pub fn new(identity: Identity, db: Db, clock: SharedClock) -> Self {
         Self {
             identity,
-            db,
-            clock,
+            writes: Writes::new(db, clock),
         }
     }
 }
@@ -149,29 +133,24 @@ impl IdentityService for IdentityGrpc {
         &self,
         request: Request<pb::CreateUserRequest>,
     ) -> Result<Response<pb::CreateUserResponse>, Status> {
-        let scope = Scope::of(&request, "CreateUser")?;
-        if let Some(answer) = idempotency::replay(&self.db, scope.as_ref()).await? {
-            return Ok(Response::new(answer));
-        }
-        let context = context(&request)?.clone();
-        let m = request.into_inner();
-        let new = NewUser {
-            name: m.name,
-            email: m.email,
-            password: m.password,
-            role: m.role,
-            partner_id: m.partner_id,
-            active: m.active,
+        let read = async |m: pb::CreateUserRequest| {
+            let new = NewUser {
+                name: m.name,
+                email: m.email,
+                password: m.password,
+                role: m.role,
+                partner_id: m.partner_id,
+                active: m.active,
+            };
+            Ok(Step::Commit(self.identity.prepare_user(new).await?))
         };
-        let prepared = self.identity.prepare_user(new).await?;
-        let answer = idempotency::transaction(&self.db, &self.clock, scope.as_ref(), async |tx| {
-            let user = self.identity.insert_user(tx, &context, prepared).await?;
+        let change = async |tx: &mut Tx, context: &RequestContext, prepared: PreparedUser| {
+            let user = self.identity.insert_user(tx, context, prepared).await?;
             Ok(pb::CreateUserResponse {
                 user: Some(user.into()),
             })
-        })
-        .await?;
-        Ok(Response::new(answer))
+        };
+        self.writes.run(request, read, change).await
     }
 
     async fn get_user(
@@ -202,30 +181,41 @@ impl IdentityService for IdentityGrpc {
         request: Request<pb::UpdateUserRequest>,
     ) -> Result<Response<pb::UpdateUserResponse>, Status> {
         let context = context(&request)?.clone();
-        let m = request.into_inner();
-        let id = valid_id(m.id, "User")?;
-        let changes = UserChanges {
-            name: m.name,
-            email: m.email,
-            password: m.password,
-            role: m.role,
-            partner_id: m.partner_id.map(|p| (p > 0).then_some(p)),
-            active: m.active,
+        let read = async |m: pb::UpdateUserRequest| {
+            let id = valid_id(m.id, "User")?;
+            let changes = UserChanges {
+                name: m.name,
+                email: m.email,
+                password: m.password,
+                role: m.role,
+                partner_id: m.partner_id.map(|p| (p > 0).then_some(p)),
+                active: m.active,
+            };
+            let prepared = self
+                .identity
+                .prepare_user_update(&context, id, changes)
+                .await?;
+            Ok(Step::Commit(prepared))
         };
-        let user = self.identity.update_user(&context, id, changes).await?;
-        Ok(Response::new(pb::UpdateUserResponse {
-            user: Some(user.into()),
-        }))
+        let change = async |tx: &mut Tx, context: &RequestContext, prepared: PreparedUserUpdate| {
+            let user = self.identity.update_user(tx, context, prepared).await?;
+            Ok(pb::UpdateUserResponse {
+                user: Some(user.into()),
+            })
+        };
+        self.writes.run(request, read, change).await
     }
 
     async fn delete_user(
         &self,
         request: Request<pb::DeleteUserRequest>,
     ) -> Result<Response<pb::DeleteUserResponse>, Status> {
-        let context = context(&request)?.clone();
-        let id = valid_id(request.get_ref().id, "User")?;
-        self.identity.delete_user(&context, id).await?;
-        Ok(Response::new(pb::DeleteUserResponse {}))
+        let read = async |m: pb::DeleteUserRequest| Ok(Step::Commit(valid_id(m.id, "User")?));
+        let change = async |tx: &mut Tx, context: &RequestContext, id: i64| {
+            self.identity.delete_user(tx, context, id).await?;
+            Ok(pb::DeleteUserResponse {})
+        };
+        self.writes.run(request, read, change).await
     }
 
     async fn login(
@@ -285,29 +275,32 @@ impl IdentityService for IdentityGrpc {
         &self,
         request: Request<pb::CreateApiKeyRequest>,
     ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
-        let scope = Scope::of(&request, "CreateApiKey")?;
+        let read = async |m: pb::CreateApiKeyRequest| {
+            let expires_at = match m.expires_at.as_ref() {
+                Some(t) => Some(lastmile_proto::datetime(t).ok_or_else(|| {
+                    let mut errors = FieldErrors::new();
+                    errors.add("expires_at", "The expires at is not a valid date.");
+                    Error::Validation(errors)
+                })?),
+                None => None,
+            };
+            Ok(Step::Commit(KeyRequest {
+                name: m.name,
+                description: m.description,
+                role: m.role,
+                tier: m.tier,
+                expires_at,
+            }))
+        };
+        let change = async |tx: &mut Tx, context: &RequestContext, wanted: KeyRequest| {
+            let (record, key) = self.identity.create_api_key_in(tx, context, wanted).await?;
+            Ok(pb::CreateApiKeyResponse {
+                api_key: Some(record.into()),
+                key,
+            })
+        };
         // A replay answers with the key's record but not the key: it is shown once and
         // never kept, not even for replays.
-        if let Some(answer) = idempotency::replay(&self.db, scope.as_ref()).await? {
-            return Ok(Response::new(answer));
-        }
-        let context = context(&request)?.clone();
-        let m = request.into_inner();
-        let expires_at = match m.expires_at.as_ref() {
-            Some(t) => Some(lastmile_proto::datetime(t).ok_or_else(|| {
-                let mut errors = crate::error::FieldErrors::new();
-                errors.add("expires_at", "The expires at is not a valid date.");
-                Status::from(Error::Validation(errors))
-            })?),
-            None => None,
-        };
-        let wanted = KeyRequest {
-            name: m.name,
-            description: m.description,
-            role: m.role,
-            tier: m.tier,
-            expires_at,
-        };
         let without_key = |answer: &pb::CreateApiKeyResponse| {
             pb::CreateApiKeyResponse {
                 api_key: answer.api_key.clone(),
@@ -315,34 +308,21 @@ impl IdentityService for IdentityGrpc {
             }
             .encode_to_vec()
         };
-        let answer = idempotency::transaction_storing(
-            &self.db,
-            &self.clock,
-            scope.as_ref(),
-            without_key,
-            async |tx| {
-                let (record, key) = self
-                    .identity
-                    .create_api_key_in(tx, &context, wanted)
-                    .await?;
-                Ok(pb::CreateApiKeyResponse {
-                    api_key: Some(record.into()),
-                    key,
-                })
-            },
-        )
-        .await?;
-        Ok(Response::new(answer))
+        self.writes
+            .run_storing(request, without_key, read, change)
+            .await
     }
 
     async fn revoke_api_key(
         &self,
         request: Request<pb::RevokeApiKeyRequest>,
     ) -> Result<Response<pb::RevokeApiKeyResponse>, Status> {
-        let context = context(&request)?.clone();
-        let id = valid_id(request.get_ref().id, "API key")?;
-        self.identity.revoke_api_key(&context, id).await?;
-        Ok(Response::new(pb::RevokeApiKeyResponse {}))
+        let read = async |m: pb::RevokeApiKeyRequest| Ok(Step::Commit(valid_id(m.id, "API key")?));
+        let change = async |tx: &mut Tx, context: &RequestContext, id: i64| {
+            self.identity.revoke_api_key(tx, context, id).await?;
+            Ok(pb::RevokeApiKeyResponse {})
+        };
+        self.writes.run(request, read, change).await
     }
 }
 

@@ -184,18 +184,6 @@ impl Identity {
         Ok((rows.into_iter().map(Into::into).collect(), total, page))
     }
 
-    /// Creates a key owned by the caller's user; returns its record and the key itself.
-    pub async fn create_api_key(
-        &self,
-        context: &RequestContext,
-        request: KeyRequest,
-    ) -> Result<(ApiKeyRecord, String)> {
-        let mut tx = self.db.begin().await?;
-        let created = self.create_api_key_in(&mut tx, context, request).await?;
-        tx.commit().await?;
-        Ok(created)
-    }
-
     /// Creates a key inside `tx`, with its audit entry; returns its record and the key.
     pub async fn create_api_key_in(
         &self,
@@ -218,10 +206,16 @@ impl Identity {
         Ok((record, key))
     }
 
-    /// Revokes a key of the caller (any key, for admins). Another's key is not found.
-    pub async fn revoke_api_key(&self, context: &RequestContext, id: i64) -> Result<()> {
+    /// Revokes a key of the caller (any key, for admins) inside `tx`, with its audit
+    /// entry. Another's key is not found.
+    pub async fn revoke_api_key(
+        &self,
+        tx: &mut Tx,
+        context: &RequestContext,
+        id: i64,
+    ) -> Result<()> {
         let principal = &context.principal;
-        let record: ApiKeyRecord = store::find_listed(&mut self.db.conn(), id)
+        let record: ApiKeyRecord = store::find_listed(&mut tx.conn(), id)
             .await?
             .filter(|k| k.revoked_at.is_none())
             .ok_or(Error::NotFound("API key"))?
@@ -235,7 +229,6 @@ impl Identity {
             return Err(Error::NotFound("API key"));
         }
         let now = self.clock.now();
-        let mut tx = self.db.begin().await?;
         if store::revoke(&mut tx.conn(), id, now).await? == 0 {
             return Err(Error::NotFound("API key"));
         }
@@ -243,8 +236,7 @@ impl Identity {
         let mut after = before.clone();
         after.insert("revoked_at".into(), json!(now));
         let change = Change::updated("api_key.revoked".into(), "api_key", id, &before, &after);
-        audit::record(&mut tx.conn(), context, change, now).await?;
-        tx.commit().await
+        audit::record(&mut tx.conn(), context, change, now).await
     }
 }
 

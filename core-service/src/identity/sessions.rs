@@ -15,11 +15,11 @@ use serde_json::{Map, Value, json};
 use super::service::Identity;
 use super::tokens::random_hex;
 use super::users_store::{self, UserRow};
-use super::{Principal, Refused, Role, Tier, digest, sessions_store};
+use super::{Principal, Role, Tier, digest, sessions_store};
 use crate::audit::{self, Change};
 use crate::auth::RequestContext;
 use crate::db::Tx;
-use crate::error::Result;
+use crate::error::{AuthFailure, Error, Result};
 
 /// Login attempts allowed per email and per client address within [`ATTEMPT_WINDOW`].
 pub const ATTEMPTS_PER_WINDOW: usize = 5;
@@ -122,14 +122,14 @@ impl Identity {
         email: &str,
         password: String,
         origin: &Origin,
-    ) -> std::result::Result<SessionTokens, Refused> {
+    ) -> Result<SessionTokens> {
         let email = email.trim().to_lowercase();
         let keys = [
             format!("email:{email}"),
             format!("address:{}", origin.client_address),
         ];
         if !self.attempts.admit(&keys, Instant::now()) {
-            return Err(Refused::TooManyAttempts);
+            return Err(Error::TooManyAttempts);
         }
         let row = match email.is_empty() {
             true => None,
@@ -195,27 +195,23 @@ impl Identity {
                     }
                 }
                 tx.commit().await?;
-                Err(Refused::InvalidCredentials)
+                Err(Error::Unauthenticated(AuthFailure::InvalidCredentials))
             }
         }
     }
 
     /// Spends a refresh token and returns the next pair of its session.
-    pub async fn refresh(
-        &self,
-        refresh_token: &str,
-        origin: &Origin,
-    ) -> std::result::Result<SessionTokens, Refused> {
+    pub async fn refresh(&self, refresh_token: &str, origin: &Origin) -> Result<SessionTokens> {
         let token = refresh_token.trim();
         if token.is_empty() {
-            return Err(Refused::InvalidRefreshToken);
+            return Err(Error::Unauthenticated(AuthFailure::InvalidRefreshToken));
         }
         let now = self.clock.now();
         let row = sessions_store::find(&mut self.db.conn(), &digest(token))
             .await?
-            .ok_or(Refused::InvalidRefreshToken)?;
+            .ok_or(Error::Unauthenticated(AuthFailure::InvalidRefreshToken))?;
         if row.revoked_at.is_some() {
-            return Err(Refused::InvalidRefreshToken);
+            return Err(Error::Unauthenticated(AuthFailure::InvalidRefreshToken));
         }
         let user = users_store::find(&mut self.db.conn(), row.user_id)
             .await?
@@ -253,13 +249,13 @@ impl Identity {
                 }
             }
             tx.commit().await?;
-            return Err(Refused::InvalidRefreshToken);
+            return Err(Error::Unauthenticated(AuthFailure::InvalidRefreshToken));
         }
         let (Some(access), true) = (access, row.expires_at > now) else {
             // Expired, or its user can no longer sign in: the session is over.
             sessions_store::revoke_family(&mut tx.conn(), &row.family_id, now).await?;
             tx.commit().await?;
-            return Err(Refused::InvalidRefreshToken);
+            return Err(Error::Unauthenticated(AuthFailure::InvalidRefreshToken));
         };
         let refresh = self
             .issue_refresh(&mut tx, row.user_id, &row.family_id, now)

@@ -90,12 +90,20 @@ pub struct UserChanges {
     pub active: Option<bool>,
 }
 
-/// A user's fields after the rules passed.
 /// A new user that passed every rule, with its password hashed.
 #[derive(Debug)]
 pub struct PreparedUser {
     checked: Checked,
     password_hash: String,
+}
+
+/// Changes to a user that passed every rule, with a new password hashed.
+#[derive(Debug)]
+pub struct PreparedUserUpdate {
+    before: User,
+    checked: Checked,
+    password_hash: String,
+    password_changed: bool,
 }
 
 #[derive(Debug)]
@@ -201,15 +209,6 @@ fn taken_email(err: sqlx::Error) -> Error {
 }
 
 impl Identity {
-    /// Creates a user in its own transaction.
-    pub async fn create_user(&self, context: &RequestContext, new: NewUser) -> Result<User> {
-        let prepared = self.prepare_user(new).await?;
-        let mut tx = self.db.begin().await?;
-        let user = self.insert_user(&mut tx, context, prepared).await?;
-        tx.commit().await?;
-        Ok(user)
-    }
-
     /// Checks a new user against every rule and hashes its password (slow, so outside
     /// any transaction).
     pub async fn prepare_user(&self, new: NewUser) -> Result<PreparedUser> {
@@ -295,13 +294,14 @@ impl Identity {
         Ok((users, total, page))
     }
 
-    /// Changes a user. Nobody changes their own role.
-    pub async fn update_user(
+    /// Checks changes to a user against every rule and hashes a new password (slow, so
+    /// outside any transaction). Nobody changes their own role or deactivates themselves.
+    pub async fn prepare_user_update(
         &self,
         context: &RequestContext,
         id: i64,
         changes: UserChanges,
-    ) -> Result<User> {
+    ) -> Result<PreparedUserUpdate> {
         let mut conn = self.db.conn();
         let row = users_store::find(&mut conn, id)
             .await?
@@ -345,16 +345,37 @@ impl Identity {
             active: changes.active.unwrap_or(before.active),
         };
         let password_changed = changes.password.is_some();
-        let hash = match changes.password {
+        let password_hash = match changes.password {
             Some(password) => self.passwords.hash(password).await?,
             None => row.password_hash,
         };
+        Ok(PreparedUserUpdate {
+            before,
+            checked,
+            password_hash,
+            password_changed,
+        })
+    }
+
+    /// Applies a prepared update inside `tx`, with its audit entry.
+    pub async fn update_user(
+        &self,
+        tx: &mut Tx,
+        context: &RequestContext,
+        prepared: PreparedUserUpdate,
+    ) -> Result<User> {
+        let PreparedUserUpdate {
+            before,
+            checked,
+            password_hash,
+            password_changed,
+        } = prepared;
+        let id = before.id;
         let now = self.clock.now();
-        let mut tx = self.db.begin().await?;
         let values = UserValues {
             name: &checked.name,
             email: &checked.email,
-            password_hash: &hash,
+            password_hash: &password_hash,
             role: checked.role.as_str(),
             partner_id: checked.partner_id,
             active: checked.active,
@@ -379,26 +400,30 @@ impl Identity {
         }
         let change = Change::updated(action.to_owned(), "user", id, &old, &new);
         audit::record(&mut tx.conn(), context, change, now).await?;
-        tx.commit().await?;
-        self.get_user(id).await
+        users_store::find(&mut tx.conn(), id)
+            .await?
+            .ok_or(Error::NotFound("User"))?
+            .try_into()
     }
 
-    /// Deletes a user: they can no longer sign in, and their tokens and keys stop working.
-    pub async fn delete_user(&self, context: &RequestContext, id: i64) -> Result<()> {
+    /// Deletes a user inside `tx`, with its audit entry: they can no longer sign in, and
+    /// their tokens and keys stop working.
+    pub async fn delete_user(&self, tx: &mut Tx, context: &RequestContext, id: i64) -> Result<()> {
         if context.principal.user_id == Some(id) {
             return Err(Error::Conflict(
                 "You cannot delete your own account.".into(),
             ));
         }
-        let before = self.get_user(id).await?;
+        let before: User = users_store::find(&mut tx.conn(), id)
+            .await?
+            .ok_or(Error::NotFound("User"))?
+            .try_into()?;
         let now = self.clock.now();
-        let mut tx = self.db.begin().await?;
         if users_store::mark_deleted(&mut tx.conn(), id, now).await? == 0 {
             return Err(Error::NotFound("User"));
         }
         let change = Change::deleted("user", id, before.audit_fields());
-        audit::record(&mut tx.conn(), context, change, now).await?;
-        tx.commit().await
+        audit::record(&mut tx.conn(), context, change, now).await
     }
 }
 
