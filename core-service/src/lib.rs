@@ -14,6 +14,7 @@ pub mod error;
 pub mod idempotency;
 pub mod identity;
 pub mod metrics;
+pub mod paging;
 pub mod password;
 pub mod principal;
 mod server;

@@ -10,10 +10,10 @@ use tonic::{Request, Response, Status};
 use super::{AuditQuery, AuditRow};
 use crate::Core;
 use crate::authz::{Operation, Resource, ServiceAccess, rule};
-use crate::customers::ListQuery;
 use crate::db::Db;
 use crate::domains::Domain;
 use crate::error::Error;
+use crate::paging::PageQuery;
 
 /// The audit domain as the server registers it.
 pub const DOMAIN: Domain = Domain {
@@ -52,9 +52,7 @@ impl AuditService for AuditGrpc {
         request: Request<pb::ListAuditEntriesRequest>,
     ) -> Result<Response<pb::ListAuditEntriesResponse>, Status> {
         let r = request.into_inner();
-        let page = r.page.unwrap_or_default();
-        // The same page rules as every list.
-        let pages = ListQuery::new(page.page, page.per_page, String::new(), None, None, "")?;
+        let page = PageQuery::from_request(r.page)?;
         let time = |t: Option<prost_types::Timestamp>, name: &str| match t {
             None => Ok(None),
             Some(t) => datetime(&t).map(Some).ok_or_else(|| {
@@ -63,8 +61,8 @@ impl AuditService for AuditGrpc {
         };
         let text = |s: String| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
         let query = AuditQuery {
-            page: pages.page,
-            per_page: pages.per_page,
+            page: page.page(),
+            per_page: page.per_page(),
             action: text(r.action),
             resource_type: text(r.resource_type),
             resource_id: text(r.resource_id),
@@ -74,16 +72,9 @@ impl AuditService for AuditGrpc {
         }
         .with_actor(&r.actor_id)?;
         let (rows, total) = super::list(&mut self.db.conn(), &query).await?;
-        let last_page =
-            ((total + i64::from(query.per_page) - 1) / i64::from(query.per_page)).max(1);
         Ok(Response::new(pb::ListAuditEntriesResponse {
             audit_entries: rows.into_iter().map(Into::into).collect(),
-            meta: Some(pb::PageMeta {
-                current_page: query.page,
-                per_page: query.per_page,
-                total,
-                last_page: i32::try_from(last_page).unwrap_or(i32::MAX),
-            }),
+            meta: Some(page.meta(total)),
         }))
     }
 }

@@ -156,9 +156,9 @@ pub async fn record_unattributed(
 /// Filters for listing entries.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
-    /// Page, from 1.
+    /// Page, from 1 (0 means 1; the rules of [`crate::paging::PageQuery`]).
     pub page: i32,
-    /// Page size, 1–100.
+    /// Page size, 1–100 (0 means 25; more is capped).
     pub per_page: i32,
     /// Only this user.
     pub actor_user_id: Option<i64>,

@@ -8,6 +8,7 @@ use crate::auth::RequestContext;
 use crate::db::Conn;
 use crate::error::Result;
 use crate::on_conn;
+use crate::paging::PageQuery;
 
 /// A stored entry.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -116,13 +117,14 @@ const FILTER: &str = "($1 IS NULL OR actor_user_id = $1) AND ($2 IS NULL OR acto
     AND ($6 IS NULL OR occurred_at >= $6) AND ($7 IS NULL OR occurred_at <= $7)";
 
 pub(super) async fn list(conn: &mut Conn<'_>, q: &AuditQuery) -> Result<(Vec<AuditRow>, i64)> {
-    let offset = i64::from(q.page.max(1) - 1) * i64::from(q.per_page);
+    // The rules of every list, also for callers inside the core that fill in the numbers.
+    let page = PageQuery::new(q.page, q.per_page)?;
     let rows: Vec<AuditRow> = on_conn!(conn, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT id, occurred_at, actor_user_id, actor_api_key_id, actor_role, action, resource_type, resource_id, \
          before_values, after_values, reason, request_id, client_address FROM audit_log WHERE {FILTER} \
          ORDER BY occurred_at DESC, id DESC LIMIT $8 OFFSET $9")))
         .bind(q.actor_user_id).bind(q.actor_api_key_id).bind(&q.action).bind(&q.resource_type).bind(&q.resource_id)
-        .bind(q.from).bind(q.to).bind(i64::from(q.per_page)).bind(offset).fetch_all(c).await)?;
+        .bind(q.from).bind(q.to).bind(page.limit()).bind(page.offset()).fetch_all(c).await)?;
     let total: i64 = on_conn!(conn, c => sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT COUNT(*) FROM audit_log WHERE {FILTER}")))
         .bind(q.actor_user_id).bind(q.actor_api_key_id).bind(&q.action).bind(&q.resource_type).bind(&q.resource_id)

@@ -20,6 +20,7 @@ use crate::clock::SharedClock;
 use crate::db::{Db, Tx};
 use crate::domains::Domain;
 use crate::error::Error;
+use crate::paging::PageQuery;
 use crate::password::PasswordPolicy;
 use crate::write::{Step, Writes};
 
@@ -103,7 +104,7 @@ impl CustomerService for CustomerGrpc {
     ) -> Result<Response<pb::ListCustomersResponse>, Status> {
         let context = context(&request)?.clone();
         let request = request.into_inner();
-        let page = request.page.unwrap_or_default();
+        let page = PageQuery::from_request(request.page)?;
         let status = match pb::CustomerStatus::try_from(request.status) {
             Ok(pb::CustomerStatus::Unspecified) => None,
             Ok(status) => Some(CustomerStatus::from(status)),
@@ -112,23 +113,16 @@ impl CustomerService for CustomerGrpc {
             }
         };
         let query = ListQuery::new(
-            page.page,
-            page.per_page,
+            page,
             request.search,
             status,
             request.partner_id,
             &request.sort,
         )?;
         let list = self.customers.list(&context, &query).await?;
-        let meta = pb::PageMeta {
-            current_page: list.page,
-            per_page: list.per_page,
-            total: list.total,
-            last_page: list.last_page(),
-        };
         Ok(Response::new(pb::ListCustomersResponse {
-            customers: list.customers.into_iter().map(Into::into).collect(),
-            meta: Some(meta),
+            meta: Some(list.meta()),
+            customers: list.items.into_iter().map(Into::into).collect(),
         }))
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rand::Rng;
 
 use super::input::{apply, check_whole};
-use super::list::{CustomerList, ListQuery};
+use super::list::ListQuery;
 use super::store::{self, Referenced};
 use super::{
     Choice, Customer, CustomerAction, CustomerField, CustomerFields, CustomerInput, CustomerKey,
@@ -17,6 +17,7 @@ use crate::auth::RequestContext;
 use crate::clock::SharedClock;
 use crate::db::{Conn, Db, Tx, unique_violation};
 use crate::error::{Error, FieldErrors, Result};
+use crate::paging::Page;
 use crate::password::{PasswordPolicy, Passwords};
 use crate::tenancy::Tenancy;
 
@@ -177,14 +178,17 @@ impl Customers {
     }
 
     /// A page of live customers.
-    pub async fn list(&self, context: &RequestContext, query: &ListQuery) -> Result<CustomerList> {
+    pub async fn list(
+        &self,
+        context: &RequestContext,
+        query: &ListQuery,
+    ) -> Result<Page<Customer>> {
         let tenancy = Tenancy::of(&context.principal);
-        let (customers, total) = store::list(&mut self.db.conn(), tenancy, query).await?;
-        Ok(CustomerList {
-            customers,
+        let (items, total) = store::list(&mut self.db.conn(), tenancy, query).await?;
+        Ok(Page {
+            items,
             total,
-            page: query.page,
-            per_page: query.per_page,
+            query: query.page,
         })
     }
 

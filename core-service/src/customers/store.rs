@@ -332,18 +332,18 @@ pub(super) async fn list(
 ) -> Result<(Vec<Customer>, i64)> {
     let (name_pattern, phone_pattern) = search_patterns(&query.search);
     let status = query.status.map(CustomerStatus::as_str).unwrap_or("");
-    let direction = if query.sort.descending { "DESC" } else { "ASC" };
-    // The sort column comes from a closed list (`Sort`), never from the client's text.
+    let direction = query.sort.direction();
+    // The sort column comes from a closed list (`SortColumn::KEYS`), never from the
+    // client's text.
     let page_sql = format!(
         "SELECT {} FROM customers WHERE {LIST_FILTER} ORDER BY {} {direction}, id {direction} LIMIT $6 OFFSET $7",
         columns!(),
         query.sort.column.as_sql()
     );
     let count_sql = format!("SELECT COUNT(*) FROM customers WHERE {LIST_FILTER}");
-    let offset = i64::from(query.page - 1) * i64::from(query.per_page);
     let rows: Vec<CustomerRow> = on_conn!(conn, c => sqlx::query_as(AssertSqlSafe(page_sql))
         .bind(&name_pattern).bind(&phone_pattern).bind(status).bind(query.partner_id).bind(tenancy.partner())
-        .bind(i64::from(query.per_page)).bind(offset).fetch_all(c).await)?;
+        .bind(query.page.limit()).bind(query.page.offset()).fetch_all(c).await)?;
     let total: i64 = on_conn!(conn, c => sqlx::query_scalar(AssertSqlSafe(count_sql))
         .bind(&name_pattern).bind(&phone_pattern).bind(status).bind(query.partner_id).bind(tenancy.partner()).fetch_one(c).await)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();

@@ -16,6 +16,7 @@ use crate::authz::{Operation, Resource, ServiceAccess, rule};
 use crate::clock::SharedClock;
 use crate::db::{Db, Tx};
 use crate::domains::Domain;
+use crate::paging::PageQuery;
 use crate::write::{Step, Writes};
 
 /// The directory domain as the server registers it.
@@ -122,16 +123,10 @@ impl DirectoryGrpc {
         sort: &str,
         answer: impl FnOnce(Vec<Entry>, pb::PageMeta) -> R,
     ) -> Result<Response<R>, Status> {
-        let page = page.unwrap_or_default();
-        let query = DirectoryQuery::new(page.page, page.per_page, search, sort)?;
+        let query = DirectoryQuery::new(PageQuery::from_request(page)?, search, sort)?;
         let list = self.directory.list(kind, &query).await?;
-        let meta = pb::PageMeta {
-            current_page: list.page,
-            per_page: list.per_page,
-            total: list.total,
-            last_page: list.last_page(),
-        };
-        Ok(Response::new(answer(list.entries, meta)))
+        let meta = list.meta();
+        Ok(Response::new(answer(list.items, meta)))
     }
 
     /// Update: `validate_only` runs the whole update and rolls it back.

@@ -16,7 +16,7 @@ mod store;
 use chrono::{DateTime, Utc};
 
 pub use input::{EntryField, EntryInput};
-pub use list::{DirectoryQuery, EntryList, SortColumn};
+pub use list::{DirectoryQuery, SortColumn};
 pub use service::Directory;
 
 /// One kind of directory entry.

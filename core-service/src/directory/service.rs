@@ -2,13 +2,14 @@
 //! owns, so the change, its audit entry and its idempotency record commit together.
 
 use super::input::{NAME_TAKEN, apply};
-use super::list::{DirectoryQuery, EntryList};
+use super::list::DirectoryQuery;
 use super::{Entry, EntryField, EntryFields, EntryInput, Kind, store};
 use crate::audit::{self, Change};
 use crate::auth::RequestContext;
 use crate::clock::SharedClock;
 use crate::db::{Conn, Db, Tx, unique_violation};
 use crate::error::{Error, FieldErrors, Result};
+use crate::paging::Page;
 
 /// The directory operations.
 #[derive(Debug, Clone)]
@@ -55,13 +56,12 @@ impl Directory {
     }
 
     /// A page of live entries of `kind`.
-    pub async fn list(&self, kind: Kind, query: &DirectoryQuery) -> Result<EntryList> {
-        let (entries, total) = store::list(&mut self.db.conn(), kind, query).await?;
-        Ok(EntryList {
-            entries,
+    pub async fn list(&self, kind: Kind, query: &DirectoryQuery) -> Result<Page<Entry>> {
+        let (items, total) = store::list(&mut self.db.conn(), kind, query).await?;
+        Ok(Page {
+            items,
             total,
-            page: query.page,
-            per_page: query.per_page,
+            query: query.page,
         })
     }
 

@@ -199,18 +199,17 @@ pub(super) async fn list(
     query: &DirectoryQuery,
 ) -> Result<(Vec<Entry>, i64)> {
     let pattern = search_pattern(&query.search);
-    let direction = if query.descending { "DESC" } else { "ASC" };
+    let direction = query.sort.direction();
     // The table and the sort expression come from closed lists, never from client text.
     let page_sql = format!(
         "SELECT {} FROM {} WHERE {LIST_FILTER} ORDER BY {} {direction}, id {direction} LIMIT $2 OFFSET $3",
         columns(kind),
         kind.table(),
-        query.sort.as_sql()
+        query.sort.column.as_sql()
     );
     let count_sql = format!("SELECT COUNT(*) FROM {} WHERE {LIST_FILTER}", kind.table());
-    let offset = i64::from(query.page - 1) * i64::from(query.per_page);
     let rows: Vec<EntryRow> = on_conn!(conn, c => sqlx::query_as(AssertSqlSafe(page_sql))
-        .bind(&pattern).bind(i64::from(query.per_page)).bind(offset).fetch_all(c).await)?;
+        .bind(&pattern).bind(query.page.limit()).bind(query.page.offset()).fetch_all(c).await)?;
     let total: i64 = on_conn!(conn, c => sqlx::query_scalar(AssertSqlSafe(count_sql))
         .bind(&pattern).fetch_one(c).await)?;
     Ok((

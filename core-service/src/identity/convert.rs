@@ -3,7 +3,6 @@
 use lastmile_proto::timestamp;
 use lastmile_proto::v1 as pb;
 
-use super::service::Page;
 use super::{ApiKeyRecord, SessionTokens, User};
 
 impl From<User> for pb::User {
@@ -49,20 +48,4 @@ impl From<SessionTokens> for pb::SessionTokens {
             refresh_token: tokens.refresh_token,
         }
     }
-}
-
-/// The page facts of a list answer.
-pub(crate) fn page_meta(page: Page, total: i64) -> pb::PageMeta {
-    pb::PageMeta {
-        current_page: page.number,
-        per_page: page.size,
-        total,
-        last_page: page.last(total),
-    }
-}
-
-/// The page asked for (zeros when absent: the defaults).
-pub(crate) fn page_request(page: Option<pb::PageRequest>) -> (i32, i32) {
-    let page = page.unwrap_or_default();
-    (page.page, page.per_page)
 }

@@ -8,7 +8,6 @@ use tonic::server::NamedService;
 use tonic::service::RoutesBuilder;
 use tonic::{Request, Response, Status};
 
-use super::convert::{page_meta, page_request};
 use super::sessions::Origin;
 use super::{
     Identity, KeyRequest, NewUser, PreparedUser, PreparedUserUpdate, Principal, Role, Tier,
@@ -21,6 +20,7 @@ use crate::clock::SharedClock;
 use crate::db::{Db, Tx};
 use crate::domains::Domain;
 use crate::error::{Error, FieldErrors};
+use crate::paging::PageQuery;
 use crate::write::{Step, Writes};
 
 /// The identity domain as the server registers it.
@@ -168,11 +168,11 @@ impl IdentityService for IdentityGrpc {
         &self,
         request: Request<pb::ListUsersRequest>,
     ) -> Result<Response<pb::ListUsersResponse>, Status> {
-        let (page, per_page) = page_request(request.into_inner().page);
-        let (users, total, page) = self.identity.list_users(page, per_page).await?;
+        let page = PageQuery::from_request(request.into_inner().page)?;
+        let users = self.identity.list_users(page).await?;
         Ok(Response::new(pb::ListUsersResponse {
-            users: users.into_iter().map(Into::into).collect(),
-            meta: Some(page_meta(page, total)),
+            meta: Some(users.meta()),
+            users: users.items.into_iter().map(Into::into).collect(),
         }))
     }
 
@@ -260,14 +260,11 @@ impl IdentityService for IdentityGrpc {
         request: Request<pb::ListApiKeysRequest>,
     ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
         let principal = principal(&request)?.clone();
-        let (page, per_page) = page_request(request.into_inner().page);
-        let (keys, total, page) = self
-            .identity
-            .list_api_keys(&principal, page, per_page)
-            .await?;
+        let page = PageQuery::from_request(request.into_inner().page)?;
+        let keys = self.identity.list_api_keys(&principal, page).await?;
         Ok(Response::new(pb::ListApiKeysResponse {
-            api_keys: keys.into_iter().map(Into::into).collect(),
-            meta: Some(page_meta(page, total)),
+            meta: Some(keys.meta()),
+            api_keys: keys.items.into_iter().map(Into::into).collect(),
         }))
     }
 

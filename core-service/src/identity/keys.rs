@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use super::service::{Identity, Page};
+use super::service::Identity;
 use super::store::{self, KeyListRow, KeyScope};
 use super::{NewApiKey, Principal, Role, Tier, digest, generate_key, prefix_of};
 use crate::audit::{self, Change};
@@ -13,6 +13,7 @@ use crate::auth::RequestContext;
 use crate::authz;
 use crate::db::Tx;
 use crate::error::{Error, FieldErrors, Result};
+use crate::paging::{Page, PageQuery};
 
 const NAME_MAX: usize = 255;
 const DESCRIPTION_MAX: usize = 1000;
@@ -173,15 +174,18 @@ impl Identity {
     pub async fn list_api_keys(
         &self,
         principal: &Principal,
-        page: i32,
-        per_page: i32,
-    ) -> Result<(Vec<ApiKeyRecord>, i64, Page)> {
-        let page = Page::new(page, per_page)?;
+        page: PageQuery,
+    ) -> Result<Page<ApiKeyRecord>> {
         let scope = scope_of(principal);
         let mut conn = self.db.conn();
-        let rows = store::page(&mut conn, scope, page.limit(), page.offset()).await?;
+        let items = store::page(&mut conn, scope, page.limit(), page.offset()).await?;
         let total = store::count_in(&mut conn, scope).await?;
-        Ok((rows.into_iter().map(Into::into).collect(), total, page))
+        Ok(Page {
+            items,
+            total,
+            query: page,
+        }
+        .map(Into::into))
     }
 
     /// Creates a key inside `tx`, with its audit entry; returns its record and the key.

@@ -25,7 +25,7 @@ use crate::clock::SharedClock;
 use crate::db::Db;
 use crate::error::{Error, Result};
 pub use keys::{ApiKeyRecord, KeyRequest, within as role_within};
-pub use service::{Identity, Page};
+pub use service::Identity;
 pub(crate) use sessions::user_principal;
 pub use sessions::{ATTEMPT_WINDOW, ATTEMPTS_PER_WINDOW, Origin, SessionTokens};
 pub(crate) use store::ApiKeyRow;

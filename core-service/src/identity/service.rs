@@ -8,7 +8,7 @@ use super::sessions::LoginAttempts;
 use super::tokens::{TokenSettings, Tokens, Verdict};
 use crate::clock::SharedClock;
 use crate::db::Db;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::password::{PasswordPolicy, Passwords};
 
 /// Users, sessions and API keys.
@@ -48,51 +48,5 @@ impl Identity {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Verdict> {
         self.tokens.verify(&self.db, token, now).await
-    }
-}
-
-/// A page of a list: page from 1, size 1–100 (0 means 25).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    /// Page number, from 1.
-    pub number: i32,
-    /// Page size.
-    pub size: i32,
-}
-
-impl Page {
-    /// Applies the list rules of the contract.
-    pub fn new(page: i32, per_page: i32) -> Result<Self> {
-        if page < 0 {
-            return Err(Error::BadRequest(
-                "The page parameter must be a positive integer.".into(),
-            ));
-        }
-        if per_page < 0 {
-            return Err(Error::BadRequest(
-                "The per_page parameter must be a positive integer.".into(),
-            ));
-        }
-        Ok(Self {
-            number: page.max(1),
-            size: match per_page {
-                0 => 25,
-                n => n.min(100),
-            },
-        })
-    }
-
-    pub(crate) fn offset(self) -> i64 {
-        i64::from(self.number - 1) * i64::from(self.size)
-    }
-
-    pub(crate) fn limit(self) -> i64 {
-        i64::from(self.size)
-    }
-
-    /// The last page number for `total` items; at least 1.
-    pub(crate) fn last(self, total: i64) -> i32 {
-        let pages = (total + i64::from(self.size) - 1) / i64::from(self.size);
-        i32::try_from(pages.max(1)).unwrap_or(i32::MAX)
     }
 }

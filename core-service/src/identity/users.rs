@@ -6,12 +6,13 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::Role;
-use super::service::{Identity, Page};
+use super::service::Identity;
 use super::users_store::{self, UserRow, UserValues};
 use crate::audit::{self, Change, REDACTED};
 use crate::auth::RequestContext;
 use crate::db::{Conn, Tx, unique_violation};
 use crate::error::{Error, FieldErrors, Result};
+use crate::paging::{Page, PageQuery};
 
 const NAME_MAX: usize = 255;
 const EMAIL_MAX: usize = 255;
@@ -282,16 +283,16 @@ impl Identity {
     }
 
     /// One page of users, oldest first, and how many there are.
-    pub async fn list_users(&self, page: i32, per_page: i32) -> Result<(Vec<User>, i64, Page)> {
-        let page = Page::new(page, per_page)?;
+    pub async fn list_users(&self, page: PageQuery) -> Result<Page<User>> {
         let mut conn = self.db.conn();
-        let rows = users_store::page(&mut conn, page.limit(), page.offset()).await?;
+        let items = users_store::page(&mut conn, page.limit(), page.offset()).await?;
         let total = users_store::count(&mut conn).await?;
-        let users = rows
-            .into_iter()
-            .map(User::try_from)
-            .collect::<Result<_>>()?;
-        Ok((users, total, page))
+        Page {
+            items,
+            total,
+            query: page,
+        }
+        .try_map(User::try_from)
     }
 
     /// Checks changes to a user against every rule and hashes a new password (slow, so
