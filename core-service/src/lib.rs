@@ -11,6 +11,7 @@ pub mod db;
 pub mod directory;
 pub mod domains;
 pub mod error;
+pub mod fields;
 pub mod idempotency;
 pub mod identity;
 pub mod metrics;

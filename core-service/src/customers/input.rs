@@ -1,9 +1,9 @@
 //! What a client sent for a customer, and how it becomes [`CustomerFields`]: every field
 //! checked, every failure reported, nothing written until all of them pass.
 
-use super::fields::{self, Messages};
 use super::{Address, BillingMethod, CustomerFields, CustomerSettings};
 use crate::error::FieldErrors;
+use crate::fields::{self, Messages};
 
 /// A value chosen from a fixed set, as sent: absent, one of the set, or something else.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -3,7 +3,6 @@
 //! `fields` holds the per-field rules, `input` turns what a client sent into a validated
 //! customer, `list` the rules of pages and sorting, `service` runs the operations, `store` holds the SQL and `grpc` the adapter.
 
-pub mod fields;
 pub mod grpc;
 pub mod input;
 pub mod list;

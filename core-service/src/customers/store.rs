@@ -371,7 +371,7 @@ fn search_patterns(search: &str) -> (String, String) {
             .replace('_', "\\_")
     };
     let name = format!("%{}%", escape(&search.to_lowercase()));
-    let phone_digits = super::fields::normalize_phone(search);
+    let phone_digits = crate::fields::normalize_phone(search);
     let phone = if phone_digits.is_empty() {
         name.clone()
     } else {

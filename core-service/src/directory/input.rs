@@ -2,8 +2,8 @@
 //! [`EntryFields`] that can only be valid.
 
 use super::{EntryFields, Kind};
-use crate::customers::fields;
 use crate::error::FieldErrors;
+use crate::fields;
 
 const NAME_MIN: usize = 2;
 const NAME_MAX: usize = 100;

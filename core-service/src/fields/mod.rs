@@ -1,29 +1,27 @@
-//! Field rules for customers: each parser takes what a client sent and returns either a
-//! value that can only be valid, or every message for that field.
+//! Field rules shared by every domain: each parser takes what a client sent and returns
+//! either a value that can only be valid, or every message for that field. The types
+//! ([`Email`], [`Phone`], [`PersonName`]) hold only valid values; the functions below say
+//! whether a field is required and give its bounds.
+
+mod email;
+mod name;
+mod phone;
+
+pub use email::Email;
+pub use name::PersonName;
+pub use phone::{Phone, normalize as normalize_phone};
 
 /// Messages for one field.
 pub type Messages = Vec<String>;
 
 const NAME_MAX: usize = 100;
 const TEXT_MAX: usize = 255;
-const EMAIL_MAX: usize = 254;
 
 /// `first_name`: required, 3 to 100 characters after trimming.
 pub fn first_name(raw: Option<&str>) -> Result<String, Messages> {
-    let value = raw.map(str::trim).unwrap_or_default();
-    if value.is_empty() {
-        return Err(vec!["The first name field is required.".into()]);
-    }
-    let length = value.chars().count();
-    if length < 3 {
-        return Err(vec!["The first name must be at least 3 characters.".into()]);
-    }
-    if length > NAME_MAX {
-        return Err(vec![format!(
-            "The first name may not be greater than {NAME_MAX} characters."
-        )]);
-    }
-    Ok(value.to_owned())
+    PersonName::parse(raw.unwrap_or_default(), "first name", 3..=NAME_MAX)
+        .map(PersonName::into_string)
+        .map_err(|message| vec![message])
 }
 
 /// An optional free-text field (`label` as it appears in messages); empty means absent.
@@ -54,74 +52,27 @@ pub fn address_part(raw: Option<&str>, label: &str) -> Result<String, Messages> 
     optional_text(raw, label, TEXT_MAX).map(Option::unwrap_or_default)
 }
 
-/// `email`: optional; a plausible address (one `@`, a dotted domain, no spaces), stored
-/// lower-cased so that uniqueness ignores case.
+/// `email`: optional; a plausible address ([`Email`]), lower-cased so that uniqueness
+/// ignores case.
 pub fn email(raw: Option<&str>) -> Result<Option<String>, Messages> {
     let value = raw.map(str::trim).unwrap_or_default();
     if value.is_empty() {
         return Ok(None);
     }
-    let invalid = || vec!["The email must be a valid email address.".to_owned()];
-    if value.len() > EMAIL_MAX {
-        return Err(vec![format!(
-            "The email may not be greater than {EMAIL_MAX} characters."
-        )]);
-    }
-    let Some((local, domain)) = value.split_once('@') else {
-        return Err(invalid());
-    };
-    let domain_ok = domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains("..")
-        && domain
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
-    let local_ok = !local.is_empty()
-        && local.len() <= 64
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..")
-        && local
-            .chars()
-            .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
-    if !(domain_ok && local_ok) {
-        return Err(invalid());
-    }
-    Ok(Some(value.to_lowercase()))
+    Email::parse(value)
+        .map(|email| Some(email.to_lowercase()))
+        .map_err(|message| vec![message])
 }
 
-/// `phone`: required; E.164 (`+` and 8–15 digits) or local digits (6–15). Spaces, dots,
-/// dashes and parentheses are dropped, so "+1 (555) 010-0199" and "+15550100199" are the
-/// same number for uniqueness.
+/// `phone`: required; a well-formed number ([`Phone`]), normalised.
 pub fn phone(raw: Option<&str>) -> Result<String, Messages> {
     let value = raw.map(str::trim).unwrap_or_default();
     if value.is_empty() {
         return Err(vec!["The phone field is required.".into()]);
     }
-    let normalized = normalize_phone(value);
-    let digits = normalized.trim_start_matches('+');
-    let international = normalized.starts_with('+');
-    let length_ok = if international {
-        (8..=15).contains(&digits.len())
-    } else {
-        (6..=15).contains(&digits.len())
-    };
-    let well_formed = !digits.is_empty()
-        && digits.chars().all(|c| c.is_ascii_digit())
-        && normalized.matches('+').count() <= 1
-        && value
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +-.()".contains(c));
-    if !(well_formed && length_ok) {
-        return Err(vec!["The phone must be a valid phone number.".into()]);
-    }
-    Ok(normalized)
-}
-
-/// Drops the separators people write in phone numbers.
-pub fn normalize_phone(value: &str) -> String {
-    value.chars().filter(|c| !" -.()".contains(*c)).collect()
+    Phone::parse(value)
+        .map(Phone::into_string)
+        .map_err(|message| vec![message])
 }
 
 /// An integer that must lie in `range`; `label` as it appears in messages.
