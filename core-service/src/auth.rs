@@ -24,8 +24,9 @@ use crate::authz::{self, Access, AccessTable};
 use crate::clock::SharedClock;
 use crate::db::Db;
 use crate::error::{AuthFailure, Error, Result};
-use crate::identity::{self, ApiKeyRow, Identity, Principal, Role, Tier, TokenSettings, UserRow};
+use crate::identity::{self, ApiKeyRow, Identity, TokenSettings, UserRow};
 use crate::password::Passwords;
+use crate::principal::{Principal, Role, Tier};
 
 /// How long a key lookup is reused. Revoking or expiring a key takes effect within this
 /// time on every core process.
