@@ -40,7 +40,9 @@ pub(crate) fn collections() -> Vec<(&'static str, &'static str)> {
         ("openapi", "/api/v1/openapi.json"),
         ("docs", "/docs"),
     ];
-    let registered = crate::resources::all().into_iter().flat_map(|entry| entry.links);
+    let registered = crate::resources::all()
+        .into_iter()
+        .flat_map(|entry| entry.links);
     registered.chain(documents).collect()
 }
 
@@ -58,7 +60,10 @@ pub(crate) async fn discovery(
     State(state): State<AppState>,
     base: BaseUrl,
 ) -> Json<Success<DiscoveryData>> {
-    let links = state.links.iter().map(|(name, path)| (*name, base.join(path)));
+    let links = state
+        .links
+        .iter()
+        .map(|(name, path)| (*name, base.join(path)));
     Json(Success::new(
         "OK",
         DiscoveryData {

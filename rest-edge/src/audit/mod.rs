@@ -17,7 +17,9 @@ use axum::extract::State;
 use axum::routing::get;
 use lastmile_proto::v1::audit_service_client::AuditServiceClient;
 use lastmile_proto::v1::identity_service_client::IdentityServiceClient;
-use lastmile_proto::v1::{AuditEntry, ListAuditEntriesRequest, ListRolesRequest, PageMeta, PageRequest};
+use lastmile_proto::v1::{
+    AuditEntry, ListAuditEntriesRequest, ListRolesRequest, PageMeta, PageRequest,
+};
 use serde::Serialize;
 use tonic::transport::Channel;
 use utoipa::openapi::path::Parameter;
@@ -62,7 +64,10 @@ impl List for AuditLog {
         core: Channel,
         request: tonic::Request<ListAuditEntriesRequest>,
     ) -> Answer<(Vec<AuditEntry>, Option<PageMeta>)> {
-        let answer = AuditServiceClient::new(core).list_audit_entries(request).await?.into_inner();
+        let answer = AuditServiceClient::new(core)
+            .list_audit_entries(request)
+            .await?
+            .into_inner();
         Ok((answer.audit_entries, answer.meta))
     }
 }

@@ -10,9 +10,17 @@ use utoipa::openapi::path::Parameter;
 /// The filters, as the document states them.
 pub(crate) fn filters() -> Vec<Parameter> {
     vec![
-        text_parameter("actor_id", "Entries by this user or API key: `user:<id>`, `key:<id>`, or a bare user id.", &[]),
+        text_parameter(
+            "actor_id",
+            "Entries by this user or API key: `user:<id>`, `key:<id>`, or a bare user id.",
+            &[],
+        ),
         text_parameter("action", "Exact action, e.g. `customer.updated`.", &[]),
-        text_parameter("resource_type", "Exact resource type, e.g. `customer`.", &[]),
+        text_parameter(
+            "resource_type",
+            "Exact resource type, e.g. `customer`.",
+            &[],
+        ),
         text_parameter("resource_id", "Exact resource id.", &[]),
         text_parameter("from", "Entries at or after this time (RFC 3339).", &[]),
         text_parameter("to", "Entries at or before this time (RFC 3339).", &[]),
@@ -61,7 +69,11 @@ pub(crate) fn list_request(
     }
     Ok(ListAuditEntriesRequest {
         page: Some(page),
-        actor_id: query.get("actor_id").map(actor).transpose()?.unwrap_or_default(),
+        actor_id: query
+            .get("actor_id")
+            .map(actor)
+            .transpose()?
+            .unwrap_or_default(),
         action: query.text("action"),
         resource_type: query.text("resource_type"),
         resource_id: query.text("resource_id"),

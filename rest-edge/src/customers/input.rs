@@ -28,7 +28,11 @@ pub(crate) type CustomerChanges = Changes<CustomerInput>;
 pub(crate) fn customer_changes(body: &Map<String, Value>) -> Result<CustomerChanges, FieldErrors> {
     let intent = crate::resource::fields::Intent::Update;
     let (changes, errors) = crate::resource::fields::read(FIELDS, body, intent);
-    if errors.is_empty() { Ok(changes) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(changes)
+    } else {
+        Err(errors)
+    }
 }
 
 /// A field of the table.
@@ -40,38 +44,183 @@ const fn field(
     rule: Rule,
     description: &'static str,
 ) -> FieldSpec<CustomerInput> {
-    FieldSpec { name, kind, nullable, required, rule, description }
+    FieldSpec {
+        name,
+        kind,
+        nullable,
+        required,
+        rule,
+        description,
+    }
 }
 
 /// A flat key of the service address (`city`, …), touched as `address.<part>`.
-const fn flat(name: &'static str, read: fn(&Fields<'_>, &mut CustomerChanges, &mut FieldErrors)) -> FieldSpec<CustomerInput> {
-    field(name, Kind::Custom { read, schema: text_schema }, true, false, Rule::NONE, "A part of the service address.")
+const fn flat(
+    name: &'static str,
+    read: fn(&Fields<'_>, &mut CustomerChanges, &mut FieldErrors),
+) -> FieldSpec<CustomerInput> {
+    field(
+        name,
+        Kind::Custom {
+            read,
+            schema: text_schema,
+        },
+        true,
+        false,
+        Rule::NONE,
+        "A part of the service address.",
+    )
 }
 
 /// Every field of a customer body, in the order of the update mask.
 pub(crate) const FIELDS: &[FieldSpec<CustomerInput>] = &[
-    field("first_name", Kind::Text(|c, v| c.first_name = v.unwrap_or_default()), false, true, Rule::length(3, 100), "At least 3 characters."),
-    field("last_name", Kind::Text(|c, v| c.last_name = non_empty(v)), true, false, Rule::NONE, "Family name."),
-    field("email", Kind::Text(|c, v| c.email = non_empty(v)), true, false, Rule { format: Some("email"), ..Rule::NONE }, "A valid address, unique among live customers."),
-    field("password", Kind::Text(|c, v| c.password = v.unwrap_or_default()), false, true, Rule::NONE, "Must satisfy the password policy (`GET /api/security-settings`). Never returned."),
-    field("phone", Kind::Text(|c, v| c.phone = v.unwrap_or_default()), false, true, Rule::NONE, "E.164 or local digits; unique among live customers."),
-    field("address", Kind::Custom { read: read_address, schema: address_schema }, true, false, Rule::NONE, "The street, or the whole address as an object."),
+    field(
+        "first_name",
+        Kind::Text(|c, v| c.first_name = v.unwrap_or_default()),
+        false,
+        true,
+        Rule::length(3, 100),
+        "At least 3 characters.",
+    ),
+    field(
+        "last_name",
+        Kind::Text(|c, v| c.last_name = non_empty(v)),
+        true,
+        false,
+        Rule::NONE,
+        "Family name.",
+    ),
+    field(
+        "email",
+        Kind::Text(|c, v| c.email = non_empty(v)),
+        true,
+        false,
+        Rule {
+            format: Some("email"),
+            ..Rule::NONE
+        },
+        "A valid address, unique among live customers.",
+    ),
+    field(
+        "password",
+        Kind::Text(|c, v| c.password = v.unwrap_or_default()),
+        false,
+        true,
+        Rule::NONE,
+        "Must satisfy the password policy (`GET /api/security-settings`). Never returned.",
+    ),
+    field(
+        "phone",
+        Kind::Text(|c, v| c.phone = v.unwrap_or_default()),
+        false,
+        true,
+        Rule::NONE,
+        "E.164 or local digits; unique among live customers.",
+    ),
+    field(
+        "address",
+        Kind::Custom {
+            read: read_address,
+            schema: address_schema,
+        },
+        true,
+        false,
+        Rule::NONE,
+        "The street, or the whole address as an object.",
+    ),
     flat("city", |f, c, e| read_flat(f, c, e, "city", "city")),
     flat("state", |f, c, e| read_flat(f, c, e, "state", "state")),
-    flat("country", |f, c, e| read_flat(f, c, e, "country", "country")),
-    flat("postal_code", |f, c, e| read_flat(f, c, e, "postal_code", "zip")),
-    field("billing_address", Kind::Custom { read: read_billing_address, schema: address_object_schema }, true, false, Rule::NONE, "The billing address; null clears it."),
-    field("user_group_id", Kind::Integer(|c, v| c.user_group_id = v), true, false, Rule { minimum: Some(1), ..Rule::NONE }, "A user group that exists."),
-    field("organization_ids", Kind::Integers(|c, v| c.organization_ids = v.unwrap_or_default()), true, false, Rule::NONE, "Organizations that exist."),
-    field("partner_id", Kind::Integer(|c, v| c.partner_id = v), true, false, Rule { minimum: Some(1), ..Rule::NONE }, "A partner that exists."),
-    field("billing_method", Kind::OneOf(&["cycle", "prorata"], |c, v| c.billing_method = v.map_or(0, |m| billing_method_value(&m))), true, false, Rule::NONE, "Required when billing is enabled."),
-    field("billing_day", Kind::Integer(|c, v| c.billing_day = v.map(saturate_i32)), true, false, Rule::range(1, 28), "Day of the month the billing cycle starts."),
-    field("auto_suspension", Kind::Boolean(|c, v| c.auto_suspension = v), true, false, Rule::NONE, "Whether unpaid invoices suspend the customer automatically."),
-    field("suspend_after_days", Kind::Integer(|c, v| c.suspend_after_days = v.map(saturate_i32)), false, false, Rule::range(0, 365), "Days past due before automatic suspension."),
+    flat("country", |f, c, e| {
+        read_flat(f, c, e, "country", "country")
+    }),
+    flat("postal_code", |f, c, e| {
+        read_flat(f, c, e, "postal_code", "zip")
+    }),
+    field(
+        "billing_address",
+        Kind::Custom {
+            read: read_billing_address,
+            schema: address_object_schema,
+        },
+        true,
+        false,
+        Rule::NONE,
+        "The billing address; null clears it.",
+    ),
+    field(
+        "user_group_id",
+        Kind::Integer(|c, v| c.user_group_id = v),
+        true,
+        false,
+        Rule {
+            minimum: Some(1),
+            ..Rule::NONE
+        },
+        "A user group that exists.",
+    ),
+    field(
+        "organization_ids",
+        Kind::Integers(|c, v| c.organization_ids = v.unwrap_or_default()),
+        true,
+        false,
+        Rule::NONE,
+        "Organizations that exist.",
+    ),
+    field(
+        "partner_id",
+        Kind::Integer(|c, v| c.partner_id = v),
+        true,
+        false,
+        Rule {
+            minimum: Some(1),
+            ..Rule::NONE
+        },
+        "A partner that exists.",
+    ),
+    field(
+        "billing_method",
+        Kind::OneOf(&["cycle", "prorata"], |c, v| {
+            c.billing_method = v.map_or(0, |m| billing_method_value(&m))
+        }),
+        true,
+        false,
+        Rule::NONE,
+        "Required when billing is enabled.",
+    ),
+    field(
+        "billing_day",
+        Kind::Integer(|c, v| c.billing_day = v.map(saturate_i32)),
+        true,
+        false,
+        Rule::range(1, 28),
+        "Day of the month the billing cycle starts.",
+    ),
+    field(
+        "auto_suspension",
+        Kind::Boolean(|c, v| c.auto_suspension = v),
+        true,
+        false,
+        Rule::NONE,
+        "Whether unpaid invoices suspend the customer automatically.",
+    ),
+    field(
+        "suspend_after_days",
+        Kind::Integer(|c, v| c.suspend_after_days = v.map(saturate_i32)),
+        false,
+        false,
+        Rule::range(0, 365),
+        "Days past due before automatic suspension.",
+    ),
 ];
 
 fn text_schema() -> RefOr<Schema> {
-    ObjectBuilder::new().schema_type([Type::String, Type::Null].into_iter().collect::<utoipa::openapi::schema::SchemaType>()).into()
+    ObjectBuilder::new()
+        .schema_type(
+            [Type::String, Type::Null]
+                .into_iter()
+                .collect::<utoipa::openapi::schema::SchemaType>(),
+        )
+        .into()
 }
 
 fn address_object_schema() -> RefOr<Schema> {
@@ -83,7 +232,9 @@ fn address_schema() -> RefOr<Schema> {
         .item(ObjectBuilder::new().schema_type(Type::String))
         .item(Ref::from_schema_name("AddressJson"))
         .item(ObjectBuilder::new().schema_type(Type::Null))
-        .description(Some("The street, or the whole address as an object (`postal_code` is accepted for `zip`)."))
+        .description(Some(
+            "The street, or the whole address as an object (`postal_code` is accepted for `zip`).",
+        ))
         .into()
 }
 
@@ -156,7 +307,11 @@ fn read_address(fields: &Fields<'_>, out: &mut CustomerChanges, errors: &mut Fie
         }
         Some(Value::String(street)) => {
             out.touch("address.street");
-            out.input.address.get_or_insert_default().street.clone_from(street);
+            out.input
+                .address
+                .get_or_insert_default()
+                .street
+                .clone_from(street);
         }
         Some(Value::Object(object)) => {
             let address = out.input.address.get_or_insert_default();
@@ -167,7 +322,13 @@ fn read_address(fields: &Fields<'_>, out: &mut CustomerChanges, errors: &mut Fie
 }
 
 /// A flat key of the service address (`city`, `state`, `country`, `postal_code`).
-fn read_flat(fields: &Fields<'_>, out: &mut CustomerChanges, errors: &mut FieldErrors, key: &str, part: &str) {
+fn read_flat(
+    fields: &Fields<'_>,
+    out: &mut CustomerChanges,
+    errors: &mut FieldErrors,
+    key: &str,
+    part: &str,
+) {
     let value = fields.string(key, errors);
     if value.is_present() {
         out.touch(format!("address.{part}"));

@@ -229,8 +229,14 @@ fn null_values_are_masked_with_empty_values() {
 fn null_on_a_field_that_cannot_be_cleared_is_required() {
     let errors = changes(json!({"first_name": null, "phone": null, "suspend_after_days": null}))
         .unwrap_err();
-    assert_eq!(errors.fields(), ["first_name", "phone", "suspend_after_days"]);
-    assert_eq!(errors.get("phone").unwrap(), ["The phone field is required."]);
+    assert_eq!(
+        errors.fields(),
+        ["first_name", "phone", "suspend_after_days"]
+    );
+    assert_eq!(
+        errors.get("phone").unwrap(),
+        ["The phone field is required."]
+    );
 }
 
 #[test]

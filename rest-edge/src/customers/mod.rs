@@ -64,8 +64,16 @@ impl List for Customers {
 
     fn filters() -> Vec<Parameter> {
         vec![
-            text_parameter("search", "Matches name, e-mail, phone or portal id (case-insensitive substring).", &[]),
-            text_parameter("status", "Only customers in this status.", &["active", "suspended", "terminated"]),
+            text_parameter(
+                "search",
+                "Matches name, e-mail, phone or portal id (case-insensitive substring).",
+                &[],
+            ),
+            text_parameter(
+                "status",
+                "Only customers in this status.",
+                &["active", "suspended", "terminated"],
+            ),
             id_parameter("partner_id", "Only customers of this partner."),
             text_parameter(
                 "sort",
@@ -110,11 +118,20 @@ impl Get for Customers {
     type Request = GetCustomerRequest;
 
     fn request(key: CustomerRef) -> GetCustomerRequest {
-        GetCustomerRequest { customer: reference(key) }
+        GetCustomerRequest {
+            customer: reference(key),
+        }
     }
 
-    async fn call(core: Channel, request: tonic::Request<GetCustomerRequest>) -> Answer<Option<Customer>> {
-        Ok(client(core).get_customer(request).await?.into_inner().customer)
+    async fn call(
+        core: Channel,
+        request: tonic::Request<GetCustomerRequest>,
+    ) -> Answer<Option<Customer>> {
+        Ok(client(core)
+            .get_customer(request)
+            .await?
+            .into_inner()
+            .customer)
     }
 }
 
@@ -127,28 +144,51 @@ impl Create for Customers {
     type Request = CreateCustomerRequest;
 
     fn request(changes: Changes<CustomerInput>, validate_only: bool) -> CreateCustomerRequest {
-        CreateCustomerRequest { customer: Some(changes.input), validate_only }
+        CreateCustomerRequest {
+            customer: Some(changes.input),
+            validate_only,
+        }
     }
 
-    async fn call(core: Channel, request: tonic::Request<CreateCustomerRequest>) -> Answer<Option<Customer>> {
-        Ok(client(core).create_customer(request).await?.into_inner().customer)
+    async fn call(
+        core: Channel,
+        request: tonic::Request<CreateCustomerRequest>,
+    ) -> Answer<Option<Customer>> {
+        Ok(client(core)
+            .create_customer(request)
+            .await?
+            .into_inner()
+            .customer)
     }
 }
 
 impl Update for Customers {
     type Request = UpdateCustomerRequest;
 
-    fn request(key: CustomerRef, changes: Changes<CustomerInput>, validate_only: bool) -> UpdateCustomerRequest {
+    fn request(
+        key: CustomerRef,
+        changes: Changes<CustomerInput>,
+        validate_only: bool,
+    ) -> UpdateCustomerRequest {
         UpdateCustomerRequest {
             customer: reference(key),
             changes: Some(changes.input),
-            update_mask: Some(prost_types::FieldMask { paths: changes.mask }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: changes.mask,
+            }),
             validate_only,
         }
     }
 
-    async fn call(core: Channel, request: tonic::Request<UpdateCustomerRequest>) -> Answer<Option<Customer>> {
-        Ok(client(core).update_customer(request).await?.into_inner().customer)
+    async fn call(
+        core: Channel,
+        request: tonic::Request<UpdateCustomerRequest>,
+    ) -> Answer<Option<Customer>> {
+        Ok(client(core)
+            .update_customer(request)
+            .await?
+            .into_inner()
+            .customer)
     }
 }
 
@@ -157,7 +197,9 @@ impl Delete for Customers {
 
     /// Soft: the customer leaves lists and lookups; invoices and payments stay.
     fn request(key: CustomerRef) -> DeleteCustomerRequest {
-        DeleteCustomerRequest { customer: reference(key) }
+        DeleteCustomerRequest {
+            customer: reference(key),
+        }
     }
 
     async fn call(core: Channel, request: tonic::Request<DeleteCustomerRequest>) -> Answer<()> {
@@ -168,21 +210,41 @@ impl Delete for Customers {
 
 impl Action for Customers {
     const ACTIONS: &'static [(&'static str, i32, &'static str)] = &[
-        ("suspend", CustomerAction::Suspend as i32, "Customer suspended successfully"),
-        ("activate", CustomerAction::Activate as i32, "Customer activated successfully"),
-        ("terminate", CustomerAction::Terminate as i32, "Customer terminated successfully"),
+        (
+            "suspend",
+            CustomerAction::Suspend as i32,
+            "Customer suspended successfully",
+        ),
+        (
+            "activate",
+            CustomerAction::Activate as i32,
+            "Customer activated successfully",
+        ),
+        (
+            "terminate",
+            CustomerAction::Terminate as i32,
+            "Customer terminated successfully",
+        ),
     ];
     type Request = PerformCustomerActionRequest;
 
     fn request(key: CustomerRef, action: i32, reason: String) -> PerformCustomerActionRequest {
-        PerformCustomerActionRequest { customer: reference(key), action, reason }
+        PerformCustomerActionRequest {
+            customer: reference(key),
+            action,
+            reason,
+        }
     }
 
     async fn call(
         core: Channel,
         request: tonic::Request<PerformCustomerActionRequest>,
     ) -> Answer<Option<Customer>> {
-        Ok(client(core).perform_customer_action(request).await?.into_inner().customer)
+        Ok(client(core)
+            .perform_customer_action(request)
+            .await?
+            .into_inner()
+            .customer)
     }
 }
 

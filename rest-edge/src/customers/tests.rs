@@ -39,9 +39,21 @@ fn a_path_segment_is_a_positive_id_or_a_portal_id() {
         ok.key,
         Some(customer_ref::Key::Reference("10000001".to_owned()))
     );
-    assert!(Customers::key("00000001").is_some(), "any 8 digits may be a portal id");
+    assert!(
+        Customers::key("00000001").is_some(),
+        "any 8 digits may be a portal id"
+    );
     assert!(Customers::key("9223372036854775807").is_some());
-    for bad in ["", "0", "abc", "12a", "-1", "+1", "9223372036854775808", "1.0"] {
+    for bad in [
+        "",
+        "0",
+        "abc",
+        "12a",
+        "-1",
+        "+1",
+        "9223372036854775808",
+        "1.0",
+    ] {
         assert!(Customers::key(bad).is_none(), "{bad}");
     }
 }
@@ -49,7 +61,10 @@ fn a_path_segment_is_a_positive_id_or_a_portal_id() {
 #[test]
 fn a_bad_status_or_partner_filter_is_a_400() {
     let query = |k: &str, v: &str| QueryPairs(vec![(k.to_owned(), v.to_owned())]);
-    let page = PageRequest { page: 1, per_page: 25 };
+    let page = PageRequest {
+        page: 1,
+        per_page: 25,
+    };
     let error = <Customers as List>::request(page, &query("status", "deleted")).unwrap_err();
     assert_eq!(
         error.body.error.as_deref(),

@@ -13,8 +13,8 @@ use crate::resource::query::text_parameter;
 use crate::resource::{FieldSpec, Kind, QueryPairs, Rule};
 use lastmile_proto::v1::PageRequest;
 use lastmile_proto::v1::directory_service_client::DirectoryServiceClient;
-use tonic::transport::Channel;
 use serde::Serialize;
+use tonic::transport::Channel;
 use utoipa::ToSchema;
 use utoipa::openapi::path::Parameter;
 
@@ -118,17 +118,33 @@ pub(crate) const fn description_field<I: EntryInput>() -> FieldSpec<I> {
 /// The filters of a directory list: `search` and `sort`.
 pub(crate) fn filters() -> Vec<Parameter> {
     vec![
-        text_parameter("search", "Matches the name (case-insensitive substring).", &[]),
+        text_parameter(
+            "search",
+            "Matches the name (case-insensitive substring).",
+            &[],
+        ),
         text_parameter(
             "sort",
             "A leading `-` sorts descending. Default `name`.",
-            &["name", "-name", "created_at", "-created_at", "updated_at", "-updated_at", "id", "-id"],
+            &[
+                "name",
+                "-name",
+                "created_at",
+                "-created_at",
+                "updated_at",
+                "-updated_at",
+                "id",
+                "-id",
+            ],
         ),
     ]
 }
 
 /// `(page, search, sort)` of a directory list.
-pub(crate) fn list_query(page: PageRequest, query: &QueryPairs) -> (Option<PageRequest>, String, String) {
+pub(crate) fn list_query(
+    page: PageRequest,
+    query: &QueryPairs,
+) -> (Option<PageRequest>, String, String) {
     (Some(page), query.text("search"), query.text("sort"))
 }
 
@@ -156,7 +172,10 @@ macro_rules! directory_calls {
                 core: tonic::transport::Channel,
                 request: tonic::Request<$list>,
             ) -> $crate::resource::Answer<(Vec<$item>, Option<lastmile_proto::v1::PageMeta>)> {
-                let answer = $crate::directory::client(core).$list_rpc(request).await?.into_inner();
+                let answer = $crate::directory::client(core)
+                    .$list_rpc(request)
+                    .await?
+                    .into_inner();
                 Ok((answer.$many, answer.meta))
             }
         }
@@ -165,27 +184,62 @@ macro_rules! directory_calls {
             fn request(id: i64) -> $get {
                 $get { id }
             }
-            async fn call(core: tonic::transport::Channel, request: tonic::Request<$get>) -> $crate::resource::Answer<Option<$item>> {
-                Ok($crate::directory::client(core).$get_rpc(request).await?.into_inner().$one)
+            async fn call(
+                core: tonic::transport::Channel,
+                request: tonic::Request<$get>,
+            ) -> $crate::resource::Answer<Option<$item>> {
+                Ok($crate::directory::client(core)
+                    .$get_rpc(request)
+                    .await?
+                    .into_inner()
+                    .$one)
             }
         }
         impl $crate::resource::Create for $kind {
             type Request = $create;
             fn request(changes: $crate::resource::Changes<$input>, validate_only: bool) -> $create {
-                $create { $one: Some(changes.input), validate_only }
+                $create {
+                    $one: Some(changes.input),
+                    validate_only,
+                }
             }
-            async fn call(core: tonic::transport::Channel, request: tonic::Request<$create>) -> $crate::resource::Answer<Option<$item>> {
-                Ok($crate::directory::client(core).$create_rpc(request).await?.into_inner().$one)
+            async fn call(
+                core: tonic::transport::Channel,
+                request: tonic::Request<$create>,
+            ) -> $crate::resource::Answer<Option<$item>> {
+                Ok($crate::directory::client(core)
+                    .$create_rpc(request)
+                    .await?
+                    .into_inner()
+                    .$one)
             }
         }
         impl $crate::resource::Update for $kind {
             type Request = $update;
-            fn request(id: i64, changes: $crate::resource::Changes<$input>, validate_only: bool) -> $update {
-                let update_mask = Some(prost_types::FieldMask { paths: changes.mask });
-                $update { id, changes: Some(changes.input), update_mask, validate_only }
+            fn request(
+                id: i64,
+                changes: $crate::resource::Changes<$input>,
+                validate_only: bool,
+            ) -> $update {
+                let update_mask = Some(prost_types::FieldMask {
+                    paths: changes.mask,
+                });
+                $update {
+                    id,
+                    changes: Some(changes.input),
+                    update_mask,
+                    validate_only,
+                }
             }
-            async fn call(core: tonic::transport::Channel, request: tonic::Request<$update>) -> $crate::resource::Answer<Option<$item>> {
-                Ok($crate::directory::client(core).$update_rpc(request).await?.into_inner().$one)
+            async fn call(
+                core: tonic::transport::Channel,
+                request: tonic::Request<$update>,
+            ) -> $crate::resource::Answer<Option<$item>> {
+                Ok($crate::directory::client(core)
+                    .$update_rpc(request)
+                    .await?
+                    .into_inner()
+                    .$one)
             }
         }
         impl $crate::resource::Delete for $kind {
@@ -194,7 +248,10 @@ macro_rules! directory_calls {
             fn request(id: i64) -> $delete {
                 $delete { id }
             }
-            async fn call(core: tonic::transport::Channel, request: tonic::Request<$delete>) -> $crate::resource::Answer<()> {
+            async fn call(
+                core: tonic::transport::Channel,
+                request: tonic::Request<$delete>,
+            ) -> $crate::resource::Answer<()> {
                 $crate::directory::client(core).$delete_rpc(request).await?;
                 Ok(())
             }

@@ -26,7 +26,14 @@ impl Resource for Organizations {
     }
 
     fn view(o: OrganizationRecord, base: &BaseUrl) -> EntryJson {
-        EntryJson::new(base, Self::PATH, o.id, o.name, o.description, [o.created_at, o.updated_at])
+        EntryJson::new(
+            base,
+            Self::PATH,
+            o.id,
+            o.name,
+            o.description,
+            [o.created_at, o.updated_at],
+        )
     }
 }
 
@@ -38,8 +45,19 @@ impl Body for Organizations {
 }
 
 directory_calls!(
-    Organizations, OrganizationRecord, OrganizationInput, organization, organizations,
-    ListOrganizationsRequest, list_organizations, GetOrganizationRequest, get_organization,
-    CreateOrganizationRequest, create_organization, UpdateOrganizationRequest, update_organization,
-    DeleteOrganizationRequest, delete_organization
+    Organizations,
+    OrganizationRecord,
+    OrganizationInput,
+    organization,
+    organizations,
+    ListOrganizationsRequest,
+    list_organizations,
+    GetOrganizationRequest,
+    get_organization,
+    CreateOrganizationRequest,
+    create_organization,
+    UpdateOrganizationRequest,
+    update_organization,
+    DeleteOrganizationRequest,
+    delete_organization
 );

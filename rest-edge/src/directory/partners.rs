@@ -77,7 +77,10 @@ impl Body for Partners {
             kind: Kind::Text(|p, v| p.contact_email = non_empty(v)),
             nullable: true,
             required: false,
-            rule: Rule { format: Some("email"), ..Rule::NONE },
+            rule: Rule {
+                format: Some("email"),
+                ..Rule::NONE
+            },
             description: "A valid e-mail address; null or empty clears it.",
         },
         FieldSpec {
@@ -92,8 +95,19 @@ impl Body for Partners {
 }
 
 directory_calls!(
-    Partners, Partner, PartnerInput, partner, partners,
-    ListPartnersRequest, list_partners, GetPartnerRequest, get_partner,
-    CreatePartnerRequest, create_partner, UpdatePartnerRequest, update_partner,
-    DeletePartnerRequest, delete_partner
+    Partners,
+    Partner,
+    PartnerInput,
+    partner,
+    partners,
+    ListPartnersRequest,
+    list_partners,
+    GetPartnerRequest,
+    get_partner,
+    CreatePartnerRequest,
+    create_partner,
+    UpdatePartnerRequest,
+    update_partner,
+    DeletePartnerRequest,
+    delete_partner
 );

@@ -4,8 +4,8 @@ use super::{EntryJson, description_field, directory_calls, name_field};
 use crate::base_url::BaseUrl;
 use crate::resource::{Body, FieldSpec, Resource};
 use lastmile_proto::v1::{
-    CreateUserGroupRequest, DeleteUserGroupRequest, GetUserGroupRequest,
-    ListUserGroupsRequest, UserGroupInput, UserGroup, UpdateUserGroupRequest,
+    CreateUserGroupRequest, DeleteUserGroupRequest, GetUserGroupRequest, ListUserGroupsRequest,
+    UpdateUserGroupRequest, UserGroup, UserGroupInput,
 };
 
 /// The user groups collection.
@@ -26,7 +26,14 @@ impl Resource for UserGroups {
     }
 
     fn view(o: UserGroup, base: &BaseUrl) -> EntryJson {
-        EntryJson::new(base, Self::PATH, o.id, o.name, o.description, [o.created_at, o.updated_at])
+        EntryJson::new(
+            base,
+            Self::PATH,
+            o.id,
+            o.name,
+            o.description,
+            [o.created_at, o.updated_at],
+        )
     }
 }
 
@@ -38,8 +45,19 @@ impl Body for UserGroups {
 }
 
 directory_calls!(
-    UserGroups, UserGroup, UserGroupInput, user_group, user_groups,
-    ListUserGroupsRequest, list_user_groups, GetUserGroupRequest, get_user_group,
-    CreateUserGroupRequest, create_user_group, UpdateUserGroupRequest, update_user_group,
-    DeleteUserGroupRequest, delete_user_group
+    UserGroups,
+    UserGroup,
+    UserGroupInput,
+    user_group,
+    user_groups,
+    ListUserGroupsRequest,
+    list_user_groups,
+    GetUserGroupRequest,
+    get_user_group,
+    CreateUserGroupRequest,
+    create_user_group,
+    UpdateUserGroupRequest,
+    update_user_group,
+    DeleteUserGroupRequest,
+    delete_user_group
 );

@@ -53,9 +53,15 @@ impl List for ApiKeys {
         Ok(ListApiKeysRequest { page: Some(page) })
     }
 
-    async fn call(core: Channel, request: tonic::Request<ListApiKeysRequest>) -> Answer<(Vec<Shown>, Option<PageMeta>)> {
+    async fn call(
+        core: Channel,
+        request: tonic::Request<ListApiKeysRequest>,
+    ) -> Answer<(Vec<Shown>, Option<PageMeta>)> {
         let answer = client(core).list_api_keys(request).await?.into_inner();
-        let keys = answer.api_keys.into_iter().map(|key| Shown { key, secret: None });
+        let keys = answer
+            .api_keys
+            .into_iter()
+            .map(|key| Shown { key, secret: None });
         Ok((keys.collect(), answer.meta))
     }
 }
@@ -90,7 +96,10 @@ impl Body for ApiKeys {
         },
         FieldSpec {
             name: "tier",
-            kind: Kind::OneOf(&["standard", "free", "professional", "enterprise"], |k, v| k.tier = v),
+            kind: Kind::OneOf(
+                &["standard", "free", "professional", "enterprise"],
+                |k, v| k.tier = v,
+            ),
             nullable: true,
             required: false,
             rule: Rule::NONE,
@@ -115,9 +124,15 @@ impl Create for ApiKeys {
         changes.input
     }
 
-    async fn call(core: Channel, request: tonic::Request<CreateApiKeyRequest>) -> Answer<Option<Shown>> {
+    async fn call(
+        core: Channel,
+        request: tonic::Request<CreateApiKeyRequest>,
+    ) -> Answer<Option<Shown>> {
         let answer = client(core).create_api_key(request).await?.into_inner();
-        Ok(answer.api_key.map(|key| Shown { key, secret: Some(answer.key) }))
+        Ok(answer.api_key.map(|key| Shown {
+            key,
+            secret: Some(answer.key),
+        }))
     }
 }
 

@@ -49,7 +49,10 @@ impl List for Users {
         Ok(ListUsersRequest { page: Some(page) })
     }
 
-    async fn call(core: Channel, request: tonic::Request<ListUsersRequest>) -> Answer<(Vec<User>, Option<PageMeta>)> {
+    async fn call(
+        core: Channel,
+        request: tonic::Request<ListUsersRequest>,
+    ) -> Answer<(Vec<User>, Option<PageMeta>)> {
         let answer = client(core).list_users(request).await?.into_inner();
         Ok((answer.users, answer.meta))
     }
@@ -67,8 +70,19 @@ impl Get for Users {
     }
 }
 
-const fn text(name: &'static str, set: fn(&mut UpdateUserRequest, Option<String>), description: &'static str) -> FieldSpec<UpdateUserRequest> {
-    FieldSpec { name, kind: Kind::Text(set), nullable: false, required: true, rule: Rule::NONE, description }
+const fn text(
+    name: &'static str,
+    set: fn(&mut UpdateUserRequest, Option<String>),
+    description: &'static str,
+) -> FieldSpec<UpdateUserRequest> {
+    FieldSpec {
+        name,
+        kind: Kind::Text(set),
+        nullable: false,
+        required: true,
+        rule: Rule::NONE,
+        description,
+    }
 }
 
 /// The body of a create or an update: each key present is `Some` (the core applies only
@@ -78,11 +92,30 @@ impl Body for Users {
     const VALIDATES: bool = false;
     const FIELDS: &'static [FieldSpec<UpdateUserRequest>] = &[
         text("name", |u, v| u.name = v, "Full name."),
-        text("email", |u, v| u.email = v, "Login e-mail, unique ignoring case."),
-        text("password", |u, v| u.password = v, "Must satisfy the password policy (`GET /api/security-settings`)."),
+        text(
+            "email",
+            |u, v| u.email = v,
+            "Login e-mail, unique ignoring case.",
+        ),
+        text(
+            "password",
+            |u, v| u.password = v,
+            "Must satisfy the password policy (`GET /api/security-settings`).",
+        ),
         FieldSpec {
             name: "role",
-            kind: Kind::OneOf(&["admin", "manager", "billing", "support", "technician", "reseller", "read_only"], |u, v| u.role = v),
+            kind: Kind::OneOf(
+                &[
+                    "admin",
+                    "manager",
+                    "billing",
+                    "support",
+                    "technician",
+                    "reseller",
+                    "read_only",
+                ],
+                |u, v| u.role = v,
+            ),
             nullable: false,
             required: true,
             rule: Rule::NONE,
@@ -94,7 +127,10 @@ impl Body for Users {
             kind: Kind::Integer(|u, v| u.partner_id = Some(v.map_or(0, |id| id.max(1)))),
             nullable: true,
             required: false,
-            rule: Rule { minimum: Some(1), ..Rule::NONE },
+            rule: Rule {
+                minimum: Some(1),
+                ..Rule::NONE
+            },
             description: "Required for resellers; null removes it.",
         },
         FieldSpec {
@@ -123,7 +159,10 @@ impl Create for Users {
         }
     }
 
-    async fn call(core: Channel, request: tonic::Request<CreateUserRequest>) -> Answer<Option<User>> {
+    async fn call(
+        core: Channel,
+        request: tonic::Request<CreateUserRequest>,
+    ) -> Answer<Option<User>> {
         Ok(client(core).create_user(request).await?.into_inner().user)
     }
 }
@@ -132,10 +171,16 @@ impl Update for Users {
     type Request = UpdateUserRequest;
 
     fn request(id: i64, changes: Changes<UpdateUserRequest>, _: bool) -> UpdateUserRequest {
-        UpdateUserRequest { id, ..changes.input }
+        UpdateUserRequest {
+            id,
+            ..changes.input
+        }
     }
 
-    async fn call(core: Channel, request: tonic::Request<UpdateUserRequest>) -> Answer<Option<User>> {
+    async fn call(
+        core: Channel,
+        request: tonic::Request<UpdateUserRequest>,
+    ) -> Answer<Option<User>> {
         Ok(client(core).update_user(request).await?.into_inner().user)
     }
 }

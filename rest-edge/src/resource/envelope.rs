@@ -63,9 +63,25 @@ fn reference(name: &str) -> Ref {
 fn wrapper(message: &str, key: &str, item: RefOr<Schema>) -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::Object)
-        .property("success", ObjectBuilder::new().schema_type(Type::Boolean).description(Some("Always true.")))
-        .property("message", ObjectBuilder::new().schema_type(Type::String).description(Some(message)))
-        .property("data", ObjectBuilder::new().schema_type(Type::Object).property(key, item).required(key))
+        .property(
+            "success",
+            ObjectBuilder::new()
+                .schema_type(Type::Boolean)
+                .description(Some("Always true.")),
+        )
+        .property(
+            "message",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(message)),
+        )
+        .property(
+            "data",
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property(key, item)
+                .required(key),
+        )
         .required("success")
         .required("message")
         .required("data")
@@ -73,12 +89,21 @@ fn wrapper(message: &str, key: &str, item: RefOr<Schema>) -> ObjectBuilder {
 
 impl Envelope for V1 {
     fn one<T: Serialize>(status: StatusCode, message: &str, key: &str, value: T) -> Response {
-        let body = One { success: true, message, data: Keyed { key, value } };
+        let body = One {
+            success: true,
+            message,
+            data: Keyed { key, value },
+        };
         (status, Json(body)).into_response()
     }
 
     fn page<T: Serialize>(key: &str, items: Vec<T>, meta: PageMetaJson) -> Response {
-        let body = Page { success: true, message: "OK", data: Keyed { key, value: items }, meta };
+        let body = Page {
+            success: true,
+            message: "OK",
+            data: Keyed { key, value: items },
+            meta,
+        };
         Json(body).into_response()
     }
 

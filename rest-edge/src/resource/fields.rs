@@ -143,10 +143,18 @@ pub(crate) fn read<I: Default>(
             continue;
         }
         let touched = match spec.kind {
-            Kind::Text(set) | Kind::OneOf(_, set) => apply(fields.string(name, &mut errors), |v| set(&mut out.input, v)),
-            Kind::Integer(set) => apply(fields.integer(name, &mut errors), |v| set(&mut out.input, v)),
-            Kind::Boolean(set) => apply(fields.boolean(name, &mut errors), |v| set(&mut out.input, v)),
-            Kind::Integers(set) => apply(fields.integers(name, &mut errors), |v| set(&mut out.input, v)),
+            Kind::Text(set) | Kind::OneOf(_, set) => {
+                apply(fields.string(name, &mut errors), |v| set(&mut out.input, v))
+            }
+            Kind::Integer(set) => apply(fields.integer(name, &mut errors), |v| {
+                set(&mut out.input, v)
+            }),
+            Kind::Boolean(set) => apply(fields.boolean(name, &mut errors), |v| {
+                set(&mut out.input, v)
+            }),
+            Kind::Integers(set) => apply(fields.integers(name, &mut errors), |v| {
+                set(&mut out.input, v)
+            }),
             Kind::DateTime(set) => {
                 let value = fields.string(name, &mut errors);
                 let at = match &value {
@@ -215,7 +223,9 @@ fn field_schema<I>(spec: &FieldSpec<I>) -> RefOr<Schema> {
     };
     let rule = spec.rule;
     if let Kind::Integers(_) = spec.kind {
-        let item = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1));
+        let item = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1));
         return ArrayBuilder::new()
             .schema_type(schema_type)
             .items(item)
@@ -250,7 +260,11 @@ pub(crate) fn action_schema(names: &[&str]) -> Schema {
         .enum_values(Some(names.iter().copied()))
         .description(Some("The action to take."));
     let reason = ObjectBuilder::new()
-        .schema_type([Type::String, Type::Null].into_iter().collect::<SchemaType>())
+        .schema_type(
+            [Type::String, Type::Null]
+                .into_iter()
+                .collect::<SchemaType>(),
+        )
         .max_length(Some(500))
         .description(Some("Why; kept with the item and in the audit log."));
     Schema::Object(

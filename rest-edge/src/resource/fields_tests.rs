@@ -109,11 +109,20 @@ fn the_schema_is_the_table() {
     assert_eq!(create["required"], json!(["name"]));
     assert_eq!(create["properties"]["name"]["type"], json!("string"));
     assert_eq!(create["properties"]["name"]["minLength"], json!(2));
-    assert_eq!(create["properties"]["count"]["type"], json!(["integer", "null"]));
+    assert_eq!(
+        create["properties"]["count"]["type"],
+        json!(["integer", "null"])
+    );
     assert_eq!(create["properties"]["count"]["maximum"], json!(365));
-    assert_eq!(create["properties"]["note"]["enum"], json!(["a", "b", null]));
+    assert_eq!(
+        create["properties"]["note"]["enum"],
+        json!(["a", "b", null])
+    );
     assert_eq!(create["properties"]["at"]["format"], json!("date-time"));
-    assert_eq!(create["properties"]["ids"]["items"]["type"], json!("integer"));
+    assert_eq!(
+        create["properties"]["ids"]["items"]["type"],
+        json!("integer")
+    );
     let update = serde_json::to_value(schema(TABLE, Intent::Update, "x")).unwrap();
     assert!(update.get("required").is_none());
     let names: Vec<&str> = TABLE.iter().map(|f| f.name).collect();

@@ -46,7 +46,10 @@ fn one<R: Resource, E: Envelope>(
 /// The answer to a body with fields of the wrong JSON type. When the core can check a
 /// request without acting (`checked`), the client learns every failing field in one round
 /// trip; a refusal that is not about fields (401, 403, 404) wins as it is.
-pub(crate) fn with_type_errors(checked: Option<Result<(), Status>>, type_errors: FieldErrors) -> ApiError {
+pub(crate) fn with_type_errors(
+    checked: Option<Result<(), Status>>,
+    type_errors: FieldErrors,
+) -> ApiError {
     match checked {
         None | Some(Ok(())) => ApiError::validation(type_errors),
         Some(Err(status)) => {

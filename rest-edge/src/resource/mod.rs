@@ -164,3 +164,7 @@ pub(crate) trait Action: Resource {
         request: tonic::Request<Self::Request>,
     ) -> impl Future<Output = Answer<Option<Self::Item>>> + Send;
 }
+
+#[cfg(test)]
+#[path = "every_list_tests.rs"]
+mod every_list_tests;

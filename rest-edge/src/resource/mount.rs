@@ -82,7 +82,13 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         format!("{}/{{id}}", self.path)
     }
 
-    fn add(mut self, path: String, method: HttpMethod, router: MethodRouter<AppState>, op: Operation) -> Self {
+    fn add(
+        mut self,
+        path: String,
+        method: HttpMethod,
+        router: MethodRouter<AppState>,
+        op: Operation,
+    ) -> Self {
         self.routes = self.routes.route(&path, router);
         self.paths.add_path_operation(path, vec![method], op);
         self
@@ -117,12 +123,27 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
     {
         let page = E::page_schema(R::PLURAL, &R::View::name());
         let page = self.schema(format!("{}Page", camel(R::SINGULAR)), page);
-        let mut op = self.op(format!("list_{}", R::PLURAL), format!("Lists {}, a page at a time.", R::PLURAL.replace('_', " ")));
-        op.parameters = query::page_parameters().into_iter().chain(R::filters()).collect();
-        op.success = (200, format!("One page of {}", R::PLURAL.replace('_', " ")), Some(page));
+        let mut op = self.op(
+            format!("list_{}", R::PLURAL),
+            format!("Lists {}, a page at a time.", R::PLURAL.replace('_', " ")),
+        );
+        op.parameters = query::page_parameters()
+            .into_iter()
+            .chain(R::filters())
+            .collect();
+        op.success = (
+            200,
+            format!("One page of {}", R::PLURAL.replace('_', " ")),
+            Some(page),
+        );
         op.errors = vec![(400, "Bad query parameter".to_owned())];
         let path = self.path.to_owned();
-        self.add(path, HttpMethod::Get, get(handlers::list::<R, E>), doc::operation(op))
+        self.add(
+            path,
+            HttpMethod::Get,
+            get(handlers::list::<R, E>),
+            doc::operation(op),
+        )
     }
 
     /// `GET {path}/{id}`.
@@ -131,12 +152,24 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         R: Get,
     {
         let answer = self.answer();
-        let mut op = self.op(format!("get_{}", R::SINGULAR), format!("Returns one {}.", R::TITLE.to_lowercase()));
+        let mut op = self.op(
+            format!("get_{}", R::SINGULAR),
+            format!("Returns one {}.", R::TITLE.to_lowercase()),
+        );
         op.parameters = vec![doc::id(R::ID, R::INTEGER_ID)];
-        op.success = (200, format!("The {}", R::TITLE.to_lowercase()), Some(answer));
+        op.success = (
+            200,
+            format!("The {}", R::TITLE.to_lowercase()),
+            Some(answer),
+        );
         op.errors = vec![(404, format!("{} not found", R::TITLE))];
         let path = self.item_path();
-        self.add(path, HttpMethod::Get, get(handlers::get::<R, E>), doc::operation(op))
+        self.add(
+            path,
+            HttpMethod::Get,
+            get(handlers::get::<R, E>),
+            doc::operation(op),
+        )
     }
 
     fn body_schema(&mut self, intent: Intent) -> String
@@ -144,8 +177,14 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         R: Body,
     {
         let (suffix, about) = match intent {
-            Intent::Create => ("Create", "A new item; fields marked required must be given."),
-            Intent::Update => ("Changes", "Only the keys present change; `null` clears a nullable field."),
+            Intent::Create => (
+                "Create",
+                "A new item; fields marked required must be given.",
+            ),
+            Intent::Update => (
+                "Changes",
+                "Only the keys present change; `null` clears a nullable field.",
+            ),
         };
         let schema = fields::schema(R::FIELDS, intent, about);
         self.schema(format!("{}{suffix}", camel(R::SINGULAR)), schema)
@@ -158,7 +197,13 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
     {
         let answer = self.answer();
         let body = self.body_schema(Intent::Create);
-        let mut op = self.op(format!("create_{}", R::SINGULAR), format!("Creates a {}. Honours `Idempotency-Key`.", R::TITLE.to_lowercase()));
+        let mut op = self.op(
+            format!("create_{}", R::SINGULAR),
+            format!(
+                "Creates a {}. Honours `Idempotency-Key`.",
+                R::TITLE.to_lowercase()
+            ),
+        );
         op.parameters = vec![doc::idempotency_key()];
         op.body = Some(body);
         op.success = (201, format!("{} created", R::TITLE), Some(answer));
@@ -167,7 +212,12 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
             (422, "Validation failed, or idempotency conflict".to_owned()),
         ];
         let path = self.path.to_owned();
-        self.add(path, HttpMethod::Post, post(handlers::create::<R, E>), doc::operation(op))
+        self.add(
+            path,
+            HttpMethod::Post,
+            post(handlers::create::<R, E>),
+            doc::operation(op),
+        )
     }
 
     /// `PUT` and `PATCH {path}/{id}` (the same: the keys present change).
@@ -185,7 +235,11 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
             let mut op = self.op(format!("{verb}_{}", R::SINGULAR), "Changes the fields present in the body; `null` clears a nullable field. PUT and PATCH alike.".to_owned());
             op.parameters = vec![doc::id(R::ID, R::INTEGER_ID)];
             op.body = Some(body.clone());
-            op.success = (200, format!("The {} after the change", R::TITLE.to_lowercase()), Some(answer.clone()));
+            op.success = (
+                200,
+                format!("The {} after the change", R::TITLE.to_lowercase()),
+                Some(answer.clone()),
+            );
             op.errors = vec![
                 (400, "Malformed JSON".to_owned()),
                 (404, format!("{} not found", R::TITLE)),
@@ -201,7 +255,10 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
     where
         R: Delete,
     {
-        let mut op = self.op(format!("delete_{}", R::SINGULAR), format!("Deletes a {}.", R::TITLE.to_lowercase()));
+        let mut op = self.op(
+            format!("delete_{}", R::SINGULAR),
+            format!("Deletes a {}.", R::TITLE.to_lowercase()),
+        );
         op.parameters = vec![doc::id(R::ID, R::INTEGER_ID)];
         op.success = (204, "Deleted".to_owned(), None);
         op.errors = vec![(404, format!("{} not found", R::TITLE))];
@@ -209,7 +266,12 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
             op.errors.push((409, conflict.to_owned()));
         }
         let path = self.item_path();
-        self.add(path, HttpMethod::Delete, delete(handlers::delete::<R>), doc::operation(op))
+        self.add(
+            path,
+            HttpMethod::Delete,
+            delete(handlers::delete::<R>),
+            doc::operation(op),
+        )
     }
 
     /// `POST {path}/{id}/action`.
@@ -221,10 +283,21 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         let names: Vec<&str> = R::ACTIONS.iter().map(|(name, ..)| *name).collect();
         let body = fields::action_schema(&names);
         let body = self.schema(format!("{}ActionBody", camel(R::SINGULAR)), body);
-        let mut op = self.op(format!("{}_action", R::SINGULAR), format!("{} the {}. Honours `Idempotency-Key`.", names.join(", "), R::TITLE.to_lowercase()));
+        let mut op = self.op(
+            format!("{}_action", R::SINGULAR),
+            format!(
+                "{} the {}. Honours `Idempotency-Key`.",
+                names.join(", "),
+                R::TITLE.to_lowercase()
+            ),
+        );
         op.parameters = vec![doc::id(R::ID, R::INTEGER_ID), doc::idempotency_key()];
         op.body = Some(body);
-        op.success = (200, format!("The {} after the action", R::TITLE.to_lowercase()), Some(answer));
+        op.success = (
+            200,
+            format!("The {} after the action", R::TITLE.to_lowercase()),
+            Some(answer),
+        );
         op.errors = vec![
             (400, "Malformed JSON or bad Idempotency-Key".to_owned()),
             (404, format!("{} not found", R::TITLE)),
@@ -232,7 +305,12 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
             (422, "Validation failed".to_owned()),
         ];
         let path = format!("{}/action", self.item_path());
-        self.add(path, HttpMethod::Post, post(handlers::act::<R, E>), doc::operation(op))
+        self.add(
+            path,
+            HttpMethod::Post,
+            post(handlers::act::<R, E>),
+            doc::operation(op),
+        )
     }
 
     /// The entry for the registration list.
@@ -241,7 +319,9 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
             .name(R::PATH.rsplit('/').next().unwrap_or(R::PLURAL))
             .description(Some(R::ABOUT))
             .build();
-        let components = ComponentsBuilder::new().schemas_from_iter(self.schemas).build();
+        let components = ComponentsBuilder::new()
+            .schemas_from_iter(self.schemas)
+            .build();
         let doc = OpenApiBuilder::new()
             .paths(self.paths)
             .components(Some(components))
@@ -257,4 +337,3 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         }
     }
 }
-

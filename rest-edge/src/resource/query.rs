@@ -40,7 +40,9 @@ impl QueryPairs {
             None => Ok(default),
             Some(value) => positive(value)
                 .map(|n| i32::try_from(n).unwrap_or(i32::MAX).min(most))
-                .ok_or_else(|| invalid(&format!("The {name} parameter must be a positive integer."))),
+                .ok_or_else(|| {
+                    invalid(&format!("The {name} parameter must be a positive integer."))
+                }),
         };
         Ok(PageRequest {
             page: read("page", 1, i32::MAX)?,
@@ -52,8 +54,9 @@ impl QueryPairs {
     pub(crate) fn id(&self, name: &str) -> Result<Option<i64>, ApiError> {
         self.get(name)
             .map(|value| {
-                positive(value)
-                    .ok_or_else(|| invalid(&format!("The {name} parameter must be a positive integer.")))
+                positive(value).ok_or_else(|| {
+                    invalid(&format!("The {name} parameter must be a positive integer."))
+                })
             })
             .transpose()
     }

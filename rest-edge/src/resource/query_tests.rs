@@ -63,7 +63,10 @@ fn the_last_repeat_wins_and_unknown_parameters_are_ignored() {
 
 #[test]
 fn an_id_filter_is_a_positive_64_bit_integer_or_a_400() {
-    assert_eq!(pairs(&[("partner_id", "9")]).id("partner_id").unwrap(), Some(9));
+    assert_eq!(
+        pairs(&[("partner_id", "9")]).id("partner_id").unwrap(),
+        Some(9)
+    );
     assert_eq!(pairs(&[("partner_id", "")]).id("partner_id").unwrap(), None);
     for bad in ["0", "x", "-4", "+4", "99999999999999999999"] {
         let error = pairs(&[("partner_id", bad)]).id("partner_id").unwrap_err();
@@ -79,7 +82,16 @@ fn an_id_filter_is_a_positive_64_bit_integer_or_a_400() {
 fn a_path_id_is_a_positive_64_bit_integer() {
     assert_eq!(path_id("42"), Some(42));
     assert_eq!(path_id("9223372036854775807"), Some(i64::MAX));
-    for bad in ["", "0", "-1", "+1", "1.0", "abc", "9223372036854775808", " 1"] {
+    for bad in [
+        "",
+        "0",
+        "-1",
+        "+1",
+        "1.0",
+        "abc",
+        "9223372036854775808",
+        " 1",
+    ] {
         assert_eq!(path_id(bad), None, "{bad}");
     }
 }
