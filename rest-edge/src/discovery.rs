@@ -8,36 +8,42 @@ use axum::Json;
 use axum::extract::State;
 use lastmile_proto::v1::{GetSecuritySettingsRequest, PasswordPolicy};
 use serde::Serialize;
+use serde::ser::SerializeMap;
 use utoipa::ToSchema;
 
 /// `data` of the discovery answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct DiscoveryData {
-    /// Links to every top-level collection and document.
-    pub links: DiscoveryLinks,
+    /// Links to every top-level collection and document, by name.
+    #[schema(value_type = std::collections::HashMap<String, String>)]
+    pub links: Links,
 }
 
-/// Links of the discovery answer.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct DiscoveryLinks {
-    /// The customer collection.
-    pub customers: String,
-    /// Resellers.
-    pub partners: String,
-    /// Organizations customers belong to.
-    pub organizations: String,
-    /// User groups customers are in.
-    pub user_groups: String,
-    /// The roles and what each may do.
-    pub roles: String,
-    /// The audit log.
-    pub audit_log: String,
-    /// The password policy.
-    pub security_settings: String,
-    /// This API's OpenAPI document.
-    pub openapi: String,
-    /// Interactive documentation.
-    pub docs: String,
+/// Named links, in the order of the registration list.
+#[derive(Debug)]
+pub(crate) struct Links(Vec<(&'static str, String)>);
+
+impl Serialize for Links {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, url) in &self.0 {
+            map.serialize_entry(name, url)?;
+        }
+        map.end()
+    }
+}
+
+/// The links discovery lists: every registered collection, then the documents.
+pub(crate) fn collections() -> Vec<(&'static str, &'static str)> {
+    let documents = [
+        ("security_settings", "/api/security-settings"),
+        ("openapi", "/api/v1/openapi.json"),
+        ("docs", "/docs"),
+    ];
+    let registered = crate::resources::all()
+        .into_iter()
+        .flat_map(|entry| entry.links);
+    registered.chain(documents).collect()
 }
 
 /// Lists the API's collections.
@@ -50,21 +56,18 @@ pub(crate) struct DiscoveryLinks {
         (status = 429, description = "Too many requests", body = ErrorBody),
     )
 )]
-pub(crate) async fn discovery(base: BaseUrl) -> Json<Success<DiscoveryData>> {
+pub(crate) async fn discovery(
+    State(state): State<AppState>,
+    base: BaseUrl,
+) -> Json<Success<DiscoveryData>> {
+    let links = state
+        .links
+        .iter()
+        .map(|(name, path)| (*name, base.join(path)));
     Json(Success::new(
         "OK",
         DiscoveryData {
-            links: DiscoveryLinks {
-                customers: base.join("/api/v1/customers"),
-                partners: base.join("/api/v1/partners"),
-                organizations: base.join("/api/v1/organizations"),
-                user_groups: base.join("/api/v1/user-groups"),
-                roles: base.join("/api/v1/roles"),
-                audit_log: base.join("/api/v1/audit-log"),
-                security_settings: base.join("/api/security-settings"),
-                openapi: base.join("/api/v1/openapi.json"),
-                docs: base.join("/docs"),
-            },
+            links: Links(links.collect()),
         },
     ))
 }

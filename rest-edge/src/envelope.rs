@@ -353,19 +353,6 @@ impl<T: Serialize> Success<T> {
     }
 }
 
-/// A successful answer holding one page of a list, with its pagination facts.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ListSuccess<T> {
-    /// Always true.
-    pub success: bool,
-    /// Always "OK".
-    pub message: String,
-    /// The page, under the plural name of the resource.
-    pub data: T,
-    /// Where this page sits in the whole list.
-    pub meta: PageMetaJson,
-}
-
 /// Pagination facts of a list answer.
 #[derive(Debug, Serialize, ToSchema, PartialEq, Eq)]
 pub(crate) struct PageMetaJson {

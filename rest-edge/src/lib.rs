@@ -21,12 +21,14 @@ pub mod metrics;
 mod openapi;
 mod principals;
 mod request_id;
+mod resource;
+mod resources;
 
 use axum::Router;
 use axum::extract::Request;
 use axum::http::Method;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{get, post};
+use axum::routing::get;
 use envelope::{ApiError, ErrorCode};
 use guard::RateGuard;
 use lastmile_proto::v1::customer_service_client::CustomerServiceClient;
@@ -91,12 +93,13 @@ impl Default for ModuleRoutes {
 
 #[derive(Clone)]
 pub(crate) struct AppState {
-    /// The channel to the core, for modules that make their own clients from it.
-    #[allow(dead_code)]
+    /// The channel to the core; each resource makes its client from it.
     core: Channel,
     customers: CustomerServiceClient<Channel>,
     health: HealthClient<Channel>,
     guard: Option<Arc<RateGuard>>,
+    /// Discovery's links (name, path), collected once from the registration list.
+    links: Arc<Vec<(&'static str, &'static str)>>,
 }
 
 /// The edge's routes, calling the core on `core`.
@@ -108,36 +111,21 @@ pub fn router(config: EdgeConfig, core: Channel) -> Router {
         guard: config
             .rate_limits
             .map(|limits| Arc::new(RateGuard::new(limits.default_per_minute, core))),
+        links: Arc::new(discovery::collections()),
     };
 
-    let protected = Router::new()
-        .route(
-            "/api/v1/customers",
-            get(customers::list_customers).post(customers::create_customer),
-        )
-        .route(
-            "/api/v1/customers/{id}",
-            get(customers::get_customer)
-                .put(customers::replace_customer)
-                .patch(customers::update_customer)
-                .delete(customers::delete_customer),
-        )
-        .route(
-            "/api/v1/customers/{id}/action",
-            post(customers::customer_action),
-        )
-        .merge(audit::routes().protected)
-        .merge(directory::routes().protected)
-        .merge(identity::routes().protected)
+    let mut protected = Router::new();
+    let mut public = Router::new()
+        .route("/api/v1", get(discovery::discovery))
+        .route("/api/security-settings", get(discovery::security_settings));
+    for entry in resources::all() {
+        protected = protected.merge(entry.routes.protected);
+        public = public.merge(entry.routes.public);
+    }
+    let protected = protected
         .route_layer(from_fn_with_state(state.clone(), guard::protected))
         .route_layer(from_fn(metrics::record));
-
-    let public = Router::new()
-        .route("/api/v1", get(discovery::discovery))
-        .route("/api/security-settings", get(discovery::security_settings))
-        .merge(audit::routes().public)
-        .merge(directory::routes().public)
-        .merge(identity::routes().public)
+    let public = public
         .route_layer(from_fn_with_state(state.clone(), guard::public))
         .route_layer(from_fn(metrics::record));
 

@@ -1,81 +1,13 @@
-//! The OpenAPI 3.1 document, generated from the handlers and their types, and the types
-//! that exist only to describe request bodies (the handlers read bodies by hand).
+//! The OpenAPI 3.1 document: the entry points below, merged with the part of every entry
+//! of the registration list (`resources.rs`).
 
-use crate::customers::{
-    self, AddressJson, CustomerData, CustomerJson, CustomerListData, OrganizationJson, SelfLink,
-};
-use crate::discovery::{
-    self, DiscoveryData, DiscoveryLinks, PasswordPolicyJson, SecuritySettingsData,
-};
+use crate::customers::{AddressJson, OrganizationJson};
+use crate::discovery::{self, DiscoveryData, PasswordPolicyJson, SecuritySettingsData};
 use crate::envelope::{ErrorBody, PageMetaJson};
+use crate::format::SelfLink;
 use crate::health::{self, HealthStatus};
-use serde::Deserialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
-
-/// Body of create, PUT and PATCH. On update only the keys present change; `null` clears.
-#[derive(Debug, ToSchema)]
-#[allow(
-    dead_code,
-    reason = "describes the request body for the OpenAPI document only"
-)]
-pub(crate) struct CustomerBody {
-    /// Required on create; at least 3 characters.
-    first_name: Option<String>,
-    last_name: Option<String>,
-    /// A valid address, unique among live customers.
-    email: Option<String>,
-    /// Required on create; must satisfy the password policy. Never returned.
-    password: Option<String>,
-    /// Required on create; E.164 or local digits; unique among live customers.
-    phone: Option<String>,
-    /// The street, or the whole address as an object.
-    address: Option<AddressInput>,
-    city: Option<String>,
-    state: Option<String>,
-    country: Option<String>,
-    postal_code: Option<String>,
-    billing_address: Option<AddressJson>,
-    user_group_id: Option<i64>,
-    organization_ids: Option<Vec<i64>>,
-    partner_id: Option<i64>,
-    /// `cycle` or `prorata`; required when billing is enabled.
-    #[schema(example = "cycle")]
-    billing_method: Option<String>,
-    /// 1-28.
-    billing_day: Option<i32>,
-    auto_suspension: Option<bool>,
-    /// 0-365.
-    suspend_after_days: Option<i32>,
-}
-
-/// An address given as a street string or as an object (`postal_code` is accepted for `zip`).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(untagged)]
-#[allow(
-    dead_code,
-    reason = "describes the request body for the OpenAPI document only"
-)]
-pub(crate) enum AddressInput {
-    /// The street alone.
-    Street(String),
-    /// Street, city, state, zip and country.
-    Parts(AddressJson),
-}
-
-/// Body of `POST /api/v1/customers/{id}/action`.
-#[derive(Debug, ToSchema)]
-#[allow(
-    dead_code,
-    reason = "describes the request body for the OpenAPI document only"
-)]
-pub(crate) struct CustomerActionBody {
-    /// `suspend`, `activate` or `terminate`.
-    #[schema(example = "suspend")]
-    action: String,
-    /// Why; kept with the customer (up to 500 characters).
-    reason: Option<String>,
-}
+use utoipa::{Modify, OpenApi};
 
 /// Declares the three ways to send a credential.
 struct SecuritySchemes;
@@ -98,13 +30,12 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// The whole document served at `/api/v1/openapi.json`: the customers' part below merged
-/// with each domain module's own.
+/// The whole document served at `/api/v1/openapi.json`.
 pub(crate) fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
-    doc.merge(crate::audit::Doc::openapi());
-    doc.merge(crate::directory::Doc::openapi());
-    doc.merge(crate::identity::Doc::openapi());
+    for entry in crate::resources::all() {
+        doc.merge(entry.doc);
+    }
     doc
 }
 
@@ -123,25 +54,16 @@ pub(crate) fn document() -> utoipa::openapi::OpenApi {
     paths(
         discovery::discovery,
         discovery::security_settings,
-        customers::list_customers,
-        customers::create_customer,
-        customers::get_customer,
-        customers::replace_customer,
-        customers::update_customer,
-        customers::delete_customer,
-        customers::customer_action,
         health::healthz,
         health::readyz,
     ),
     components(schemas(
-        ErrorBody, PageMetaJson, CustomerJson, AddressJson, OrganizationJson, SelfLink,
-        CustomerData, CustomerListData, CustomerBody, AddressInput, CustomerActionBody,
-        DiscoveryData, DiscoveryLinks, SecuritySettingsData, PasswordPolicyJson, HealthStatus,
+        ErrorBody, PageMetaJson, AddressJson, OrganizationJson, SelfLink,
+        DiscoveryData, SecuritySettingsData, PasswordPolicyJson, HealthStatus,
     )),
     modifiers(&SecuritySchemes),
     tags(
         (name = "discovery", description = "Entry points that need no credential"),
-        (name = "customers", description = "Subscribers of the ISP"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

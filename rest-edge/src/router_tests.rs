@@ -119,6 +119,8 @@ async fn discovery_links_start_at_the_host_the_client_used() {
             "partners": "http://edge.test/api/v1/partners",
             "organizations": "http://edge.test/api/v1/organizations",
             "user_groups": "http://edge.test/api/v1/user-groups",
+            "users": "http://edge.test/api/v1/users",
+            "api_keys": "http://edge.test/api/v1/api-keys",
             "roles": "http://edge.test/api/v1/roles",
             "audit_log": "http://edge.test/api/v1/audit-log"}}})
     );

@@ -1,11 +1,15 @@
-//! JSON customer input → proto `CustomerInput` plus the update mask of the keys present.
-//! One reading serves create and update: on create `null` means "not given", which the
-//! proto expresses by an empty or absent value, the same value an update sends to clear.
+//! The customer body as a field table: JSON → proto `CustomerInput` plus the update mask
+//! of the keys present, and the same table as the body's schema. On create `null` means
+//! "not given", which the proto expresses by an empty or absent value, the same value an
+//! update sends to clear.
 
 use crate::envelope::FieldErrors;
 use crate::json_input::{Field, Fields, saturate_i32};
+use crate::resource::fields::{Changes, FieldSpec, Kind, Rule};
 use lastmile_proto::v1::{Address, BillingMethod, CustomerInput};
 use serde_json::{Map, Value};
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
 
 /// The parts of an address, as (JSON key, proto field).
 const ADDRESS_PARTS: [(&str, &str); 5] = [
@@ -17,27 +21,13 @@ const ADDRESS_PARTS: [(&str, &str); 5] = [
 ];
 
 /// A customer body turned into proto input.
-#[derive(Debug, Default, PartialEq)]
-pub(crate) struct CustomerChanges {
-    /// The values.
-    pub input: CustomerInput,
-    /// The `CustomerInput` field paths of every key present, in a stable order.
-    pub mask: Vec<String>,
-}
+pub(crate) type CustomerChanges = Changes<CustomerInput>;
 
-impl CustomerChanges {
-    fn touch(&mut self, path: impl Into<String>) {
-        let path = path.into();
-        if !self.mask.contains(&path) {
-            self.mask.push(path);
-        }
-    }
-}
-
-/// Reads a customer body; every field of the wrong JSON type is reported.
+/// Reads a customer body as an update; every field of the wrong JSON type is reported.
 #[cfg(test)]
 pub(crate) fn customer_changes(body: &Map<String, Value>) -> Result<CustomerChanges, FieldErrors> {
-    let (changes, errors) = read_customer(body);
+    let intent = crate::resource::fields::Intent::Update;
+    let (changes, errors) = crate::resource::fields::read(FIELDS, body, intent);
     if errors.is_empty() {
         Ok(changes)
     } else {
@@ -45,81 +35,207 @@ pub(crate) fn customer_changes(body: &Map<String, Value>) -> Result<CustomerChan
     }
 }
 
-/// Reads a customer body: the well-typed fields as proto input, and a message for every
-/// field of the wrong JSON type (those fields are left out of the input).
-pub(crate) fn read_customer(body: &Map<String, Value>) -> (CustomerChanges, FieldErrors) {
-    let fields = Fields::new(body);
-    let mut errors = FieldErrors::default();
-    let mut out = CustomerChanges::default();
+/// A field of the table.
+const fn field(
+    name: &'static str,
+    kind: Kind<CustomerInput>,
+    nullable: bool,
+    required: bool,
+    rule: Rule,
+    description: &'static str,
+) -> FieldSpec<CustomerInput> {
+    FieldSpec {
+        name,
+        kind,
+        nullable,
+        required,
+        rule,
+        description,
+    }
+}
 
-    let first_name = fields.string("first_name", &mut errors);
-    if first_name.is_present() {
-        out.touch("first_name");
-        out.input.first_name = first_name.value().unwrap_or_default();
-    }
-    let last_name = fields.string("last_name", &mut errors);
-    if last_name.is_present() {
-        out.touch("last_name");
-        out.input.last_name = non_empty(last_name.value());
-    }
-    let email = fields.string("email", &mut errors);
-    if email.is_present() {
-        out.touch("email");
-        out.input.email = non_empty(email.value());
-    }
-    let password = fields.string("password", &mut errors);
-    if password.is_present() {
-        out.touch("password");
-        out.input.password = password.value().unwrap_or_default();
-    }
-    let phone = fields.string("phone", &mut errors);
-    if phone.is_present() {
-        out.touch("phone");
-        out.input.phone = phone.value().unwrap_or_default();
-    }
+/// A flat key of the service address (`city`, …), touched as `address.<part>`.
+const fn flat(
+    name: &'static str,
+    read: fn(&Fields<'_>, &mut CustomerChanges, &mut FieldErrors),
+) -> FieldSpec<CustomerInput> {
+    field(
+        name,
+        Kind::Custom {
+            read,
+            schema: text_schema,
+        },
+        true,
+        false,
+        Rule::NONE,
+        "A part of the service address.",
+    )
+}
 
-    read_address(&fields, &mut out, &mut errors);
-    read_billing_address(&fields, &mut out, &mut errors);
+/// Every field of a customer body, in the order of the update mask.
+pub(crate) const FIELDS: &[FieldSpec<CustomerInput>] = &[
+    field(
+        "first_name",
+        Kind::Text(|c, v| c.first_name = v.unwrap_or_default()),
+        false,
+        true,
+        Rule::length(3, 100),
+        "At least 3 characters.",
+    ),
+    field(
+        "last_name",
+        Kind::Text(|c, v| c.last_name = non_empty(v)),
+        true,
+        false,
+        Rule::NONE,
+        "Family name.",
+    ),
+    field(
+        "email",
+        Kind::Text(|c, v| c.email = non_empty(v)),
+        true,
+        false,
+        Rule {
+            format: Some("email"),
+            ..Rule::NONE
+        },
+        "A valid address, unique among live customers.",
+    ),
+    field(
+        "password",
+        Kind::Text(|c, v| c.password = v.unwrap_or_default()),
+        false,
+        true,
+        Rule::NONE,
+        "Must satisfy the password policy (`GET /api/security-settings`). Never returned.",
+    ),
+    field(
+        "phone",
+        Kind::Text(|c, v| c.phone = v.unwrap_or_default()),
+        false,
+        true,
+        Rule::NONE,
+        "E.164 or local digits; unique among live customers.",
+    ),
+    field(
+        "address",
+        Kind::Custom {
+            read: read_address,
+            schema: address_schema,
+        },
+        true,
+        false,
+        Rule::NONE,
+        "The street, or the whole address as an object.",
+    ),
+    flat("city", |f, c, e| read_flat(f, c, e, "city", "city")),
+    flat("state", |f, c, e| read_flat(f, c, e, "state", "state")),
+    flat("country", |f, c, e| {
+        read_flat(f, c, e, "country", "country")
+    }),
+    flat("postal_code", |f, c, e| {
+        read_flat(f, c, e, "postal_code", "zip")
+    }),
+    field(
+        "billing_address",
+        Kind::Custom {
+            read: read_billing_address,
+            schema: address_object_schema,
+        },
+        true,
+        false,
+        Rule::NONE,
+        "The billing address; null clears it.",
+    ),
+    field(
+        "user_group_id",
+        Kind::Integer(|c, v| c.user_group_id = v),
+        true,
+        false,
+        Rule {
+            minimum: Some(1),
+            ..Rule::NONE
+        },
+        "A user group that exists.",
+    ),
+    field(
+        "organization_ids",
+        Kind::Integers(|c, v| c.organization_ids = v.unwrap_or_default()),
+        true,
+        false,
+        Rule::NONE,
+        "Organizations that exist.",
+    ),
+    field(
+        "partner_id",
+        Kind::Integer(|c, v| c.partner_id = v),
+        true,
+        false,
+        Rule {
+            minimum: Some(1),
+            ..Rule::NONE
+        },
+        "A partner that exists.",
+    ),
+    field(
+        "billing_method",
+        Kind::OneOf(&["cycle", "prorata"], |c, v| {
+            c.billing_method = v.map_or(0, |m| billing_method_value(&m))
+        }),
+        true,
+        false,
+        Rule::NONE,
+        "Required when billing is enabled.",
+    ),
+    field(
+        "billing_day",
+        Kind::Integer(|c, v| c.billing_day = v.map(saturate_i32)),
+        true,
+        false,
+        Rule::range(1, 28),
+        "Day of the month the billing cycle starts.",
+    ),
+    field(
+        "auto_suspension",
+        Kind::Boolean(|c, v| c.auto_suspension = v),
+        true,
+        false,
+        Rule::NONE,
+        "Whether unpaid invoices suspend the customer automatically.",
+    ),
+    field(
+        "suspend_after_days",
+        Kind::Integer(|c, v| c.suspend_after_days = v.map(saturate_i32)),
+        false,
+        false,
+        Rule::range(0, 365),
+        "Days past due before automatic suspension.",
+    ),
+];
 
-    let user_group_id = fields.integer("user_group_id", &mut errors);
-    if user_group_id.is_present() {
-        out.touch("user_group_id");
-        out.input.user_group_id = user_group_id.value();
-    }
-    let organization_ids = fields.integers("organization_ids", &mut errors);
-    if organization_ids.is_present() {
-        out.touch("organization_ids");
-        out.input.organization_ids = organization_ids.value().unwrap_or_default();
-    }
-    let partner_id = fields.integer("partner_id", &mut errors);
-    if partner_id.is_present() {
-        out.touch("partner_id");
-        out.input.partner_id = partner_id.value();
-    }
-    let billing_method = fields.string("billing_method", &mut errors);
-    if billing_method.is_present() {
-        out.touch("billing_method");
-        out.input.billing_method = billing_method
-            .value()
-            .map_or(0, |m| billing_method_value(&m));
-    }
-    let billing_day = fields.integer("billing_day", &mut errors);
-    if billing_day.is_present() {
-        out.touch("billing_day");
-        out.input.billing_day = billing_day.value().map(saturate_i32);
-    }
-    let auto_suspension = fields.boolean("auto_suspension", &mut errors);
-    if auto_suspension.is_present() {
-        out.touch("auto_suspension");
-        out.input.auto_suspension = auto_suspension.value();
-    }
-    let suspend_after_days = fields.integer("suspend_after_days", &mut errors);
-    if suspend_after_days.is_present() {
-        out.touch("suspend_after_days");
-        out.input.suspend_after_days = suspend_after_days.value().map(saturate_i32);
-    }
+fn text_schema() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(
+            [Type::String, Type::Null]
+                .into_iter()
+                .collect::<utoipa::openapi::schema::SchemaType>(),
+        )
+        .into()
+}
 
-    (out, errors)
+fn address_object_schema() -> RefOr<Schema> {
+    Ref::from_schema_name("AddressJson").into()
+}
+
+fn address_schema() -> RefOr<Schema> {
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(Ref::from_schema_name("AddressJson"))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some(
+            "The street, or the whole address as an object (`postal_code` is accepted for `zip`).",
+        ))
+        .into()
 }
 
 /// `cycle` / `prorata`; any other string is sent as an invalid enum value (proto3 enums
@@ -181,45 +297,45 @@ fn touch_all(prefix: &str, mask: &mut Vec<String>) {
     }
 }
 
-/// `address` as a street string, as an object, or `null` (all parts); then the flat
-/// `city`, `state`, `country` and `postal_code` keys.
+/// `address` as a street string, as an object, or `null` (all parts).
 fn read_address(fields: &Fields<'_>, out: &mut CustomerChanges, errors: &mut FieldErrors) {
-    let mut address = Address::default();
-    let mut present = false;
     match fields.raw("address") {
         None => {}
         Some(Value::Null) => {
-            present = true;
             touch_all("address", &mut out.mask);
+            out.input.address.get_or_insert_default();
         }
         Some(Value::String(street)) => {
-            present = true;
             out.touch("address.street");
-            address.street.clone_from(street);
+            out.input
+                .address
+                .get_or_insert_default()
+                .street
+                .clone_from(street);
         }
         Some(Value::Object(object)) => {
-            present = true;
-            read_address_object(object, "address", &mut address, &mut out.mask, errors);
+            let address = out.input.address.get_or_insert_default();
+            read_address_object(object, "address", address, &mut out.mask, errors);
         }
         Some(_) => errors.add("address", "The address must be a string or an object."),
     }
-    for (key, part) in [
-        ("city", "city"),
-        ("state", "state"),
-        ("country", "country"),
-        ("postal_code", "zip"),
-    ] {
-        let value = fields.string(key, errors);
-        if value.is_present() {
-            present = true;
-            out.touch(format!("address.{part}"));
-            if let Some(value) = value.value().filter(|v| !v.is_empty()) {
-                *address_part(&mut address, part) = value;
-            }
+}
+
+/// A flat key of the service address (`city`, `state`, `country`, `postal_code`).
+fn read_flat(
+    fields: &Fields<'_>,
+    out: &mut CustomerChanges,
+    errors: &mut FieldErrors,
+    key: &str,
+    part: &str,
+) {
+    let value = fields.string(key, errors);
+    if value.is_present() {
+        out.touch(format!("address.{part}"));
+        let address = out.input.address.get_or_insert_default();
+        if let Some(value) = value.value().filter(|v| !v.is_empty()) {
+            *address_part(address, part) = value;
         }
-    }
-    if present {
-        out.input.address = Some(address);
     }
 }
 

@@ -206,7 +206,7 @@ fn a_billing_address_object_masks_the_parts_present() {
 fn null_values_are_masked_with_empty_values() {
     let out = changes(
         json!({"last_name": null, "email": null, "billing_day": null,
-        "user_group_id": null, "city": null, "phone": null}),
+        "user_group_id": null, "city": null}),
     )
     .unwrap();
     assert_eq!(
@@ -214,7 +214,6 @@ fn null_values_are_masked_with_empty_values() {
         [
             "last_name",
             "email",
-            "phone",
             "address.city",
             "user_group_id",
             "billing_day"
@@ -222,9 +221,22 @@ fn null_values_are_masked_with_empty_values() {
     );
     assert_eq!(out.input.last_name, None);
     assert_eq!(out.input.email, None);
-    assert_eq!(out.input.phone, "");
     assert_eq!(out.input.billing_day, None);
     assert_eq!(out.input.address, Some(Address::default()));
+}
+
+#[test]
+fn null_on_a_field_that_cannot_be_cleared_is_required() {
+    let errors = changes(json!({"first_name": null, "phone": null, "suspend_after_days": null}))
+        .unwrap_err();
+    assert_eq!(
+        errors.fields(),
+        ["first_name", "phone", "suspend_after_days"]
+    );
+    assert_eq!(
+        errors.get("phone").unwrap(),
+        ["The phone field is required."]
+    );
 }
 
 #[test]

@@ -1,405 +1,251 @@
-//! `/api/v1/customers`: each handler reads the request, calls `CustomerService`, and
-//! renders the answer. No rule lives here; the core decides.
+//! `/api/v1/customers`: the subscribers of the ISP, declared on the resource layer. No
+//! rule lives here; the core decides.
 
 mod input;
 mod output;
-mod query;
 
-pub(crate) use output::{AddressJson, CustomerJson, OrganizationJson, SelfLink};
-pub(crate) use query::ListCustomersParams;
+pub(crate) use output::{AddressJson, CustomerJson, OrganizationJson};
 
-use crate::AppState;
 use crate::base_url::BaseUrl;
-use crate::credentials::Caller;
-use crate::envelope::FieldErrors;
-use crate::envelope::{ApiError, ErrorBody, ListSuccess, Success};
-use crate::json_input::{self, Fields};
-use crate::openapi::{CustomerActionBody, CustomerBody};
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use lastmile_proto::v1::{
-    CreateCustomerRequest, Customer, CustomerAction, CustomerRef, DeleteCustomerRequest,
-    GetCustomerRequest, PerformCustomerActionRequest, UpdateCustomerRequest, customer_ref,
+use crate::envelope::ApiError;
+use crate::resource::query::{id_parameter, invalid, positive, text_parameter};
+use crate::resource::{
+    Action, Answer, Body, Changes, Create, Delete, FieldSpec, Get, List, QueryPairs, Resource,
+    Update,
 };
-use serde::Serialize;
-use utoipa::ToSchema;
+use lastmile_proto::v1::customer_service_client::CustomerServiceClient;
+use lastmile_proto::v1::{
+    CreateCustomerRequest, Customer, CustomerAction, CustomerInput, CustomerRef, CustomerStatus,
+    DeleteCustomerRequest, GetCustomerRequest, ListCustomersRequest, PageMeta, PageRequest,
+    PerformCustomerActionRequest, UpdateCustomerRequest, customer_ref,
+};
+use tonic::transport::Channel;
+use utoipa::openapi::path::Parameter;
 
-/// `data` of an answer about one customer.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct CustomerData {
-    /// The customer.
-    pub customer: CustomerJson,
+/// The customers collection.
+pub(crate) struct Customers;
+
+fn client(core: Channel) -> CustomerServiceClient<Channel> {
+    CustomerServiceClient::new(core)
 }
 
-/// `data` of a customer list.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct CustomerListData {
-    /// One page of customers.
-    pub customers: Vec<CustomerJson>,
+fn reference(key: CustomerRef) -> Option<CustomerRef> {
+    Some(key)
 }
 
-type CustomerAnswer = Result<Json<Success<CustomerData>>, ApiError>;
+impl Resource for Customers {
+    const PATH: &'static str = "/api/v1/customers";
+    const SINGULAR: &'static str = "customer";
+    const PLURAL: &'static str = "customers";
+    const TITLE: &'static str = "Customer";
+    const ABOUT: &'static str = "Subscribers of the ISP";
+    const ID: &'static str = "Customer id (a positive 64-bit integer) or 8-digit portal id; \
+                              anything else is a 404.";
+    const INTEGER_ID: bool = false;
+    type Item = Customer;
+    type View = CustomerJson;
+    type Key = CustomerRef;
 
-/// The customer named by a path segment: an id or a portal id, 1 to 20 digits. Anything
-/// else cannot name a customer, so it is a 404 without asking the core.
-fn customer_ref(path: Result<Path<String>, PathRejection>) -> Result<CustomerRef, ApiError> {
-    let segment = path.map_err(|_| not_found())?.0;
-    if segment.is_empty() || segment.len() > 20 || !segment.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(not_found());
+    /// An id or a portal id; the core tells which one the digits name.
+    fn key(segment: &str) -> Option<CustomerRef> {
+        let portal_id = segment.len() == 8 && segment.bytes().all(|b| b.is_ascii_digit());
+        (portal_id || positive(segment).is_some()).then(|| CustomerRef {
+            key: Some(customer_ref::Key::Reference(segment.to_owned())),
+        })
     }
-    Ok(CustomerRef {
-        key: Some(customer_ref::Key::Reference(segment)),
-    })
-}
 
-fn not_found() -> ApiError {
-    ApiError::not_found("Customer not found")
-}
-
-fn one(message: &str, customer: Option<Customer>, base: &BaseUrl) -> CustomerAnswer {
-    let customer = customer.ok_or_else(|| {
-        tracing::error!("the core answered without the customer");
-        ApiError::internal()
-    })?;
-    Ok(Json(Success::new(
-        message,
-        CustomerData {
-            customer: CustomerJson::new(customer, base),
-        },
-    )))
-}
-
-/// Lists customers, a page at a time.
-#[utoipa::path(
-    get,
-    path = "/api/v1/customers",
-    tag = "customers",
-    params(ListCustomersParams),
-    security(("api_key" = []), ("bearer" = []), ("auth_token" = [])),
-    responses(
-        (status = 200, description = "One page of customers", body = ListSuccess<CustomerListData>),
-        (status = 400, description = "Bad query parameter", body = ErrorBody),
-        (status = 401, description = "Missing or invalid credential", body = ErrorBody),
-        (status = 403, description = "Not allowed", body = ErrorBody),
-        (status = 429, description = "Too many requests", body = ErrorBody),
-    )
-)]
-pub(crate) async fn list_customers(
-    State(state): State<AppState>,
-    caller: Caller,
-    base: BaseUrl,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Json<ListSuccess<CustomerListData>>, ApiError> {
-    let Query(pairs) = query
-        .map_err(|rejection| ApiError::bad_request("Invalid request", rejection.body_text()))?;
-    let request = query::list_request(&pairs)?;
-    let response = state
-        .customers
-        .clone()
-        .list_customers(caller.request(request)?)
-        .await?
-        .into_inner();
-    Ok(Json(ListSuccess {
-        success: true,
-        message: "OK".to_owned(),
-        data: CustomerListData {
-            customers: response
-                .customers
-                .into_iter()
-                .map(|c| CustomerJson::new(c, &base))
-                .collect(),
-        },
-        meta: response.meta.unwrap_or_default().into(),
-    }))
-}
-
-/// Creates a customer. Honours `Idempotency-Key`.
-#[utoipa::path(
-    post,
-    path = "/api/v1/customers",
-    tag = "customers",
-    request_body = CustomerBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters; a retry with the same key and body returns the first answer")),
-    security(("api_key" = []), ("bearer" = []), ("auth_token" = [])),
-    responses(
-        (status = 201, description = "Customer created", body = Success<CustomerData>),
-        (status = 400, description = "Malformed JSON or bad Idempotency-Key", body = ErrorBody),
-        (status = 401, description = "Missing or invalid credential", body = ErrorBody),
-        (status = 403, description = "Not allowed", body = ErrorBody),
-        (status = 422, description = "Validation failed, or idempotency conflict", body = ErrorBody),
-        (status = 429, description = "Too many requests", body = ErrorBody),
-    )
-)]
-pub(crate) async fn create_customer(
-    State(state): State<AppState>,
-    caller: Caller,
-    base: BaseUrl,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let body = json_input::object(body)?;
-    let (changes, type_errors) = input::read_customer(&body);
-    let mut request = CreateCustomerRequest {
-        customer: Some(changes.input),
-        validate_only: false,
-    };
-    if !type_errors.is_empty() {
-        request.validate_only = true;
-        let checked = state
-            .customers
-            .clone()
-            .create_customer(caller.request(request)?)
-            .await;
-        return Err(with_type_errors(checked.map(drop), type_errors));
+    fn view(customer: Customer, base: &BaseUrl) -> CustomerJson {
+        CustomerJson::new(customer, base)
     }
-    let response = state
-        .customers
-        .clone()
-        .create_customer(caller.request(request)?)
-        .await?
-        .into_inner();
-    let answer = one("Customer created successfully", response.customer, &base)?;
-    Ok((StatusCode::CREATED, answer).into_response())
 }
 
-/// The answer to a body with fields of the wrong JSON type: the core validated the
-/// well-typed rest (`validate_only`), so the client learns every failing field in one
-/// round trip. A refusal that is not about fields (401, 404) wins as it is.
-fn with_type_errors(checked: Result<(), tonic::Status>, type_errors: FieldErrors) -> ApiError {
-    match checked {
-        Ok(()) => ApiError::validation(type_errors),
-        Err(status) => {
-            let mut error = ApiError::from_status(&status);
-            match error.body.errors.as_mut() {
-                Some(rule_errors) => rule_errors.merge_shadowing(type_errors),
-                None if error.status == StatusCode::UNPROCESSABLE_ENTITY => {
-                    error = ApiError::validation(type_errors)
-                }
-                None => {}
+impl List for Customers {
+    type Request = ListCustomersRequest;
+
+    fn filters() -> Vec<Parameter> {
+        vec![
+            text_parameter(
+                "search",
+                "Matches name, e-mail, phone or portal id (case-insensitive substring).",
+                &[],
+            ),
+            text_parameter(
+                "status",
+                "Only customers in this status.",
+                &["active", "suspended", "terminated"],
+            ),
+            id_parameter("partner_id", "Only customers of this partner."),
+            text_parameter(
+                "sort",
+                "`created_at`, `updated_at`, `id`, `first_name`, `last_name`, `email` or \
+                 `portal_id`; a leading `-` sorts descending. Default `-created_at`.",
+                &[],
+            ),
+        ]
+    }
+
+    fn request(page: PageRequest, query: &QueryPairs) -> Result<ListCustomersRequest, ApiError> {
+        let status = match query.get("status") {
+            None => CustomerStatus::Unspecified,
+            Some("active") => CustomerStatus::Active,
+            Some("suspended") => CustomerStatus::Suspended,
+            Some("terminated") => CustomerStatus::Terminated,
+            Some(_) => {
+                return Err(invalid(
+                    "The status parameter must be one of: active, suspended, terminated.",
+                ));
             }
-            error
+        };
+        Ok(ListCustomersRequest {
+            page: Some(page),
+            search: query.text("search"),
+            status: status as i32,
+            partner_id: query.id("partner_id")?,
+            sort: query.text("sort"),
+        })
+    }
+
+    async fn call(
+        core: Channel,
+        request: tonic::Request<ListCustomersRequest>,
+    ) -> Answer<(Vec<Customer>, Option<PageMeta>)> {
+        let answer = client(core).list_customers(request).await?.into_inner();
+        Ok((answer.customers, answer.meta))
+    }
+}
+
+impl Get for Customers {
+    type Request = GetCustomerRequest;
+
+    fn request(key: CustomerRef) -> GetCustomerRequest {
+        GetCustomerRequest {
+            customer: reference(key),
         }
     }
-}
 
-/// Returns one customer, by id or 8-digit portal id.
-#[utoipa::path(
-    get,
-    path = "/api/v1/customers/{id}",
-    tag = "customers",
-    params(("id" = String, Path, description = "Customer id or 8-digit portal id")),
-    security(("api_key" = []), ("bearer" = []), ("auth_token" = [])),
-    responses(
-        (status = 200, description = "The customer", body = Success<CustomerData>),
-        (status = 401, description = "Missing or invalid credential", body = ErrorBody),
-        (status = 404, description = "No such customer", body = ErrorBody),
-        (status = 429, description = "Too many requests", body = ErrorBody),
-    )
-)]
-pub(crate) async fn get_customer(
-    State(state): State<AppState>,
-    caller: Caller,
-    base: BaseUrl,
-    path: Result<Path<String>, PathRejection>,
-) -> CustomerAnswer {
-    let request = GetCustomerRequest {
-        customer: Some(customer_ref(path)?),
-    };
-    let response = state
-        .customers
-        .clone()
-        .get_customer(caller.request(request)?)
-        .await?
-        .into_inner();
-    one("Customer retrieved successfully", response.customer, &base)
-}
-
-/// Changes the fields present in the body; `null` clears a field. Same as PATCH: a key
-/// left out of the body keeps its value.
-#[utoipa::path(
-    put,
-    path = "/api/v1/customers/{id}",
-    tag = "customers",
-    operation_id = "replace_customer",
-    params(("id" = String, Path, description = "Customer id or 8-digit portal id")),
-    request_body = CustomerBody,
-    security(("api_key" = []), ("bearer" = []), ("auth_token" = [])),
-    responses(
-        (status = 200, description = "The customer after the change", body = Success<CustomerData>),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Missing or invalid credential", body = ErrorBody),
-        (status = 404, description = "No such customer", body = ErrorBody),
-        (status = 422, description = "Validation failed", body = ErrorBody),
-        (status = 429, description = "Too many requests", body = ErrorBody),
-    )
-)]
-pub(crate) async fn replace_customer(
-    state: State<AppState>,
-    caller: Caller,
-    base: BaseUrl,
-    path: Result<Path<String>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
-) -> CustomerAnswer {
-    update_customer(state, caller, base, path, body).await
-}
-
-/// Changes the fields present in the body; `null` clears a field.
-#[utoipa::path(
-    patch,
-    path = "/api/v1/customers/{id}",
-    tag = "customers",
-    params(("id" = String, Path, description = "Customer id or 8-digit portal id")),
-    request_body = CustomerBody,
-    security(("api_key" = []), ("bearer" = []), ("auth_token" = [])),
-    responses(
-        (status = 200, description = "The customer after the change", body = Success<CustomerData>),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Missing or invalid credential", body = ErrorBody),
-        (status = 404, description = "No such customer", body = ErrorBody),
-        (status = 422, description = "Validation failed", body = ErrorBody),
-        (status = 429, description = "Too many requests", body = ErrorBody),
-    )
-)]
-pub(crate) async fn update_customer(
-    State(state): State<AppState>,
-    caller: Caller,
-    base: BaseUrl,
-    path: Result<Path<String>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
-) -> CustomerAnswer {
-    let customer = customer_ref(path)?;
-    let body = json_input::object(body)?;
-    let (changes, type_errors) = input::read_customer(&body);
-    let mut request = UpdateCustomerRequest {
-        customer: Some(customer),
-        changes: Some(changes.input),
-        update_mask: Some(prost_types::FieldMask {
-            paths: changes.mask,
-        }),
-        validate_only: false,
-    };
-    if !type_errors.is_empty() {
-        request.validate_only = true;
-        let checked = state
-            .customers
-            .clone()
-            .update_customer(caller.request(request)?)
-            .await;
-        return Err(with_type_errors(checked.map(drop), type_errors));
+    async fn call(
+        core: Channel,
+        request: tonic::Request<GetCustomerRequest>,
+    ) -> Answer<Option<Customer>> {
+        Ok(client(core)
+            .get_customer(request)
+            .await?
+            .into_inner()
+            .customer)
     }
-    let response = state
-        .customers
-        .clone()
-        .update_customer(caller.request(request)?)
-        .await?
-        .into_inner();
-    one("Customer updated successfully", response.customer, &base)
 }
 
-/// Deletes a customer (soft: invoices and payments stay).
-#[utoipa::path(
-    delete,
-    path = "/api/v1/customers/{id}",
-    tag = "customers",
-    params(("id" = String, Path, description = "Customer id or 8-digit portal id")),
-    security(("api_key" = []), ("bearer" = []), ("auth_token" = [])),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid credential", body = ErrorBody),
-        (status = 404, description = "No such customer", body = ErrorBody),
-        (status = 429, description = "Too many requests", body = ErrorBody),
-    )
-)]
-pub(crate) async fn delete_customer(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<StatusCode, ApiError> {
-    let request = DeleteCustomerRequest {
-        customer: Some(customer_ref(path)?),
-    };
-    state
-        .customers
-        .clone()
-        .delete_customer(caller.request(request)?)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+impl Body for Customers {
+    type Input = CustomerInput;
+    const FIELDS: &'static [FieldSpec<CustomerInput>] = input::FIELDS;
 }
 
-/// Suspends, activates or terminates a customer. Honours `Idempotency-Key`.
-#[utoipa::path(
-    post,
-    path = "/api/v1/customers/{id}/action",
-    tag = "customers",
-    params(
-        ("id" = String, Path, description = "Customer id or 8-digit portal id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters"),
-    ),
-    request_body = CustomerActionBody,
-    security(("api_key" = []), ("bearer" = []), ("auth_token" = [])),
-    responses(
-        (status = 200, description = "The customer after the action", body = Success<CustomerData>),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Missing or invalid credential", body = ErrorBody),
-        (status = 404, description = "No such customer", body = ErrorBody),
-        (status = 409, description = "Not possible in the customer's state", body = ErrorBody),
-        (status = 422, description = "Validation failed", body = ErrorBody),
-        (status = 429, description = "Too many requests", body = ErrorBody),
-    )
-)]
-pub(crate) async fn customer_action(
-    State(state): State<AppState>,
-    caller: Caller,
-    base: BaseUrl,
-    path: Result<Path<String>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
-) -> CustomerAnswer {
-    let customer = customer_ref(path)?;
-    let body = json_input::object(body)?;
-    let (action, reason) = action_input(&body)?;
-    let request = PerformCustomerActionRequest {
-        customer: Some(customer),
-        action,
-        reason,
-    };
-    let response = state
-        .customers
-        .clone()
-        .perform_customer_action(caller.request(request)?)
-        .await?
-        .into_inner();
-    let message = match CustomerAction::try_from(action) {
-        Ok(CustomerAction::Suspend) => "Customer suspended successfully",
-        Ok(CustomerAction::Activate) => "Customer activated successfully",
-        Ok(CustomerAction::Terminate) => "Customer terminated successfully",
-        _ => "Customer updated successfully",
-    };
-    one(message, response.customer, &base)
-}
+impl Create for Customers {
+    type Request = CreateCustomerRequest;
 
-/// `action` and `reason` of an action body. A missing action is sent unspecified and an
-/// unknown one as an invalid enum value, so the core reports either on the field.
-fn action_input(
-    body: &serde_json::Map<String, serde_json::Value>,
-) -> Result<(i32, String), ApiError> {
-    let fields = Fields::new(body);
-    let mut errors = crate::envelope::FieldErrors::default();
-    let action = fields.string("action", &mut errors).value();
-    let reason = fields.string("reason", &mut errors).value();
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+    fn request(changes: Changes<CustomerInput>, validate_only: bool) -> CreateCustomerRequest {
+        CreateCustomerRequest {
+            customer: Some(changes.input),
+            validate_only,
+        }
     }
-    let action = match action.as_deref() {
-        None => CustomerAction::Unspecified as i32,
-        Some("suspend") => CustomerAction::Suspend as i32,
-        Some("activate") => CustomerAction::Activate as i32,
-        Some("terminate") => CustomerAction::Terminate as i32,
-        Some(_) => -1,
-    };
-    Ok((action, reason.unwrap_or_default()))
+
+    async fn call(
+        core: Channel,
+        request: tonic::Request<CreateCustomerRequest>,
+    ) -> Answer<Option<Customer>> {
+        Ok(client(core)
+            .create_customer(request)
+            .await?
+            .into_inner()
+            .customer)
+    }
+}
+
+impl Update for Customers {
+    type Request = UpdateCustomerRequest;
+
+    fn request(
+        key: CustomerRef,
+        changes: Changes<CustomerInput>,
+        validate_only: bool,
+    ) -> UpdateCustomerRequest {
+        UpdateCustomerRequest {
+            customer: reference(key),
+            changes: Some(changes.input),
+            update_mask: Some(prost_types::FieldMask {
+                paths: changes.mask,
+            }),
+            validate_only,
+        }
+    }
+
+    async fn call(
+        core: Channel,
+        request: tonic::Request<UpdateCustomerRequest>,
+    ) -> Answer<Option<Customer>> {
+        Ok(client(core)
+            .update_customer(request)
+            .await?
+            .into_inner()
+            .customer)
+    }
+}
+
+impl Delete for Customers {
+    type Request = DeleteCustomerRequest;
+
+    /// Soft: the customer leaves lists and lookups; invoices and payments stay.
+    fn request(key: CustomerRef) -> DeleteCustomerRequest {
+        DeleteCustomerRequest {
+            customer: reference(key),
+        }
+    }
+
+    async fn call(core: Channel, request: tonic::Request<DeleteCustomerRequest>) -> Answer<()> {
+        client(core).delete_customer(request).await?;
+        Ok(())
+    }
+}
+
+impl Action for Customers {
+    const ACTIONS: &'static [(&'static str, i32, &'static str)] = &[
+        (
+            "suspend",
+            CustomerAction::Suspend as i32,
+            "Customer suspended successfully",
+        ),
+        (
+            "activate",
+            CustomerAction::Activate as i32,
+            "Customer activated successfully",
+        ),
+        (
+            "terminate",
+            CustomerAction::Terminate as i32,
+            "Customer terminated successfully",
+        ),
+    ];
+    type Request = PerformCustomerActionRequest;
+
+    fn request(key: CustomerRef, action: i32, reason: String) -> PerformCustomerActionRequest {
+        PerformCustomerActionRequest {
+            customer: reference(key),
+            action,
+            reason,
+        }
+    }
+
+    async fn call(
+        core: Channel,
+        request: tonic::Request<PerformCustomerActionRequest>,
+    ) -> Answer<Option<Customer>> {
+        Ok(client(core)
+            .perform_customer_action(request)
+            .await?
+            .into_inner()
+            .customer)
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Proto `Customer` → the customer JSON of the contract.
 
 use crate::base_url::BaseUrl;
-use crate::format::{text, timestamp};
+use crate::format::{SelfLink, text, timestamp};
 use lastmile_proto::format_minor_units;
 use lastmile_proto::v1::{Address, BillingMethod, Customer, CustomerStatus, Organization};
 use serde::{Deserialize, Serialize};
@@ -98,15 +98,6 @@ pub(crate) struct OrganizationJson {
     pub name: String,
 }
 
-/// `links.self` of a resource.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct SelfLink {
-    /// The URL of the resource.
-    #[serde(rename = "self")]
-    #[schema(rename = "self")]
-    pub self_url: String,
-}
-
 impl From<Address> for AddressJson {
     fn from(a: Address) -> Self {
         Self {
@@ -152,9 +143,7 @@ impl CustomerJson {
             .map(AddressJson::from)
             .filter(|a| *a != AddressJson::from(Address::default()));
         Self {
-            links: SelfLink {
-                self_url: base.join(&format!("/api/v1/customers/{}", c.id)),
-            },
+            links: SelfLink::new(base, "/api/v1/customers", c.id),
             id: c.id,
             portal_id: c.portal_id,
             first_name: c.first_name,

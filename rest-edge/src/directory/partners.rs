@@ -1,278 +1,113 @@
 //! `/api/v1/partners`: resellers.
 
-use super::output::{PartnerBody, PartnerData, PartnerJson, PartnerListData};
-use super::{ListEntriesParams, client, entry_id, list_query, read_entry, with_type_errors};
-use crate::AppState;
+use super::{description_field, directory_calls, name_field, non_empty};
 use crate::base_url::BaseUrl;
-use crate::credentials::Caller;
-use crate::envelope::{ApiError, ErrorBody, ListSuccess, Success};
-use crate::json_input;
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use crate::format::{SelfLink, timestamp};
+use crate::resource::{Body, FieldSpec, Kind, Resource, Rule};
 use lastmile_proto::v1::{
     CreatePartnerRequest, DeletePartnerRequest, GetPartnerRequest, ListPartnersRequest, Partner,
     PartnerInput, UpdatePartnerRequest,
 };
+use serde::Serialize;
+use utoipa::ToSchema;
 
-const NOT_FOUND: &str = "Partner not found";
+/// The partners collection.
+pub(crate) struct Partners;
 
-type PartnerAnswer = Result<Json<Success<PartnerData>>, ApiError>;
-
-fn one(message: &str, partner: Option<Partner>, base: &BaseUrl) -> PartnerAnswer {
-    let partner = partner.ok_or_else(|| {
-        tracing::error!("the core answered without the partner");
-        ApiError::internal()
-    })?;
-    Ok(Json(Success::new(
-        message,
-        PartnerData {
-            partner: PartnerJson::new(partner, base),
-        },
-    )))
+/// A partner (reseller) as the REST API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PartnerJson {
+    /// Partner id.
+    pub id: i64,
+    /// Name, unique among partners (ignoring case).
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// Contact e-mail, lower-cased.
+    pub contact_email: Option<String>,
+    /// Contact phone, normalised.
+    pub contact_phone: Option<String>,
+    /// RFC 3339 UTC with microseconds.
+    #[schema(value_type = String, example = "2024-01-15T10:30:00.000000Z")]
+    pub created_at: Option<String>,
+    /// RFC 3339 UTC with microseconds.
+    #[schema(value_type = String, example = "2024-01-15T10:30:00.000000Z")]
+    pub updated_at: Option<String>,
+    /// Links to this resource.
+    pub links: SelfLink,
 }
 
-fn input(
-    body: &serde_json::Map<String, serde_json::Value>,
-) -> (PartnerInput, Vec<String>, crate::envelope::FieldErrors) {
-    let (changes, errors) = read_entry(body, true);
-    let input = PartnerInput {
-        name: changes.name,
-        description: changes.description,
-        contact_email: changes.contact_email,
-        contact_phone: changes.contact_phone,
-    };
-    (input, changes.mask, errors)
-}
+impl Resource for Partners {
+    const PATH: &'static str = "/api/v1/partners";
+    const SINGULAR: &'static str = "partner";
+    const PLURAL: &'static str = "partners";
+    const TITLE: &'static str = "Partner";
+    const ABOUT: &'static str = "Resellers that customers may belong to";
+    type Item = Partner;
+    type View = PartnerJson;
+    type Key = i64;
 
-/// Lists partners, a page at a time.
-#[utoipa::path(
-    get,
-    path = "/api/v1/partners",
-    tag = "partners",
-    params(ListEntriesParams),
-    security(("api_key" = []), ("bearer" = []), ("auth_token" = [])),
-    responses(
-        (status = 200, description = "One page of partners", body = ListSuccess<PartnerListData>),
-        (status = 400, description = "Bad query parameter", body = ErrorBody),
-        (status = 401, description = "Missing or invalid credential", body = ErrorBody),
-        (status = 403, description = "Not allowed", body = ErrorBody),
-        (status = 429, description = "Too many requests", body = ErrorBody),
-    )
-)]
-pub(crate) async fn list_partners(
-    State(state): State<AppState>,
-    caller: Caller,
-    base: BaseUrl,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Json<ListSuccess<PartnerListData>>, ApiError> {
-    let Query(pairs) = query
-        .map_err(|rejection| ApiError::bad_request("Invalid request", rejection.body_text()))?;
-    let (page, search, sort) = list_query(&pairs)?;
-    let request = ListPartnersRequest {
-        page: Some(page),
-        search,
-        sort,
-    };
-    let response = client(&state)
-        .list_partners(caller.request(request)?)
-        .await?
-        .into_inner();
-    Ok(Json(ListSuccess {
-        success: true,
-        message: "OK".to_owned(),
-        data: PartnerListData {
-            partners: response
-                .partners
-                .into_iter()
-                .map(|p| PartnerJson::new(p, &base))
-                .collect(),
-        },
-        meta: response.meta.unwrap_or_default().into(),
-    }))
-}
-
-/// Creates a partner. Honours `Idempotency-Key`.
-#[utoipa::path(
-    post,
-    path = "/api/v1/partners",
-    tag = "partners",
-    request_body = PartnerBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters; a retry with the same key and body returns the first answer")),
-    security(("api_key" = []), ("bearer" = []), ("auth_token" = [])),
-    responses(
-        (status = 201, description = "Partner created", body = Success<PartnerData>),
-        (status = 400, description = "Malformed JSON or bad Idempotency-Key", body = ErrorBody),
-        (status = 401, description = "Missing or invalid credential", body = ErrorBody),
-        (status = 403, description = "Not allowed", body = ErrorBody),
-        (status = 422, description = "Validation failed, or idempotency conflict", body = ErrorBody),
-        (status = 429, description = "Too many requests", body = ErrorBody),
-    )
-)]
-pub(crate) async fn create_partner(
-    State(state): State<AppState>,
-    caller: Caller,
-    base: BaseUrl,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let body = json_input::object(body)?;
-    let (partner, _, type_errors) = input(&body);
-    let mut request = CreatePartnerRequest {
-        partner: Some(partner),
-        validate_only: false,
-    };
-    if !type_errors.is_empty() {
-        request.validate_only = true;
-        let checked = client(&state)
-            .create_partner(caller.request(request)?)
-            .await;
-        return Err(with_type_errors(checked.map(drop), type_errors));
+    fn key(segment: &str) -> Option<i64> {
+        crate::resource::query::path_id(segment)
     }
-    let response = client(&state)
-        .create_partner(caller.request(request)?)
-        .await?
-        .into_inner();
-    let answer = one("Partner created successfully", response.partner, &base)?;
-    Ok((StatusCode::CREATED, answer).into_response())
-}
 
-/// Returns one partner.
-#[utoipa::path(
-    get,
-    path = "/api/v1/partners/{id}",
-    tag = "partners",
-    params(("id" = i64, Path, description = "Partner id")),
-    security(("api_key" = []), ("bearer" = []), ("auth_token" = [])),
-    responses(
-        (status = 200, description = "The partner", body = Success<PartnerData>),
-        (status = 401, description = "Missing or invalid credential", body = ErrorBody),
-        (status = 403, description = "Not allowed", body = ErrorBody),
-        (status = 404, description = "No such partner", body = ErrorBody),
-        (status = 429, description = "Too many requests", body = ErrorBody),
-    )
-)]
-pub(crate) async fn get_partner(
-    State(state): State<AppState>,
-    caller: Caller,
-    base: BaseUrl,
-    path: Result<Path<String>, PathRejection>,
-) -> PartnerAnswer {
-    let request = GetPartnerRequest {
-        id: entry_id(path, NOT_FOUND)?,
-    };
-    let response = client(&state)
-        .get_partner(caller.request(request)?)
-        .await?
-        .into_inner();
-    one("Partner retrieved successfully", response.partner, &base)
-}
-
-/// Changes the fields present in the body; `null` clears a field. Same as PATCH: a key
-/// left out of the body keeps its value.
-#[utoipa::path(
-    put,
-    path = "/api/v1/partners/{id}",
-    tag = "partners",
-    params(("id" = i64, Path, description = "Partner id")),
-    request_body = PartnerBody,
-    security(("api_key" = []), ("bearer" = []), ("auth_token" = [])),
-    responses(
-        (status = 200, description = "The partner after the change", body = Success<PartnerData>),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Missing or invalid credential", body = ErrorBody),
-        (status = 403, description = "Not allowed", body = ErrorBody),
-        (status = 404, description = "No such partner", body = ErrorBody),
-        (status = 422, description = "Validation failed", body = ErrorBody),
-        (status = 429, description = "Too many requests", body = ErrorBody),
-    )
-)]
-pub(crate) async fn replace_partner(
-    state: State<AppState>,
-    caller: Caller,
-    base: BaseUrl,
-    path: Result<Path<String>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
-) -> PartnerAnswer {
-    update_partner(state, caller, base, path, body).await
-}
-
-/// Changes the fields present in the body; `null` clears a field.
-#[utoipa::path(
-    patch,
-    path = "/api/v1/partners/{id}",
-    tag = "partners",
-    params(("id" = i64, Path, description = "Partner id")),
-    request_body = PartnerBody,
-    security(("api_key" = []), ("bearer" = []), ("auth_token" = [])),
-    responses(
-        (status = 200, description = "The partner after the change", body = Success<PartnerData>),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Missing or invalid credential", body = ErrorBody),
-        (status = 403, description = "Not allowed", body = ErrorBody),
-        (status = 404, description = "No such partner", body = ErrorBody),
-        (status = 422, description = "Validation failed", body = ErrorBody),
-        (status = 429, description = "Too many requests", body = ErrorBody),
-    )
-)]
-pub(crate) async fn update_partner(
-    State(state): State<AppState>,
-    caller: Caller,
-    base: BaseUrl,
-    path: Result<Path<String>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
-) -> PartnerAnswer {
-    let id = entry_id(path, NOT_FOUND)?;
-    let body = json_input::object(body)?;
-    let (changes, mask, type_errors) = input(&body);
-    let mut request = UpdatePartnerRequest {
-        id,
-        changes: Some(changes),
-        update_mask: Some(prost_types::FieldMask { paths: mask }),
-        validate_only: false,
-    };
-    if !type_errors.is_empty() {
-        request.validate_only = true;
-        let checked = client(&state)
-            .update_partner(caller.request(request)?)
-            .await;
-        return Err(with_type_errors(checked.map(drop), type_errors));
+    fn view(p: Partner, base: &BaseUrl) -> PartnerJson {
+        PartnerJson {
+            links: SelfLink::new(base, Self::PATH, p.id),
+            id: p.id,
+            name: p.name,
+            description: p.description,
+            contact_email: p.contact_email,
+            contact_phone: p.contact_phone,
+            created_at: timestamp(p.created_at),
+            updated_at: timestamp(p.updated_at),
+        }
     }
-    let response = client(&state)
-        .update_partner(caller.request(request)?)
-        .await?
-        .into_inner();
-    one("Partner updated successfully", response.partner, &base)
 }
 
-/// Deletes a partner (soft). Refused with 409 while customers belong to it.
-#[utoipa::path(
-    delete,
-    path = "/api/v1/partners/{id}",
-    tag = "partners",
-    params(("id" = i64, Path, description = "Partner id")),
-    security(("api_key" = []), ("bearer" = []), ("auth_token" = [])),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid credential", body = ErrorBody),
-        (status = 403, description = "Not allowed", body = ErrorBody),
-        (status = 404, description = "No such partner", body = ErrorBody),
-        (status = 409, description = "Customers or API keys still reference the partner", body = ErrorBody),
-        (status = 429, description = "Too many requests", body = ErrorBody),
-    )
-)]
-pub(crate) async fn delete_partner(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<StatusCode, ApiError> {
-    let request = DeletePartnerRequest {
-        id: entry_id(path, NOT_FOUND)?,
-    };
-    client(&state)
-        .delete_partner(caller.request(request)?)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+super::entry_input!(PartnerInput);
+
+impl Body for Partners {
+    type Input = PartnerInput;
+    const FIELDS: &'static [FieldSpec<PartnerInput>] = &[
+        name_field(),
+        description_field(),
+        FieldSpec {
+            name: "contact_email",
+            kind: Kind::Text(|p, v| p.contact_email = non_empty(v)),
+            nullable: true,
+            required: false,
+            rule: Rule {
+                format: Some("email"),
+                ..Rule::NONE
+            },
+            description: "A valid e-mail address; null or empty clears it.",
+        },
+        FieldSpec {
+            name: "contact_phone",
+            kind: Kind::Text(|p, v| p.contact_phone = non_empty(v)),
+            nullable: true,
+            required: false,
+            rule: Rule::NONE,
+            description: "E.164 or local digits; null or empty clears it.",
+        },
+    ];
 }
+
+directory_calls!(
+    Partners,
+    Partner,
+    PartnerInput,
+    partner,
+    partners,
+    ListPartnersRequest,
+    list_partners,
+    GetPartnerRequest,
+    get_partner,
+    CreatePartnerRequest,
+    create_partner,
+    UpdatePartnerRequest,
+    update_partner,
+    DeletePartnerRequest,
+    delete_partner
+);

@@ -1,15 +1,9 @@
 //! The JSON shapes of identity answers.
 
-use lastmile_proto::datetime;
+use crate::format::timestamp;
 use lastmile_proto::v1::{ApiKey, SessionTokens, User};
 use serde::Serialize;
 use utoipa::ToSchema;
-
-/// `2024-01-15T10:30:00.000000Z`: the contract's timestamps.
-fn timestamp(t: Option<prost_types::Timestamp>) -> Option<String> {
-    let t = datetime(&t?)?;
-    Some(t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
-}
 
 /// `data` of a login or refresh: the token pair.
 #[derive(Debug, Serialize, ToSchema)]
@@ -71,20 +65,6 @@ impl From<User> for UserJson {
     }
 }
 
-/// `data` of an answer about one user.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct UserData {
-    /// The user.
-    pub user: UserJson,
-}
-
-/// `data` of a user list.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct UserListData {
-    /// One page of users.
-    pub users: Vec<UserJson>,
-}
-
 /// An API key; `key` only in the answer that created it.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ApiKeyJson {
@@ -116,6 +96,7 @@ pub(crate) struct ApiKeyJson {
 }
 
 impl ApiKeyJson {
+    /// The JSON of a key; `key` only when just created.
     pub(crate) fn new(k: ApiKey, key: Option<String>) -> Self {
         Self {
             id: k.id,
@@ -132,18 +113,4 @@ impl ApiKeyJson {
             key,
         }
     }
-}
-
-/// `data` of an answer about one key.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ApiKeyData {
-    /// The key.
-    pub api_key: ApiKeyJson,
-}
-
-/// `data` of a key list.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ApiKeyListData {
-    /// One page of keys, newest first.
-    pub api_keys: Vec<ApiKeyJson>,
 }

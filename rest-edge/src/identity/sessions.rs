@@ -86,7 +86,7 @@ pub(crate) async fn login(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let response = client(&state)
+    let response = client(state.core.clone())
         .login(caller.anonymous_request(request))
         .await?
         .into_inner();
@@ -115,7 +115,7 @@ pub(crate) async fn refresh(
     let request = RefreshSessionRequest {
         refresh_token: refresh_token(body)?,
     };
-    let response = client(&state)
+    let response = client(state.core.clone())
         .refresh_session(caller.anonymous_request(request))
         .await?
         .into_inner();
@@ -143,7 +143,7 @@ pub(crate) async fn logout(
     let request = LogoutRequest {
         refresh_token: refresh_token(body)?,
     };
-    client(&state)
+    client(state.core.clone())
         .logout(caller.anonymous_request(request))
         .await?;
     Ok(Json(Success::new(

@@ -1,0 +1,97 @@
+//! The document's operations of a resource, built from its declaration so that every
+//! resource states the same rules, statuses and security.
+
+use super::query;
+use utoipa::openapi::path::{Operation, OperationBuilder, Parameter};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa::openapi::{ContentBuilder, Ref, Required};
+
+/// What one operation is, for the document.
+pub(super) struct Op<'a> {
+    pub id: String,
+    pub tag: &'a str,
+    pub summary: String,
+    pub parameters: Vec<Parameter>,
+    /// The schema name of the JSON body, if the operation takes one.
+    pub body: Option<String>,
+    /// The success: status, description, and the schema name of its body (none for 204).
+    pub success: (u16, String, Option<String>),
+    /// The error statuses beyond 401, 403 and 429, with what they mean here.
+    pub errors: Vec<(u16, String)>,
+}
+
+fn json(schema: &str) -> utoipa::openapi::Content {
+    ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name(schema)))
+        .build()
+}
+
+/// The header of a POST that may be retried safely.
+pub(super) fn idempotency_key() -> Parameter {
+    let schema = utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(255))
+        .pattern(Some("^[ -~]*[!-~][ -~]*$"));
+    utoipa::openapi::path::ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(utoipa::openapi::path::ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "1 to 255 printable ASCII characters; a retry with the same key and body returns \
+             the first answer, the same key with another body is a 422.",
+        ))
+        .schema(Some(schema))
+        .build()
+}
+
+/// Builds the operation.
+pub(super) fn operation(op: Op<'_>) -> Operation {
+    let mut responses = ResponsesBuilder::new();
+    let (status, description, schema) = op.success;
+    let mut success = ResponseBuilder::new().description(description);
+    if let Some(schema) = schema {
+        success = success.content("application/json", json(&schema));
+    }
+    responses = responses.response(status.to_string(), success);
+    let common = [
+        (401, "Missing or invalid credential"),
+        (403, "Not allowed"),
+        (429, "Too many requests"),
+        (503, "The core is unavailable"),
+    ];
+    let errors = op
+        .errors
+        .into_iter()
+        .chain(common.iter().map(|(s, d)| (*s, (*d).to_owned())));
+    for (status, description) in errors {
+        let response = ResponseBuilder::new()
+            .description(description)
+            .content("application/json", json("ErrorBody"));
+        responses = responses.response(status.to_string(), response);
+    }
+    let mut builder = OperationBuilder::new()
+        .operation_id(Some(op.id))
+        .tag(op.tag)
+        .summary(Some(op.summary))
+        .parameters(Some(op.parameters))
+        .responses(responses)
+        .securities(Some(
+            ["api_key", "bearer", "auth_token"].map(|name| SecurityRequirement::new(name, [""; 0])),
+        ));
+    if let Some(body) = op.body {
+        let body = RequestBodyBuilder::new()
+            .required(Some(Required::True))
+            .content("application/json", json(&body))
+            .build();
+        builder = builder.request_body(Some(body));
+    }
+    builder.build()
+}
+
+/// The `{id}` parameter.
+pub(super) fn id(description: &str, integer: bool) -> Parameter {
+    query::path_parameter(description, integer)
+}

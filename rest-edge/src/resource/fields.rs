@@ -1,0 +1,282 @@
+//! A resource's body as a table of fields. The same table reads the JSON body into the
+//! proto input (with the update mask of the keys present) and describes the body in the
+//! OpenAPI document, so the document cannot say other than what the edge accepts.
+
+use crate::envelope::FieldErrors;
+use crate::json_input::{Field, Fields, label};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::{KnownFormat, RefOr, SchemaFormat};
+
+/// How one field is read and where its value goes in the proto input `I`. The setter gets
+/// `None` for a JSON `null`.
+pub(crate) enum Kind<I> {
+    /// A string.
+    Text(fn(&mut I, Option<String>)),
+    /// A string out of a fixed set. Any other string is handed on too (the core, which owns
+    /// the message, reports it on the field).
+    OneOf(&'static [&'static str], fn(&mut I, Option<String>)),
+    /// An RFC 3339 date-time, checked here; an empty string counts as null.
+    DateTime(fn(&mut I, Option<prost_types::Timestamp>)),
+    /// An integer (a JSON number without fraction).
+    Integer(fn(&mut I, Option<i64>)),
+    /// `true` or `false`.
+    Boolean(fn(&mut I, Option<bool>)),
+    /// An array of integers.
+    Integers(fn(&mut I, Option<Vec<i64>>)),
+    /// A shape of its own (e.g. an address given as a string or an object): its reader
+    /// touches the mask itself, and its schema describes what it reads.
+    Custom {
+        read: fn(&Fields<'_>, &mut Changes<I>, &mut FieldErrors),
+        schema: fn() -> RefOr<Schema>,
+    },
+}
+
+/// One field of a body.
+pub(crate) struct FieldSpec<I> {
+    /// The JSON key, also the input field path of the update mask.
+    pub name: &'static str,
+    /// What the client may send and where it goes.
+    pub kind: Kind<I>,
+    /// Whether `null` is accepted (it clears the field on update). On update a `null` for
+    /// any other field is a 422 "field is required"; on create it is as if left out.
+    pub nullable: bool,
+    /// Whether a create must carry it (stated in the document; the core reports it).
+    pub required: bool,
+    /// The rules the core applies, for the document.
+    pub rule: Rule,
+    /// What the field means.
+    pub description: &'static str,
+}
+
+/// The constraints the core checks on a field, as the document states them.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Rule {
+    /// Fewest characters.
+    pub min_length: Option<usize>,
+    /// Most characters.
+    pub max_length: Option<usize>,
+    /// Smallest number.
+    pub minimum: Option<i64>,
+    /// Largest number.
+    pub maximum: Option<i64>,
+    /// A JSON schema format (`email`).
+    pub format: Option<&'static str>,
+}
+
+impl Rule {
+    /// No constraint beyond the type.
+    pub(crate) const NONE: Rule = Rule {
+        min_length: None,
+        max_length: None,
+        minimum: None,
+        maximum: None,
+        format: None,
+    };
+
+    /// A length range in characters.
+    pub(crate) const fn length(min: usize, max: usize) -> Rule {
+        Rule {
+            min_length: Some(min),
+            max_length: Some(max),
+            ..Rule::NONE
+        }
+    }
+
+    /// A number range.
+    pub(crate) const fn range(min: i64, max: i64) -> Rule {
+        Rule {
+            minimum: Some(min),
+            maximum: Some(max),
+            ..Rule::NONE
+        }
+    }
+}
+
+/// A body read into proto input, with the input field paths of every key present.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Changes<I> {
+    /// The values.
+    pub input: I,
+    /// The field paths of the keys present, in a stable order.
+    pub mask: Vec<String>,
+}
+
+impl<I> Changes<I> {
+    /// Records that a field path was given.
+    pub(crate) fn touch(&mut self, path: impl Into<String>) {
+        let path = path.into();
+        if !self.mask.contains(&path) {
+            self.mask.push(path);
+        }
+    }
+}
+
+/// Whether a body creates a resource or changes one: it decides what `null` means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Intent {
+    Create,
+    Update,
+}
+
+/// Reads a body through `table`: the well-typed fields into the input, and a message for
+/// every field of the wrong type (left out of the input), all of them at once.
+pub(crate) fn read<I: Default>(
+    table: &[FieldSpec<I>],
+    body: &Map<String, Value>,
+    intent: Intent,
+) -> (Changes<I>, FieldErrors) {
+    let fields = Fields::new(body);
+    let mut errors = FieldErrors::default();
+    let mut out = Changes::<I>::default();
+    for spec in table {
+        let name = spec.name;
+        if let Kind::Custom { read, .. } = spec.kind {
+            read(&fields, &mut out, &mut errors);
+            continue;
+        }
+        if matches!(fields.raw(name), Some(Value::Null)) && !spec.nullable {
+            if intent == Intent::Update {
+                errors.add(name, format!("The {} field is required.", label(name)));
+            }
+            continue;
+        }
+        let touched = match spec.kind {
+            Kind::Text(set) | Kind::OneOf(_, set) => {
+                apply(fields.string(name, &mut errors), |v| set(&mut out.input, v))
+            }
+            Kind::Integer(set) => apply(fields.integer(name, &mut errors), |v| {
+                set(&mut out.input, v)
+            }),
+            Kind::Boolean(set) => apply(fields.boolean(name, &mut errors), |v| {
+                set(&mut out.input, v)
+            }),
+            Kind::Integers(set) => apply(fields.integers(name, &mut errors), |v| {
+                set(&mut out.input, v)
+            }),
+            Kind::DateTime(set) => {
+                let value = fields.string(name, &mut errors);
+                let at = match &value {
+                    Field::Value(text) if !text.trim().is_empty() => match date_time(text) {
+                        Some(at) => Field::Value(at),
+                        None => {
+                            errors.add(name, format!("The {} must be an RFC 3339 date-time (e.g. 2027-01-01T00:00:00Z).", label(name)));
+                            Field::Absent
+                        }
+                    },
+                    Field::Absent => Field::Absent,
+                    Field::Null | Field::Value(_) => Field::Null,
+                };
+                apply(at, |v| set(&mut out.input, v))
+            }
+            Kind::Custom { .. } => false,
+        };
+        if touched {
+            out.touch(name);
+        }
+    }
+    (out, errors)
+}
+
+/// Hands a present field to its setter; says whether it was present.
+fn apply<T>(field: Field<T>, set: impl FnOnce(Option<T>)) -> bool {
+    let present = field.is_present();
+    if present {
+        set(field.value());
+    }
+    present
+}
+
+fn date_time(text: &str) -> Option<prost_types::Timestamp> {
+    let at = DateTime::parse_from_rfc3339(text.trim()).ok()?;
+    Some(lastmile_proto::timestamp(at.with_timezone(&Utc)))
+}
+
+/// The JSON schema of a body: on create the required fields are listed, on update none
+/// is (a key left out keeps its value).
+pub(crate) fn schema<I>(table: &[FieldSpec<I>], intent: Intent, description: &str) -> Schema {
+    let mut object = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(description));
+    for spec in table {
+        object = object.property(spec.name, field_schema(spec));
+        if intent == Intent::Create && spec.required {
+            object = object.required(spec.name);
+        }
+    }
+    Schema::Object(object.build())
+}
+
+fn field_schema<I>(spec: &FieldSpec<I>) -> RefOr<Schema> {
+    let base = match spec.kind {
+        Kind::Custom { schema, .. } => return schema(),
+        Kind::Text(_) | Kind::OneOf(..) | Kind::DateTime(_) => Type::String,
+        Kind::Integer(_) => Type::Integer,
+        Kind::Boolean(_) => Type::Boolean,
+        Kind::Integers(_) => Type::Array,
+    };
+    let schema_type: SchemaType = if spec.nullable {
+        [base, Type::Null].into_iter().collect()
+    } else {
+        base.into()
+    };
+    let rule = spec.rule;
+    if let Kind::Integers(_) = spec.kind {
+        let item = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1));
+        return ArrayBuilder::new()
+            .schema_type(schema_type)
+            .items(item)
+            .description(Some(spec.description))
+            .into();
+    }
+    let mut object = ObjectBuilder::new()
+        .schema_type(schema_type)
+        .description(Some(spec.description))
+        .min_length(rule.min_length)
+        .max_length(rule.max_length)
+        .minimum(rule.minimum)
+        .maximum(rule.maximum);
+    if let Kind::OneOf(values, _) = spec.kind {
+        let mut values: Vec<Value> = values.iter().map(|v| Value::from(*v)).collect();
+        if spec.nullable {
+            values.push(Value::Null);
+        }
+        object = object.enum_values(Some(values));
+    }
+    let format = match spec.kind {
+        Kind::DateTime(_) => Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)),
+        _ => rule.format.map(|f| SchemaFormat::Custom(f.to_owned())),
+    };
+    object.format(format).into()
+}
+
+/// The body of an action: `action`, one of `names`, and an optional `reason`.
+pub(crate) fn action_schema(names: &[&str]) -> Schema {
+    let action = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(names.iter().copied()))
+        .description(Some("The action to take."));
+    let reason = ObjectBuilder::new()
+        .schema_type(
+            [Type::String, Type::Null]
+                .into_iter()
+                .collect::<SchemaType>(),
+        )
+        .max_length(Some(500))
+        .description(Some("Why; kept with the item and in the audit log."));
+    Schema::Object(
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("action", action)
+            .property("reason", reason)
+            .required("action")
+            .build(),
+    )
+}
+
+#[cfg(test)]
+#[path = "fields_tests.rs"]
+mod tests;

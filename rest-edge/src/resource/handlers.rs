@@ -1,0 +1,197 @@
+//! The handlers every resource shares. Each reads the request, calls the core through the
+//! resource's declaration, and wraps the answer in the envelope `E`.
+
+use super::fields::{self, Intent};
+use super::{Action, Body, Create, Delete, Envelope, Get, List, QueryPairs, Resource, Update};
+use crate::AppState;
+use crate::base_url::BaseUrl;
+use crate::credentials::Caller;
+use crate::envelope::{ApiError, FieldErrors};
+use crate::json_input::{self, Fields};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use tonic::Status;
+
+type Handled = Result<Response, ApiError>;
+
+fn not_found<R: Resource>() -> ApiError {
+    ApiError::not_found(&format!("{} not found", R::TITLE))
+}
+
+/// The key named by the path's `{id}`, or a 404.
+fn key<R: Resource>(path: Result<Path<String>, PathRejection>) -> Result<R::Key, ApiError> {
+    let Ok(Path(segment)) = path else {
+        return Err(not_found::<R>());
+    };
+    R::key(&segment).ok_or_else(not_found::<R>)
+}
+
+/// One item answered, or a 500 when the core left it out.
+fn one<R: Resource, E: Envelope>(
+    status: StatusCode,
+    message: &str,
+    item: Option<R::Item>,
+    base: &BaseUrl,
+) -> Handled {
+    let item = item.ok_or_else(|| {
+        tracing::error!(resource = R::SINGULAR, "the core answered without the item");
+        ApiError::internal()
+    })?;
+    Ok(E::one(status, message, R::SINGULAR, R::view(item, base)))
+}
+
+/// The answer to a body with fields of the wrong JSON type. When the core can check a
+/// request without acting (`checked`), the client learns every failing field in one round
+/// trip; a refusal that is not about fields (401, 403, 404) wins as it is.
+pub(crate) fn with_type_errors(
+    checked: Option<Result<(), Status>>,
+    type_errors: FieldErrors,
+) -> ApiError {
+    match checked {
+        None | Some(Ok(())) => ApiError::validation(type_errors),
+        Some(Err(status)) => {
+            let mut error = ApiError::from_status(&status);
+            match error.body.errors.as_mut() {
+                Some(rule_errors) => rule_errors.merge_shadowing(type_errors),
+                None if error.status == StatusCode::UNPROCESSABLE_ENTITY => {
+                    error = ApiError::validation(type_errors)
+                }
+                None => {}
+            }
+            error
+        }
+    }
+}
+
+fn body_changes<R: Body>(
+    body: Result<Bytes, BytesRejection>,
+    intent: Intent,
+) -> Result<(super::Changes<R::Input>, FieldErrors), ApiError> {
+    let body = json_input::object(body)?;
+    Ok(fields::read(R::FIELDS, &body, intent))
+}
+
+pub(crate) async fn list<R: List, E: Envelope>(
+    State(state): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Handled {
+    let Query(pairs) = query
+        .map_err(|rejection| ApiError::bad_request("Invalid request", rejection.body_text()))?;
+    let query = QueryPairs(pairs);
+    let request = R::request(query.page()?, &query)?;
+    let (items, meta) = R::call(state.core.clone(), caller.request(request)?).await?;
+    let views = items.into_iter().map(|item| R::view(item, &base)).collect();
+    Ok(E::page(R::PLURAL, views, meta.unwrap_or_default().into()))
+}
+
+pub(crate) async fn get<R: Get, E: Envelope>(
+    State(state): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    path: Result<Path<String>, PathRejection>,
+) -> Handled {
+    let request = R::request(key::<R>(path)?);
+    let item = R::call(state.core.clone(), caller.request(request)?).await?;
+    let message = format!("{} retrieved successfully", R::TITLE);
+    one::<R, E>(StatusCode::OK, &message, item, &base)
+}
+
+pub(crate) async fn create<R: Create, E: Envelope>(
+    State(state): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    body: Result<Bytes, BytesRejection>,
+) -> Handled {
+    let (changes, type_errors) = body_changes::<R>(body, Intent::Create)?;
+    if !type_errors.is_empty() {
+        let mut checked = None;
+        if R::VALIDATES {
+            let request = caller.request(R::request(changes, true))?;
+            checked = Some(R::call(state.core.clone(), request).await.map(drop));
+        }
+        return Err(with_type_errors(checked, type_errors));
+    }
+    let request = caller.request(R::request(changes, false))?;
+    let item = R::call(state.core.clone(), request).await?;
+    let message = format!("{} created successfully", R::TITLE);
+    one::<R, E>(StatusCode::CREATED, &message, item, &base)
+}
+
+pub(crate) async fn update<R: Update, E: Envelope>(
+    State(state): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Handled {
+    let key = key::<R>(path)?;
+    let (changes, type_errors) = body_changes::<R>(body, Intent::Update)?;
+    if !type_errors.is_empty() {
+        let mut checked = None;
+        if R::VALIDATES {
+            let request = caller.request(R::request(key, changes, true))?;
+            checked = Some(R::call(state.core.clone(), request).await.map(drop));
+        }
+        return Err(with_type_errors(checked, type_errors));
+    }
+    let request = caller.request(R::request(key, changes, false))?;
+    let item = R::call(state.core.clone(), request).await?;
+    let message = format!("{} updated successfully", R::TITLE);
+    one::<R, E>(StatusCode::OK, &message, item, &base)
+}
+
+pub(crate) async fn delete<R: Delete>(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let request = R::request(key::<R>(path)?);
+    R::call(state.core.clone(), caller.request(request)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `action` and `reason` of an action body, `action` as the proto value: 0 when missing,
+/// -1 when unknown, so that the core reports either on the field.
+pub(crate) fn action_input<R: Action>(
+    body: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(i32, String), ApiError> {
+    let fields = Fields::new(body);
+    let mut errors = FieldErrors::default();
+    let action = fields.string("action", &mut errors).value();
+    let reason = fields.string("reason", &mut errors).value();
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let action = match action {
+        None => 0,
+        Some(name) => R::ACTIONS
+            .iter()
+            .find(|(known, ..)| *known == name)
+            .map_or(-1, |(_, value, _)| *value),
+    };
+    Ok((action, reason.unwrap_or_default()))
+}
+
+pub(crate) async fn act<R: Action, E: Envelope>(
+    State(state): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Handled {
+    let key = key::<R>(path)?;
+    let (action, reason) = action_input::<R>(&json_input::object(body)?)?;
+    let request = caller.request(R::request(key, action, reason))?;
+    let item = R::call(state.core.clone(), request).await?;
+    let fallback = format!("{} updated successfully", R::TITLE);
+    let message = R::ACTIONS
+        .iter()
+        .find(|(_, value, _)| *value == action)
+        .map_or(fallback.as_str(), |(.., message)| message);
+    one::<R, E>(StatusCode::OK, message, item, &base)
+}

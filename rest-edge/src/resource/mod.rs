@@ -1,0 +1,170 @@
+//! One generic REST resource layer. A resource declares its path, its JSON names, its
+//! body as a field table, its JSON view and its calls to the core (the traits below); the
+//! handlers here serve every resource alike: query and id parsing, the 400/422 split,
+//! type errors merged with the core's `validate_only` check, the envelope, and the
+//! idempotency key and reason (carried by [`Caller`]).
+//!
+//! Declaring a resource: implement [`Resource`] and the operations it has ([`List`],
+//! [`Get`], [`Create`], [`Update`], [`Delete`], [`Action`]), then add one line to
+//! `resources.rs` with a [`Mount`] of it.
+
+mod doc;
+mod envelope;
+pub(crate) mod fields;
+mod handlers;
+mod mount;
+pub(crate) mod query;
+
+pub(crate) use envelope::{Envelope, V1};
+pub(crate) use fields::{Changes, FieldSpec, Kind, Rule};
+#[cfg(test)]
+pub(crate) use handlers::action_input;
+pub(crate) use mount::{Entry, Mount};
+pub(crate) use query::QueryPairs;
+
+use crate::base_url::BaseUrl;
+use crate::envelope::ApiError;
+use lastmile_proto::v1::{PageMeta, PageRequest};
+use serde::Serialize;
+use std::future::Future;
+use tonic::Status;
+use tonic::transport::Channel;
+use utoipa::ToSchema;
+use utoipa::openapi::path::Parameter;
+
+/// A collection served under one path.
+pub(crate) trait Resource: Send + Sync + 'static {
+    /// The collection's path, e.g. `/api/v1/organizations`; items are at `{PATH}/{id}`.
+    const PATH: &'static str;
+    /// The key of one item under `data`, e.g. `organization`.
+    const SINGULAR: &'static str;
+    /// The key of a page under `data`, e.g. `organizations`.
+    const PLURAL: &'static str;
+    /// The key of the collection's link in discovery.
+    const LINK: &'static str = Self::PLURAL;
+    /// The name in messages, e.g. "Organization" ("Organization not found").
+    const TITLE: &'static str;
+    /// What the collection holds, for the document's tag.
+    const ABOUT: &'static str;
+    /// What the path's `{id}` may be.
+    const ID: &'static str = "A positive 64-bit integer; anything else is a 404.";
+    /// Whether the `{id}` is an integer in the document (else a string of digits).
+    const INTEGER_ID: bool = true;
+
+    /// An item as the core returns it.
+    type Item: Send + 'static;
+    /// An item as the REST API shows it.
+    type View: Serialize + ToSchema + Send + 'static;
+    /// What the path's `{id}` names, for the core.
+    type Key: Send + 'static;
+
+    /// The key named by a path segment; `None` is a 404 without asking the core.
+    fn key(segment: &str) -> Option<Self::Key>;
+    /// The JSON of an item; links start at `base`.
+    fn view(item: Self::Item, base: &BaseUrl) -> Self::View;
+}
+
+/// The answer of a call to the core.
+pub(crate) type Answer<T> = Result<T, Status>;
+
+/// `GET {PATH}`: a page at a time.
+pub(crate) trait List: Resource {
+    /// The core's list request.
+    type Request: Send + 'static;
+    /// The resource's own filters, for the document (page and per_page are the layer's).
+    fn filters() -> Vec<Parameter>;
+    /// The request for a page and the query's filters (a bad filter is a 400).
+    fn request(page: PageRequest, query: &QueryPairs) -> Result<Self::Request, ApiError>;
+    /// Asks the core for the page.
+    fn call(
+        core: Channel,
+        request: tonic::Request<Self::Request>,
+    ) -> impl Future<Output = Answer<(Vec<Self::Item>, Option<PageMeta>)>> + Send;
+}
+
+/// `GET {PATH}/{id}`.
+pub(crate) trait Get: Resource {
+    /// The core's request.
+    type Request: Send + 'static;
+    /// The request for one item.
+    fn request(key: Self::Key) -> Self::Request;
+    /// Asks the core.
+    fn call(
+        core: Channel,
+        request: tonic::Request<Self::Request>,
+    ) -> impl Future<Output = Answer<Option<Self::Item>>> + Send;
+}
+
+/// A resource with a JSON body (create and update read the same table).
+pub(crate) trait Body: Resource {
+    /// The proto input the table writes into.
+    type Input: Default + Send + 'static;
+    /// The fields of the body.
+    const FIELDS: &'static [FieldSpec<Self::Input>];
+    /// Whether the core can check a request without acting on it (`validate_only`), so
+    /// that fields of the wrong JSON type are reported together with its rule failures.
+    const VALIDATES: bool = true;
+}
+
+/// `POST {PATH}`: 201 with the new item. Honours `Idempotency-Key`.
+pub(crate) trait Create: Body {
+    /// The core's request.
+    type Request: Send + 'static;
+    /// The request for a body; `validate_only` asks the core only to check it.
+    fn request(changes: Changes<Self::Input>, validate_only: bool) -> Self::Request;
+    /// Asks the core.
+    fn call(
+        core: Channel,
+        request: tonic::Request<Self::Request>,
+    ) -> impl Future<Output = Answer<Option<Self::Item>>> + Send;
+}
+
+/// `PUT` and `PATCH {PATH}/{id}`: the keys present change; `null` clears.
+pub(crate) trait Update: Body {
+    /// The core's request.
+    type Request: Send + 'static;
+    /// The request for a body; `validate_only` asks the core only to check it.
+    fn request(key: Self::Key, changes: Changes<Self::Input>, validate_only: bool)
+    -> Self::Request;
+    /// Asks the core.
+    fn call(
+        core: Channel,
+        request: tonic::Request<Self::Request>,
+    ) -> impl Future<Output = Answer<Option<Self::Item>>> + Send;
+}
+
+/// `DELETE {PATH}/{id}`: 204.
+pub(crate) trait Delete: Resource {
+    /// The core's request.
+    type Request: Send + 'static;
+    /// The request for one item.
+    fn request(key: Self::Key) -> Self::Request;
+    /// What a 409 means for this resource, when the core may answer one.
+    const CONFLICT: Option<&'static str> = None;
+    /// Asks the core.
+    fn call(
+        core: Channel,
+        request: tonic::Request<Self::Request>,
+    ) -> impl Future<Output = Answer<()>> + Send;
+}
+
+/// `POST {PATH}/{id}/action {"action", "reason"}`: a life-cycle move. Honours
+/// `Idempotency-Key`; the reason is kept with the item.
+pub(crate) trait Action: Resource {
+    /// The actions, as (JSON name, proto enum value, success message).
+    const ACTIONS: &'static [(&'static str, i32, &'static str)];
+    /// The core's request.
+    type Request: Send + 'static;
+    /// The request; `action` is 0 when missing and -1 when unknown (the core reports
+    /// either on the field).
+    fn request(key: Self::Key, action: i32, reason: String) -> Self::Request;
+    /// Asks the core.
+    fn call(
+        core: Channel,
+        request: tonic::Request<Self::Request>,
+    ) -> impl Future<Output = Answer<Option<Self::Item>>> + Send;
+}
+
+#[cfg(test)]
+#[path = "every_list_tests.rs"]
+mod every_list_tests;

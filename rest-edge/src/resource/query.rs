@@ -1,0 +1,166 @@
+//! The query string of a list and the id in a path, read with one behaviour for every
+//! resource (the contract's "Lists" rules), and those rules as OpenAPI parameters.
+
+use crate::envelope::ApiError;
+use lastmile_proto::v1::PageRequest;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{Object, Required};
+
+/// The default page size, and the largest one served (larger values are capped).
+const DEFAULT_PER_PAGE: i32 = 25;
+const MAX_PER_PAGE: i32 = 100;
+
+/// The pairs of a query string. Unknown parameters are ignored; an empty value counts as
+/// absent; when a parameter repeats, the last one wins.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct QueryPairs(pub Vec<(String, String)>);
+
+impl QueryPairs {
+    /// The trimmed value of a parameter, unless it is missing or empty.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The value of a free-text parameter, empty when absent.
+    pub(crate) fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default().to_owned()
+    }
+
+    /// `page` and `per_page`: missing or empty → page 1 of 25; `per_page` above 100 is
+    /// capped; 0, a sign, a non-digit or a value beyond a 64-bit integer is a 400 naming
+    /// the parameter. A page beyond the core's range is simply past the last one.
+    pub(crate) fn page(&self) -> Result<PageRequest, ApiError> {
+        let read = |name: &str, default: i32, most: i32| match self.get(name) {
+            None => Ok(default),
+            Some(value) => positive(value)
+                .map(|n| i32::try_from(n).unwrap_or(i32::MAX).min(most))
+                .ok_or_else(|| {
+                    invalid(&format!("The {name} parameter must be a positive integer."))
+                }),
+        };
+        Ok(PageRequest {
+            page: read("page", 1, i32::MAX)?,
+            per_page: read("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)?,
+        })
+    }
+
+    /// An id filter such as `partner_id`: a positive 64-bit integer, else a 400.
+    pub(crate) fn id(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        self.get(name)
+            .map(|value| {
+                positive(value).ok_or_else(|| {
+                    invalid(&format!("The {name} parameter must be a positive integer."))
+                })
+            })
+            .transpose()
+    }
+}
+
+/// The 400 of a bad query parameter.
+pub(crate) fn invalid(detail: &str) -> ApiError {
+    ApiError::bad_request("Invalid request", detail)
+}
+
+/// A positive 64-bit integer written in plain digits: no sign, no spaces, no fraction.
+pub(crate) fn positive(value: &str) -> Option<i64> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse::<i64>().ok().filter(|n| *n > 0)
+}
+
+/// The id in a path; anything but a positive 64-bit integer names nothing (a 404).
+pub(crate) fn path_id(segment: &str) -> Option<i64> {
+    positive(segment)
+}
+
+fn integer_parameter(name: &str, description: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                    utoipa::openapi::KnownFormat::Int64,
+                )))
+                .minimum(Some(1)),
+        ))
+        .build()
+}
+
+/// `page` and `per_page` as the document states them.
+pub(crate) fn page_parameters() -> [Parameter; 2] {
+    [
+        integer_parameter(
+            "page",
+            "Page number, from 1. Missing or empty: 1. 0, negative, non-numeric or beyond a \
+             64-bit integer: 400. A page past the last is an empty list with correct meta.",
+        ),
+        integer_parameter(
+            "per_page",
+            "Items per page. Missing or empty: 25; above 100: capped at 100. 0, negative, \
+             non-numeric or beyond a 64-bit integer: 400.",
+        ),
+    ]
+}
+
+/// A filter on an id: a positive 64-bit integer, else 400.
+pub(crate) fn id_parameter(name: &str, description: &str) -> Parameter {
+    integer_parameter(
+        name,
+        &format!("{description} A positive 64-bit integer; anything else is a 400."),
+    )
+}
+
+/// A free-text or enumerated filter.
+pub(crate) fn text_parameter(name: &str, description: &str, values: &[&str]) -> Parameter {
+    let mut schema = ObjectBuilder::new().schema_type(Type::String);
+    if !values.is_empty() {
+        schema = schema.enum_values(Some(values.iter().copied()));
+    }
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
+}
+
+/// The `{id}` of a path: a positive 64-bit integer (or what `description` adds).
+pub(crate) fn path_parameter(description: &str, integer: bool) -> Parameter {
+    let schema: Object = if integer {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Int64,
+            )))
+            .minimum(Some(1))
+            .build()
+    } else {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[0-9]{1,19}$"))
+            .build()
+    };
+    ParameterBuilder::new()
+        .name("id")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
+}
+
+#[cfg(test)]
+#[path = "query_tests.rs"]
+mod tests;

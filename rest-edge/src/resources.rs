@@ -1,0 +1,33 @@
+//! Everything the edge serves beyond its operational routes, in one list: the router, the
+//! OpenAPI document and discovery at `GET /api/v1` are all built from it. Adding a
+//! resource is one file declaring it (see `directory/organizations.rs`) and one line here.
+
+use crate::audit::{self, AuditLog};
+use crate::customers::Customers;
+use crate::directory::{organizations::Organizations, partners::Partners, user_groups::UserGroups};
+use crate::identity::{self, ApiKeys, Users};
+use crate::resource::{Entry, Mount};
+use utoipa::OpenApi;
+
+/// Every entry, in the order of discovery's links.
+pub(crate) fn all() -> Vec<Entry> {
+    vec![
+        Mount::<Customers>::crud().action().entry(),
+        Mount::<Partners>::crud().entry(),
+        Mount::<Organizations>::crud().entry(),
+        Mount::<UserGroups>::crud().entry(),
+        Mount::<Users>::crud().entry(),
+        Mount::<ApiKeys>::new().list().create().delete().entry(),
+        Mount::<AuditLog>::new().list().entry(),
+        Entry {
+            routes: audit::routes(),
+            doc: audit::Doc::openapi(),
+            links: vec![("roles", "/api/v1/roles")],
+        },
+        Entry {
+            routes: identity::routes(),
+            doc: identity::Doc::openapi(),
+            links: Vec::new(),
+        },
+    ]
+}
