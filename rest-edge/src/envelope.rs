@@ -10,87 +10,22 @@ use serde::ser::SerializeMap;
 use tonic_types::StatusExt;
 use utoipa::ToSchema;
 
-/// The error codes of the contract, each with its HTTP status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ErrorCode {
-    BadRequest,
-    Unauthenticated,
-    Forbidden,
-    NotFound,
-    Conflict,
-    ValidationError,
-    RateLimited,
-    IdempotencyConflict,
-    Internal,
-    Unavailable,
+pub(crate) use lastmile_proto::ErrorCode;
+
+/// The HTTP side of the contract's error codes (the codes themselves are spelled once, in
+/// `lastmile_proto::ErrorCode`).
+pub(crate) trait ErrorCodeHttp {
+    /// The HTTP status that carries this code.
+    fn status(self) -> StatusCode;
+    /// The message used when the status itself offers none fit for a client.
+    fn default_message(self) -> &'static str;
 }
 
-impl ErrorCode {
-    /// The `code` string of the envelope.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::BadRequest => "BAD_REQUEST",
-            Self::Unauthenticated => "UNAUTHENTICATED",
-            Self::Forbidden => "FORBIDDEN",
-            Self::NotFound => "NOT_FOUND",
-            Self::Conflict => "CONFLICT",
-            Self::ValidationError => "VALIDATION_ERROR",
-            Self::RateLimited => "RATE_LIMITED",
-            Self::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
-            Self::Internal => "INTERNAL",
-            Self::Unavailable => "UNAVAILABLE",
-        }
+impl ErrorCodeHttp for ErrorCode {
+    fn status(self) -> StatusCode {
+        StatusCode::from_u16(self.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
-    /// The HTTP status that carries this code.
-    pub(crate) fn http_status(self) -> StatusCode {
-        match self {
-            Self::BadRequest => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Conflict => StatusCode::CONFLICT,
-            Self::ValidationError | Self::IdempotencyConflict => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-
-    /// The code named by an `ErrorInfo.reason` of the core.
-    fn from_reason(reason: &str) -> Option<Self> {
-        Some(match reason {
-            "BAD_REQUEST" => Self::BadRequest,
-            "UNAUTHENTICATED" => Self::Unauthenticated,
-            "FORBIDDEN" => Self::Forbidden,
-            "NOT_FOUND" => Self::NotFound,
-            "CONFLICT" => Self::Conflict,
-            "VALIDATION_ERROR" => Self::ValidationError,
-            "RATE_LIMITED" => Self::RateLimited,
-            "IDEMPOTENCY_CONFLICT" => Self::IdempotencyConflict,
-            "INTERNAL" => Self::Internal,
-            "UNAVAILABLE" => Self::Unavailable,
-            _ => return None,
-        })
-    }
-
-    /// The code for a gRPC status that carries no Lastmile `ErrorInfo` (a transport failure,
-    /// or a status made by the gRPC library itself).
-    fn from_grpc(code: tonic::Code) -> Self {
-        use tonic::Code;
-        match code {
-            Code::InvalidArgument => Self::BadRequest,
-            Code::Unauthenticated => Self::Unauthenticated,
-            Code::PermissionDenied => Self::Forbidden,
-            Code::NotFound => Self::NotFound,
-            Code::AlreadyExists | Code::FailedPrecondition | Code::Aborted => Self::Conflict,
-            Code::ResourceExhausted => Self::RateLimited,
-            Code::Unavailable | Code::DeadlineExceeded => Self::Unavailable,
-            _ => Self::Internal,
-        }
-    }
-
-    /// The message used when the status itself offers none fit for a client.
     fn default_message(self) -> &'static str {
         match self {
             Self::BadRequest => "Bad request",
@@ -209,7 +144,7 @@ pub(crate) struct ApiError {
 impl ApiError {
     /// An error with a code, its status, a message and an optional detail.
     pub(crate) fn new(code: ErrorCode, message: impl Into<String>, detail: Option<String>) -> Self {
-        let status = code.http_status();
+        let status = code.status();
         Self {
             retry_after: (status == StatusCode::SERVICE_UNAVAILABLE).then_some(1),
             status,
@@ -274,8 +209,15 @@ impl ApiError {
         let Some((code, info)) = info else {
             return Self::from_bare_status(status);
         };
-        if code == ErrorCode::Internal || code == ErrorCode::Unavailable {
-            tracing::error!(grpc_code = ?status.code(), message = status.message(), "core call failed");
+        match code {
+            ErrorCode::Internal => {
+                tracing::error!(grpc_code = ?status.code(), message = status.message(), "core call failed")
+            }
+            // Passing (a database restart, a saturated hashing pool): the client retries.
+            ErrorCode::Unavailable => {
+                tracing::warn!(grpc_code = ?status.code(), message = status.message(), "core unavailable")
+            }
+            _ => {}
         }
         let message = if status.message().is_empty() {
             code.default_message().to_owned()
@@ -301,7 +243,7 @@ impl ApiError {
 
     fn from_bare_status(status: &tonic::Status) -> Self {
         let code = ErrorCode::from_grpc(status.code());
-        let status_code = code.http_status();
+        let status_code = code.status();
         // Server-side and transport failures carry text meant for operators, not clients.
         let message = if status_code.is_server_error() || status.message().is_empty() {
             tracing::error!(grpc_code = ?status.code(), message = status.message(), "core call failed");
