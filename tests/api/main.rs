@@ -17,6 +17,7 @@ mod idempotency;
 mod login;
 mod metrics;
 mod overload;
+mod paging;
 mod rate_limits;
 mod resellers;
 mod roles;
