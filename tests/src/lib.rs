@@ -3,11 +3,19 @@
 //! `LASTMILE_TEST_POSTGRES_URL` is set) and talks to them over HTTP and gRPC like a client.
 //!
 //! Write a test once as `async fn name(app: TestApp)` and list it in [`engine_tests!`]:
-//! it then runs on SQLite always and on PostgreSQL when configured.
+//! it then runs on SQLite always and on PostgreSQL when configured (reported as ignored when
+//! not). The servers read the time from [`TestApp::clock`], which a test moves forward
+//! instead of sleeping.
 #![forbid(unsafe_code)]
+
+mod clock;
+mod macros;
+
+pub use clock::TestClock;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lastmile::{Role, Running, Settings};
@@ -21,29 +29,17 @@ pub use serde_json::json;
 /// Environment variable naming a PostgreSQL server for the PostgreSQL half of the suite.
 pub const POSTGRES_URL_VAR: &str = "LASTMILE_TEST_POSTGRES_URL";
 
-/// Runs each listed `async fn(TestApp)` on both engines:
-/// `engine_tests!(creating_a_customer_answers_201, …);`
-#[macro_export]
-macro_rules! engine_tests {
-    ($($name:ident),+ $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    let app = $crate::TestApp::spawn($crate::Engine::Sqlite).await;
-                    super::$name(app.expect("SQLite is always available")).await;
-                }
+/// Settings left as the harness makes them.
+pub fn unchanged(_: &mut Settings) {}
 
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    match $crate::TestApp::spawn($crate::Engine::Postgres).await {
-                        Some(app) => super::$name(app).await,
-                        None => eprintln!("skipped: set {} to run on PostgreSQL", $crate::POSTGRES_URL_VAR),
-                    }
-                }
-            }
-        )+
-    };
+/// Fails a PostgreSQL test that was compiled in but finds no server named at run time.
+pub fn postgres_url_missing() -> TestApp {
+    panic!("{POSTGRES_URL_VAR} was set when the tests were built but is not set now")
+}
+
+/// Whether this run is a CI run (`CI` set to anything but empty, `0` or `false`).
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
 }
 
 /// The database engine under test.
@@ -177,6 +173,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// The database.
     pub database: TestDatabase,
+    /// The servers' clock, unless an adjuster installed another.
+    pub clock: TestClock,
     running: Option<Running>,
 }
 
@@ -192,12 +190,14 @@ impl TestApp {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let database = TestDatabase::create(engine).await?;
         let admin_key = format!("lm_testadmin_{}", uuid::Uuid::new_v4().simple());
+        let clock = TestClock::default();
         let mut settings = Settings {
             database_url: database.url.clone(),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             bootstrap_api_key: Some(admin_key.clone()),
             rate_limit_per_minute: 1_000_000,
+            clock: Arc::new(clock.clone()),
             ..Settings::default()
         };
         adjust(&mut settings);
@@ -216,6 +216,7 @@ impl TestApp {
             admin_key,
             http,
             database,
+            clock,
             running: Some(running),
         })
     }
@@ -288,8 +289,8 @@ impl TestApp {
         id
     }
 
-    /// Creates an API key with `role` (acting for `partner_id`) expiring in `expires_in`;
-    /// returns its id and the key.
+    /// Creates an API key with `role` (acting for `partner_id`) expiring `expires_in` after
+    /// the servers' now; returns its id and the key.
     pub async fn key(
         &self,
         role: lastmile_core::identity::Role,
@@ -301,7 +302,7 @@ impl TestApp {
             description: None,
             role,
             tier: lastmile_core::identity::Tier::Standard,
-            expires_at: expires_in.map(|d| chrono::Utc::now() + d),
+            expires_at: expires_in.map(|d| lastmile_core::clock::Clock::now(&self.clock) + d),
             partner_id,
         };
         self.core().api_keys.create(new).await.expect("create key")

@@ -4,43 +4,23 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use lastmile::Settings;
 use lastmile_core::identity::{NewApiKey, Role, Tier};
-use lastmile_tests::{StatusCode, TestApp, json};
+use lastmile_tests::{StatusCode, TestApp, engine_tests, json};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
-/// Runs each listed `async fn(TestApp)` on both engines against an edge whose default
-/// budget is `$per_minute` requests a minute.
-macro_rules! limited_tests {
-    ($per_minute:expr; $($name:ident),+ $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    let app = lastmile_tests::TestApp::spawn_with(lastmile_tests::Engine::Sqlite, |s| {
-                        s.rate_limit_per_minute = $per_minute;
-                    })
-                    .await;
-                    super::$name(app.expect("SQLite is always available")).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    let app = lastmile_tests::TestApp::spawn_with(lastmile_tests::Engine::Postgres, |s| {
-                        s.rate_limit_per_minute = $per_minute;
-                    })
-                    .await;
-                    match app {
-                        Some(app) => super::$name(app).await,
-                        None => eprintln!("skipped: set {} to run on PostgreSQL", lastmile_tests::POSTGRES_URL_VAR),
-                    }
-                }
-            }
-        )+
-    };
+/// An edge whose default budget is 3 requests a minute.
+fn three_a_minute(settings: &mut Settings) {
+    settings.rate_limit_per_minute = 3;
 }
 
-limited_tests!(3;
+/// An edge whose default budget is 30 requests a minute (one back every 2 s).
+fn thirty_a_minute(settings: &mut Settings) {
+    settings.rate_limit_per_minute = 30;
+}
+
+engine_tests!(with = three_a_minute;
     every_answer_carries_the_rate_limit_headers,
     the_request_over_the_limit_is_429_rate_limited_with_retry_after,
     a_refused_request_does_no_work,
@@ -51,7 +31,7 @@ limited_tests!(3;
     each_tier_gets_its_own_budget,
 );
 
-limited_tests!(30;
+engine_tests!(with = thirty_a_minute;
     a_client_that_waits_retry_after_seconds_gets_through,
 );
 

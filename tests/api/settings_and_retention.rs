@@ -1,16 +1,20 @@
 //! Behaviour that depends on deployment settings or on time: the billing method rule when
 //! billing is enabled, and how long idempotency keys are kept.
 
-use std::sync::Arc;
+use chrono::Duration;
+use lastmile::Settings;
+use lastmile_tests::{StatusCode, TestApp, customer_body, engine_tests, json};
 
-use chrono::{Duration, TimeZone, Utc};
-use lastmile_core::clock::ManualClock;
-use lastmile_tests::{Engine, StatusCode, TestApp, customer_body, json};
+engine_tests!(with = billing_enabled;
+    billing_enabled_requires_a_billing_method,
+);
+engine_tests!(idempotency_keys_are_kept_a_day_and_purged_after_the_retention);
 
-async fn billing_enabled_requires_a_billing_method(engine: Engine) {
-    let Some(app) = TestApp::spawn_with(engine, |s| s.billing_enabled = true).await else {
-        return;
-    };
+fn billing_enabled(settings: &mut Settings) {
+    settings.billing_enabled = true;
+}
+
+async fn billing_enabled_requires_a_billing_method(app: TestApp) {
     let (status, body) = app
         .post(
             "/api/v1/customers",
@@ -45,12 +49,8 @@ async fn billing_enabled_requires_a_billing_method(engine: Engine) {
     app.stop().await;
 }
 
-async fn idempotency_keys_are_kept_a_day_and_purged_after_the_retention(engine: Engine) {
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap());
-    let shared = clock.clone();
-    let Some(app) = TestApp::spawn_with(engine, move |s| s.clock = Arc::new(shared)).await else {
-        return;
-    };
+async fn idempotency_keys_are_kept_a_day_and_purged_after_the_retention(app: TestApp) {
+    let clock = app.clock.clone();
     let post = |body: serde_json::Value| {
         app.request(reqwest::Method::POST, "/api/v1/customers")
             .header("Idempotency-Key", "order-77")
@@ -83,26 +83,3 @@ async fn idempotency_keys_are_kept_a_day_and_purged_after_the_retention(engine: 
     );
     app.stop().await;
 }
-
-macro_rules! on_both_engines {
-    ($($name:ident),+ $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    super::$name(lastmile_tests::Engine::Sqlite).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    super::$name(lastmile_tests::Engine::Postgres).await;
-                }
-            }
-        )+
-    };
-}
-
-on_both_engines!(
-    billing_enabled_requires_a_billing_method,
-    idempotency_keys_are_kept_a_day_and_purged_after_the_retention,
-);

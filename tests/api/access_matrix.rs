@@ -1,7 +1,9 @@
 //! The access matrix: every protected endpoint × {no credential, invalid, expired, revoked,
-//! each role, a reseller of another partner}, with the expected answer generated from the
-//! core's permission table (`IdentityService.ListRoles`). The test fails when the OpenAPI
-//! document lists a protected endpoint that the matrix below does not cover.
+//! each role, a reseller of another partner}, with the expected answer taken from the
+//! permission table written below ([`PERMISSIONS`]) — reviewed by a person, not read back
+//! from the server, so a wrong grant in the core fails here. The test fails when the
+//! OpenAPI document lists a protected endpoint that the matrix does not cover, and when
+//! `GET /api/v1/roles` shows a table other than this one.
 //!
 //! Bodies are well-typed but break a rule, so an allowed write proves that authorization
 //! passed (422 or 404) without changing anything; deletes get a fresh target each time.
@@ -11,10 +13,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Duration, Utc};
 use lastmile_core::db::Db;
 use lastmile_core::identity::Role;
-use lastmile_proto::v1::ListRolesRequest;
-use lastmile_proto::v1::identity_service_client::IdentityServiceClient;
-use lastmile_tests::{StatusCode, TestApp, customer_body, engine_tests, json, send, with_key};
+use lastmile_tests::{StatusCode, TestApp, customer_body, engine_tests, json, send};
 use serde_json::Value;
+
+mod permissions;
+use permissions::{PERMISSIONS, ROLES, allowed};
 
 engine_tests!(every_endpoint_answers_every_principal_as_the_table_says);
 
@@ -195,27 +198,34 @@ async fn revoke(app: &TestApp, key_id: i64) {
     db.close().await;
 }
 
-async fn permission_table(app: &TestApp) -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
-    let mut client = IdentityServiceClient::new(app.grpc_channel().await);
-    let roles = client
-        .list_roles(with_key(ListRolesRequest {}, &app.admin_key))
-        .await
+/// `GET /api/v1/roles` shows the seven roles with exactly the grants of the table.
+async fn the_roles_endpoint_shows_the_table(app: &TestApp) {
+    let (status, body) = app.get("/api/v1/roles").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let shown: BTreeMap<String, Value> = body["data"]["roles"]
+        .as_array()
         .unwrap()
-        .into_inner()
-        .roles;
-    assert_eq!(roles.len(), Role::ALL.len());
-    roles
-        .into_iter()
+        .iter()
         .map(|r| {
             (
-                r.name,
-                r.grants
-                    .into_iter()
-                    .map(|g| (g.resource, g.operations.into_iter().collect()))
-                    .collect(),
+                r["name"].as_str().unwrap().to_owned(),
+                r["permissions"].clone(),
             )
         })
-        .collect()
+        .collect();
+    let names: BTreeSet<&str> = shown.keys().map(String::as_str).collect();
+    assert_eq!(names, ROLES.into_iter().collect(), "{body}");
+    for (resource, operation, columns) in PERMISSIONS {
+        for (role, expected) in ROLES.iter().zip(columns) {
+            let listed = shown[*role][resource]
+                .as_array()
+                .is_some_and(|ops| ops.contains(&json!(operation)));
+            assert_eq!(
+                listed, *expected,
+                "GET /api/v1/roles: {role} {operation} {resource}"
+            );
+        }
+    }
 }
 
 async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) {
@@ -223,7 +233,10 @@ async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) 
         app.insert_partner("Ours").await,
         app.insert_partner("Theirs").await,
     );
-    let table = permission_table(&app).await;
+    the_roles_endpoint_shows_the_table(&app).await;
+    // Every role of the core has a column (a new role needs a reviewed column).
+    let core_roles: BTreeSet<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+    assert_eq!(core_roles, ROLES.into_iter().collect());
 
     // Coverage: every protected operation of the OpenAPI document is in the matrix.
     let (_, doc) = send(app.http.get(app.url("/api/v1/openapi.json"))).await;
@@ -247,6 +260,16 @@ async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) 
         }
     }
 
+    // And every row of the table is exercised by some endpoint.
+    for (resource, operation, _) in PERMISSIONS {
+        assert!(
+            endpoints()
+                .iter()
+                .any(|e| e.resource == *resource && e.operation == *operation),
+            "no endpoint checks ({resource}, {operation})"
+        );
+    }
+
     let (_, expired) = app
         .key(Role::Admin, None, Some(Duration::seconds(-1)))
         .await;
@@ -259,7 +282,8 @@ async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) 
         Caller::Revoked(revoked),
         Caller::OtherPartnersReseller(app.key(Role::Reseller, Some(theirs), None).await.1),
     ];
-    for role in Role::ALL {
+    for name in ROLES {
+        let role = Role::parse(name).unwrap_or_else(|| panic!("the core has no role {name}"));
         let partner = (role == Role::Reseller).then_some(ours);
         callers.push(Caller::Role(role, app.key(role, partner, None).await.1));
     }
@@ -288,7 +312,7 @@ async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) 
     let mut checked = 0;
     for endpoint in endpoints() {
         for caller in &callers {
-            let expected = expect(&table, &endpoint, caller);
+            let expected = expect(&endpoint, caller);
             let fresh = endpoint.method == "DELETE" && expected == Expected::Allowed;
             let id = match (endpoint.resource, fresh) {
                 ("customers", true) => create(&app, target()).await,
@@ -366,23 +390,15 @@ async fn create(app: &TestApp, body: Value) -> i64 {
     created["data"]["customer"]["id"].as_i64().unwrap()
 }
 
-fn expect(
-    table: &BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
-    endpoint: &Endpoint,
-    caller: &Caller,
-) -> Expected {
-    let allowed = |role: Role| {
-        table[role.as_str()]
-            .get(endpoint.resource)
-            .is_some_and(|ops| ops.contains(endpoint.operation))
-    };
+fn expect(endpoint: &Endpoint, caller: &Caller) -> Expected {
+    let may = |role: Role| allowed(role.as_str(), endpoint.resource, endpoint.operation);
     match caller {
         Caller::Nobody => Expected::Unauthenticated("Missing API key"),
         Caller::InvalidKey | Caller::Revoked(_) => Expected::Unauthenticated("Invalid API key"),
         Caller::Expired(_) => Expected::Unauthenticated("API key has expired"),
-        Caller::Role(role, _) if allowed(*role) => Expected::Allowed,
+        Caller::Role(role, _) if may(*role) => Expected::Allowed,
         Caller::Role(..) => Expected::Forbidden,
-        Caller::OtherPartnersReseller(_) if !allowed(Role::Reseller) => Expected::Forbidden,
+        Caller::OtherPartnersReseller(_) if !may(Role::Reseller) => Expected::Forbidden,
         // The resource belongs to another partner: it does not exist for this caller.
         Caller::OtherPartnersReseller(_)
             if endpoint.path.contains("{id}") && endpoint.resource == "customers" =>

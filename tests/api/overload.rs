@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use lastmile::Settings;
 use lastmile_core::password::{Argon2Settings, HashingSettings};
-use lastmile_tests::{Engine, StatusCode, TestApp, customer_body, json, send};
+use lastmile_tests::{
+    StatusCode, TestApp, customer_body, engine_tests, json, postgres_tests, send,
+};
 
 /// One hash at a time, one waiting, and hashes slow enough (64 MiB, 3 passes) that a
 /// burst of requests overlaps them.
@@ -24,21 +26,13 @@ fn one_hash_at_a_time(settings: &mut Settings) {
     };
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_flood_of_sign_ups_beyond_the_hashing_pool_gets_503_with_retry_after_on_sqlite() {
-    let app = TestApp::spawn_with(Engine::Sqlite, one_hash_at_a_time).await;
-    a_flood_of_sign_ups_gets_503(app.expect("SQLite is always available")).await;
-}
+engine_tests!(with = one_hash_at_a_time;
+    a_flood_of_sign_ups_beyond_the_hashing_pool_gets_503_with_retry_after,
+);
+// Cutting one backend's connection mid-transaction needs PostgreSQL's pg_terminate_backend.
+postgres_tests!(a_connection_killed_mid_write_is_a_503_and_nothing_is_half_written);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_flood_of_sign_ups_beyond_the_hashing_pool_gets_503_with_retry_after_on_postgres() {
-    match TestApp::spawn_with(Engine::Postgres, one_hash_at_a_time).await {
-        Some(app) => a_flood_of_sign_ups_gets_503(app).await,
-        None => eprintln!("skipped: set LASTMILE_TEST_POSTGRES_URL to run on PostgreSQL"),
-    }
-}
-
-async fn a_flood_of_sign_ups_gets_503(app: TestApp) {
+async fn a_flood_of_sign_ups_beyond_the_hashing_pool_gets_503_with_retry_after(app: TestApp) {
     const FLOOD: usize = 24;
     let requests = (0..FLOOD).map(|n| {
         let request = app
@@ -115,12 +109,7 @@ async fn a_flood_of_sign_ups_gets_503(app: TestApp) {
 /// The core's connection is terminated by the server (as a restart or an operator does)
 /// while the create waits inside its transaction: the client gets 503, the partial work is
 /// rolled back, and a retry with the same Idempotency-Key then succeeds once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_connection_killed_mid_write_is_a_503_and_nothing_is_half_written() {
-    let Some(app) = TestApp::spawn(Engine::Postgres).await else {
-        eprintln!("skipped: set LASTMILE_TEST_POSTGRES_URL to run on PostgreSQL");
-        return;
-    };
+async fn a_connection_killed_mid_write_is_a_503_and_nothing_is_half_written(app: TestApp) {
     let admin = sqlx::PgPool::connect(&app.database.url).await.unwrap();
 
     // Hold a lock that lets the create read and insert its customer row but not write its
