@@ -299,7 +299,7 @@ impl<T: Serialize> Success<T> {
 #[derive(Debug, Serialize, ToSchema, PartialEq, Eq)]
 pub(crate) struct PageMetaJson {
     /// The page returned, from 1.
-    pub current_page: i32,
+    pub current_page: i64,
     /// The page size applied (at most 100).
     pub per_page: i32,
     /// Items in the whole list.
@@ -311,7 +311,7 @@ pub(crate) struct PageMetaJson {
 impl From<lastmile_proto::v1::PageMeta> for PageMetaJson {
     fn from(meta: lastmile_proto::v1::PageMeta) -> Self {
         Self {
-            current_page: meta.current_page,
+            current_page: i64::from(meta.current_page),
             per_page: meta.per_page,
             total: meta.total,
             last_page: meta.last_page,

@@ -198,6 +198,12 @@ impl TestApp {
             bootstrap_api_key: Some(admin_key.clone()),
             rate_limit_per_minute: 1_000_000,
             clock: Arc::new(clock.clone()),
+            // Tests run beside other builds on small machines: a hash may wait long for a
+            // worker, and that is not what they test (the overload tests set their own).
+            password_hashing: lastmile_core::password::HashingSettings {
+                max_wait: Duration::from_secs(60),
+                ..Default::default()
+            },
             ..Settings::default()
         };
         adjust(&mut settings);

@@ -6,7 +6,7 @@ use super::{Action, Body, Create, Delete, Envelope, Get, List, QueryPairs, Resou
 use crate::AppState;
 use crate::base_url::BaseUrl;
 use crate::credentials::Caller;
-use crate::envelope::{ApiError, FieldErrors};
+use crate::envelope::{ApiError, FieldErrors, PageMetaJson};
 use crate::json_input::{self, Fields};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
@@ -86,7 +86,11 @@ pub(crate) async fn list<R: List, E: Envelope>(
     let request = R::request(query.page()?, &query)?;
     let (items, meta) = R::call(state.core.clone(), caller.request(request)?).await?;
     let views = items.into_iter().map(|item| R::view(item, &base)).collect();
-    Ok(E::page(R::PLURAL, views, meta.unwrap_or_default().into()))
+    let mut meta = PageMetaJson::from(meta.unwrap_or_default());
+    // The core numbers pages in 32 bits; a page asked for beyond that is past the last one,
+    // and the answer names the page that was asked for.
+    meta.current_page = meta.current_page.max(query.requested_page());
+    Ok(E::page(R::PLURAL, views, meta))
 }
 
 pub(crate) async fn get<R: Get, E: Envelope>(

@@ -50,6 +50,12 @@ impl QueryPairs {
         })
     }
 
+    /// The page asked for, as a 64-bit number (1 when absent); call after [`Self::page`]
+    /// accepted it.
+    pub(crate) fn requested_page(&self) -> i64 {
+        self.get("page").and_then(positive).unwrap_or(1)
+    }
+
     /// An id filter such as `partner_id`: a positive 64-bit integer, else a 400.
     pub(crate) fn id(&self, name: &str) -> Result<Option<i64>, ApiError> {
         self.get(name)
