@@ -114,6 +114,14 @@ struct ServerArgs {
         default_value_t = 2000
     )]
     password_hash_max_wait_ms: u64,
+    /// How long an idle password worker keeps its argon2 memory before giving it back to
+    /// the system, in milliseconds.
+    #[arg(
+        long,
+        env = "LASTMILE_PASSWORD_HASH_KEEP_MEMORY_MS",
+        default_value_t = 2000
+    )]
+    password_hash_keep_memory_ms: u64,
     /// argon2id memory of new password hashes, in KiB (OWASP minimum: 19456 = 19 MiB).
     #[arg(long, env = "LASTMILE_ARGON2_MEMORY_KIB", default_value_t = 19456)]
     argon2_memory_kib: u32,
@@ -187,6 +195,7 @@ impl ServerArgs {
                 n => n,
             },
             max_wait: std::time::Duration::from_millis(self.password_hash_max_wait_ms),
+            keep_memory: std::time::Duration::from_millis(self.password_hash_keep_memory_ms),
             argon2: Argon2Settings {
                 memory_kib: self.argon2_memory_kib,
                 iterations: self.argon2_iterations,

@@ -18,6 +18,7 @@ fn one_hash_at_a_time(settings: &mut Settings) {
         workers: 1,
         queue: 1,
         max_wait: Duration::from_secs(30),
+        keep_memory: Duration::from_secs(2),
         argon2: Argon2Settings {
             memory_kib: 64 * 1024,
             iterations: 3,
@@ -28,6 +29,7 @@ fn one_hash_at_a_time(settings: &mut Settings) {
 
 engine_tests!(with = one_hash_at_a_time;
     a_flood_of_sign_ups_beyond_the_hashing_pool_gets_503_with_retry_after,
+    a_flood_of_logins_beyond_the_hashing_pool_gets_503_with_retry_after,
 );
 // Cutting one backend's connection mid-transaction needs PostgreSQL's pg_terminate_backend.
 postgres_tests!(a_connection_killed_mid_write_is_a_503_and_nothing_is_half_written);
@@ -103,6 +105,54 @@ async fn a_flood_of_sign_ups_beyond_the_hashing_pool_gets_503_with_retry_after(a
     ] {
         assert!(metrics.contains(name), "{name} missing from {metrics}");
     }
+    app.stop().await;
+}
+
+/// Logins cost an argon2 check each, for unknown e-mails too, so a flood of them is bounded
+/// the same way: the pool's excess gets 503, the login limit's excess 429, never a 500.
+async fn a_flood_of_logins_beyond_the_hashing_pool_gets_503_with_retry_after(app: TestApp) {
+    const FLOOD: usize = 24;
+    let requests = (0..FLOOD).map(|n| {
+        let request = app
+            .http
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"email": format!("nobody{n}@isp.example"), "password": "Str0ng!pass"}));
+        async move {
+            let response = request.send().await.expect("HTTP request");
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let status = response.status();
+            let body: serde_json::Value = response.json().await.expect("JSON body");
+            (status, retry_after, body)
+        }
+    });
+    let answers = futures::future::join_all(requests).await;
+
+    let (mut checked, mut refused, mut limited) = (0, 0, 0);
+    for (status, retry_after, body) in &answers {
+        assert_eq!(body["success"], json!(false), "{body}");
+        match *status {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::SERVICE_UNAVAILABLE => {
+                refused += 1;
+                assert_eq!(retry_after.as_deref(), Some("1"), "{body}");
+                assert_eq!(body["code"], json!("UNAVAILABLE"), "{body}");
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                limited += 1;
+                assert!(retry_after.is_some(), "{body}");
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert!(checked >= 1, "the pool still checks passwords under a flood");
+    assert!(
+        refused >= 1,
+        "with one worker and one queue slot, the admitted attempts overflow"
+    );
+    assert_eq!(checked + refused + limited, FLOOD);
     app.stop().await;
 }
 

@@ -8,7 +8,10 @@
 //! after the load ended, and throughput collapsed once more hashes ran than there were CPUs.
 //!
 //! Here a fixed number of workers each own one block buffer, allocated on first use and
-//! reused for every hash, so memory is `workers × m` whatever the load. Callers wait in a
+//! reused for every hash, so memory is `workers × m` whatever the load. A worker that has
+//! been idle for [`HashingSettings::keep_memory`] gives its buffer back to the system (the
+//! buffer is sized so that glibc maps it on its own and unmaps it on free, see
+//! [`block_buffer`]), so a quiet server holds none. Callers wait in a
 //! bounded queue; when it is full, or a job waited past the deadline, the caller gets
 //! [`Error::Overloaded`] (gRPC `UNAVAILABLE`, REST 503 with `Retry-After`) instead of
 //! memory or latency without bound. A caller that goes away before its job starts costs
@@ -87,18 +90,22 @@ pub struct HashingSettings {
     pub queue: usize,
     /// How long a job may wait for a worker before it is refused.
     pub max_wait: Duration,
+    /// How long an idle worker keeps its block buffer before giving it back to the system.
+    pub keep_memory: Duration,
     /// The parameters of new hashes.
     pub argon2: Argon2Settings,
 }
 
 impl Default for HashingSettings {
-    /// One worker per CPU, sixteen waiting jobs per worker, two seconds of waiting.
+    /// One worker per CPU, sixteen waiting jobs per worker, two seconds of waiting, memory
+    /// given back after two idle seconds.
     fn default() -> Self {
         let workers = std::thread::available_parallelism().map_or(1, usize::from);
         Self {
             workers,
             queue: 16 * workers,
             max_wait: Duration::from_secs(2),
+            keep_memory: Duration::from_secs(2),
             argon2: Argon2Settings::default(),
         }
     }
@@ -123,6 +130,8 @@ pub struct HashingStats {
     pub running: usize,
     /// The most hashes that ever ran at once.
     pub peak_running: usize,
+    /// Workers holding a block buffer now.
+    pub buffers_held: usize,
 }
 
 /// The process's password hashing: a handle to the bounded pool. Cheap to clone; the
@@ -150,9 +159,11 @@ struct Shared {
     ready: Condvar,
     capacity: usize,
     max_wait: Duration,
+    keep_memory: Duration,
     params: Params,
     running: AtomicUsize,
     peak_running: AtomicUsize,
+    buffers_held: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -201,9 +212,11 @@ impl Passwords {
             ready: Condvar::new(),
             capacity: settings.queue,
             max_wait: settings.max_wait,
+            keep_memory: settings.keep_memory,
             params,
             running: AtomicUsize::new(0),
             peak_running: AtomicUsize::new(0),
+            buffers_held: AtomicUsize::new(0),
         });
         for n in 0..settings.workers {
             let shared = shared.clone();
@@ -242,6 +255,7 @@ impl Passwords {
             queued: shared.lock().jobs.len(),
             running: shared.running.load(Ordering::Relaxed),
             peak_running: shared.peak_running.load(Ordering::Relaxed),
+            buffers_held: shared.buffers_held.load(Ordering::Relaxed),
         }
     }
 
@@ -270,7 +284,8 @@ impl Passwords {
     }
 }
 
-/// A worker: takes jobs until the pool is dropped, reusing one block buffer.
+/// A worker: takes jobs until the pool is dropped, reusing one block buffer while busy and
+/// giving it back once idle for `keep_memory`.
 fn work(shared: &Shared) {
     let mut blocks: Vec<Block> = Vec::new();
     loop {
@@ -280,13 +295,28 @@ fn work(shared: &Shared) {
                 if let Some(job) = state.jobs.pop_front() {
                     metrics::gauge!("lastmile_password_hash_queue_depth")
                         .set(state.jobs.len() as f64);
-                    break job;
+                    break Some(job);
                 }
                 if state.closed {
                     return;
                 }
-                state = shared.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+                if blocks.capacity() == 0 {
+                    state = shared.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+                    continue;
+                }
+                let (next, waited) = shared
+                    .ready
+                    .wait_timeout(state, shared.keep_memory)
+                    .unwrap_or_else(|e| e.into_inner());
+                state = next;
+                if waited.timed_out() && state.jobs.is_empty() && !state.closed {
+                    break None; // idle long enough: give the buffer back, outside the lock
+                }
             }
+        };
+        let Some(job) = job else {
+            release(shared, &mut blocks);
+            continue;
         };
         if job.reply.is_closed() {
             continue; // the caller went away: nobody wants this hash
@@ -302,17 +332,32 @@ fn work(shared: &Shared) {
         let now = shared.running.fetch_add(1, Ordering::SeqCst) + 1;
         shared.peak_running.fetch_max(now, Ordering::SeqCst);
         metrics::gauge!("lastmile_password_hash_running").set(now as f64);
+        let held = blocks.capacity() > 0;
         let started = Instant::now();
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
             run(&shared.params, &mut blocks, job.work)
         }))
         .unwrap_or_else(|_| Err(Error::Internal(anyhow::anyhow!("argon2 panicked"))));
+        if !held && blocks.capacity() > 0 {
+            let now = shared.buffers_held.fetch_add(1, Ordering::SeqCst) + 1;
+            metrics::gauge!("lastmile_password_hash_buffers_held").set(now as f64);
+        }
         let now = shared.running.fetch_sub(1, Ordering::SeqCst) - 1;
         metrics::gauge!("lastmile_password_hash_running").set(now as f64);
         metrics::histogram!("lastmile_password_hash_seconds")
             .record(started.elapsed().as_secs_f64());
         let _ = job.reply.send(outcome);
     }
+}
+
+/// Gives an idle worker's buffer back to the system.
+fn release(shared: &Shared, blocks: &mut Vec<Block>) {
+    if blocks.capacity() == 0 {
+        return;
+    }
+    *blocks = Vec::new();
+    let now = shared.buffers_held.fetch_sub(1, Ordering::SeqCst) - 1;
+    metrics::gauge!("lastmile_password_hash_buffers_held").set(now as f64);
 }
 
 fn run(params: &Params, blocks: &mut Vec<Block>, work: Work) -> Result<Done> {
@@ -332,13 +377,30 @@ fn run(params: &Params, blocks: &mut Vec<Block>, work: Work) -> Result<Done> {
     }
 }
 
-/// The worker's buffer, grown to the configured size once and kept. A stored hash that
-/// needs more (made before the memory was lowered) gets a buffer of its own for that call.
+/// The worker's buffer, grown to the configured size when first needed and kept while the
+/// worker is busy. A stored hash that needs more (made before the memory was lowered) gets
+/// a buffer of its own for that call.
 fn memory(blocks: &mut Vec<Block>, configured: usize, needed: usize) -> Option<Vec<Block>> {
     if blocks.len() < configured {
-        *blocks = vec![Block::new(); configured];
+        *blocks = block_buffer(configured);
     }
-    (needed > blocks.len()).then(|| vec![Block::new(); needed])
+    (needed > blocks.len()).then(|| block_buffer(needed))
+}
+
+/// Requests at least this large are always served by glibc with a mapping of their own and
+/// unmapped on free: its dynamic mmap threshold never rises above 32 MiB. A smaller buffer
+/// would come from an arena once the threshold has risen (freeing one mapped 19 MiB
+/// buffer raises it to 19 MiB, and the trim threshold to twice that, for the whole
+/// process), and an arena keeps freed memory.
+const ALWAYS_MAPPED: usize = 33 * 1024 * 1024;
+
+/// `count` zeroed blocks in an allocation that is given back to the system when dropped.
+/// Only the blocks in use are touched, so the reserve above `count` costs address space,
+/// not memory.
+fn block_buffer(count: usize) -> Vec<Block> {
+    let mut blocks = Vec::with_capacity(count.max(ALWAYS_MAPPED.div_ceil(Block::SIZE)));
+    blocks.resize(count, Block::new());
+    blocks
 }
 
 fn hash_with(params: &Params, blocks: &mut Vec<Block>, password: &[u8]) -> Result<String> {
@@ -422,6 +484,7 @@ mod tests {
             workers,
             queue,
             max_wait: Duration::from_secs(30),
+            keep_memory: Duration::from_secs(3600),
             argon2: cheap(),
         })
         .unwrap()
@@ -541,12 +604,63 @@ mod tests {
             workers: 1,
             queue: 8,
             max_wait: Duration::ZERO,
+            keep_memory: Duration::from_secs(3600),
             argon2: cheap(),
         })
         .unwrap();
         // Everything waits at least a moment, so with no waiting allowed all are refused.
         let err = passwords.hash("Str0ng!pass".into()).await.unwrap_err();
         assert!(matches!(err, Error::Overloaded(_)));
+    }
+
+    #[tokio::test]
+    async fn a_busy_worker_keeps_its_buffer_and_an_idle_one_gives_it_back() {
+        let keeping = pool(1, 4);
+        keeping.hash("Str0ng!pass".into()).await.unwrap();
+        keeping.hash("Str0ng!pass".into()).await.unwrap();
+        assert_eq!(keeping.stats().buffers_held, 1);
+
+        let returning = Passwords::start(HashingSettings {
+            workers: 2,
+            queue: 4,
+            max_wait: Duration::from_secs(30),
+            keep_memory: Duration::ZERO,
+            argon2: cheap(),
+        })
+        .unwrap();
+        let hash = returning.hash("Str0ng!pass".into()).await.unwrap();
+        // Memory comes back when the worker has nothing to do; it still works afterwards.
+        wait_until(|| returning.stats().buffers_held == 0).await;
+        assert!(
+            returning
+                .verify("Str0ng!pass".into(), Some(hash))
+                .await
+                .unwrap()
+                .matches
+        );
+        wait_until(|| returning.stats().buffers_held == 0).await;
+    }
+
+    /// Waits for a worker thread to get there; a bound, not a timing the test relies on.
+    async fn wait_until(done: impl Fn() -> bool) {
+        let give_up = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < give_up {
+            if done() {
+                return;
+            }
+            tokio::task::yield_now().await;
+            std::thread::yield_now();
+        }
+        panic!("the condition never held");
+    }
+
+    #[test]
+    fn a_block_buffer_is_mapped_on_its_own_whatever_its_size() {
+        for count in [8, 19 * 1024, 64 * 1024] {
+            let blocks = block_buffer(count);
+            assert_eq!(blocks.len(), count);
+            assert!(blocks.capacity() * Block::SIZE >= ALWAYS_MAPPED);
+        }
     }
 
     #[test]
