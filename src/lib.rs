@@ -14,5 +14,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("last
 
 mod convert;
 mod error_code;
+mod names;
 pub use convert::*;
 pub use error_code::ErrorCode;
+pub use names::{RestName, UNKNOWN_ENUM_VALUE};

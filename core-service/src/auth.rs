@@ -89,7 +89,32 @@ impl Authenticator {
         if identity::looks_like_jwt(credential) {
             return self.authenticate_token(credential).await;
         }
+        if identity::is_client_token(credential) {
+            return self.authenticate_client_token(credential).await;
+        }
         self.authenticate_key(credential).await
+    }
+
+    /// An API client's access token: live, unexpired, and its client live too. Looked up
+    /// on every call (one indexed read), so a revocation applies at once everywhere.
+    async fn authenticate_client_token(&self, token: &str) -> Result<Principal> {
+        let invalid = || Error::Unauthenticated(AuthFailure::InvalidToken);
+        let found = identity::store_find_token(&self.db, &identity::digest(token)).await?;
+        let found = found.ok_or_else(invalid)?;
+        let now = self.clock.now();
+        if found.revoked_at.is_some() {
+            return Err(invalid());
+        }
+        if found.expires_at <= now {
+            return Err(Error::Unauthenticated(AuthFailure::TokenExpired));
+        }
+        let mut principal = key_principal(found.key, now).map_err(|_| invalid())?;
+        principal.expires_at = Some(
+            principal
+                .expires_at
+                .map_or(found.expires_at, |at| at.min(found.expires_at)),
+        );
+        Ok(principal)
     }
 
     async fn authenticate_token(&self, token: &str) -> Result<Principal> {
@@ -161,33 +186,9 @@ impl Authenticator {
         };
         let row = row.ok_or(Error::Unauthenticated(AuthFailure::Invalid))?;
         let now = self.clock.now();
-        if row.revoked_at.is_some_and(|at| at <= now) || !row.owner_active {
-            return Err(Error::Unauthenticated(AuthFailure::Invalid));
-        }
-        if row.expires_at.is_some_and(|at| at <= now) {
-            return Err(Error::Unauthenticated(AuthFailure::Expired));
-        }
+        let principal = key_principal(row.clone(), now)?;
         self.record_use(&digest, &row);
-        let role = Role::parse(&row.role)
-            .ok_or_else(|| anyhow::anyhow!("api key {} has unknown role", row.id))?;
-        // A key never grants more than its owner may do now: an owner whose role was
-        // lowered below a key's makes the key stop working.
-        if let Some(owner_role) = row.owner_role.as_deref()
-            && !Role::parse(owner_role).is_some_and(|owner| identity::role_within(role, owner))
-        {
-            return Err(Error::Unauthenticated(AuthFailure::Invalid));
-        }
-        let tier = Tier::parse(&row.tier)
-            .ok_or_else(|| anyhow::anyhow!("api key {} has unknown tier", row.id))?;
-        Ok(Principal {
-            api_key_id: Some(row.id),
-            user_id: row.owner_user_id,
-            partner_id: row.partner_id,
-            name: row.name,
-            role,
-            tier,
-            expires_at: row.expires_at,
-        })
+        Ok(principal)
     }
 
     fn cached(&self, digest: &str) -> Option<Option<ApiKeyRow>> {
@@ -240,6 +241,37 @@ impl Authenticator {
             }
         });
     }
+}
+
+/// The principal of a stored key (or API client), refused when it is revoked, expired, its
+/// owner inactive, or its role above its owner's current role.
+fn key_principal(row: ApiKeyRow, now: chrono::DateTime<chrono::Utc>) -> Result<Principal> {
+    if row.revoked_at.is_some_and(|at| at <= now) || !row.owner_active {
+        return Err(Error::Unauthenticated(AuthFailure::Invalid));
+    }
+    if row.expires_at.is_some_and(|at| at <= now) {
+        return Err(Error::Unauthenticated(AuthFailure::Expired));
+    }
+    let role = Role::parse(&row.role)
+        .ok_or_else(|| anyhow::anyhow!("api key {} has unknown role", row.id))?;
+    // A key never grants more than its owner may do now: an owner whose role was
+    // lowered below a key's makes the key stop working.
+    if let Some(owner_role) = row.owner_role.as_deref()
+        && !Role::parse(owner_role).is_some_and(|owner| identity::role_within(role, owner))
+    {
+        return Err(Error::Unauthenticated(AuthFailure::Invalid));
+    }
+    let tier = Tier::parse(&row.tier)
+        .ok_or_else(|| anyhow::anyhow!("api key {} has unknown tier", row.id))?;
+    Ok(Principal {
+        api_key_id: Some(row.id),
+        user_id: row.owner_user_id,
+        partner_id: row.partner_id,
+        name: row.name,
+        role,
+        tier,
+        expires_at: row.expires_at,
+    })
 }
 
 /// The credential in gRPC metadata (HTTP/2 headers), if any.

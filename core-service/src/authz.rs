@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 
+use lastmile_proto::v1 as pb;
+
 use crate::principal::Role;
 
 /// Something the API manages.
@@ -87,12 +89,18 @@ impl Operation {
 
     /// The name used in the API.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Read => "read",
-            Operation::Create => "create",
-            Operation::Update => "update",
-            Operation::Delete => "delete",
-            Operation::Act => "act",
+        lastmile_proto::RestName::rest_name(pb::Operation::from(self))
+    }
+}
+
+impl From<Operation> for pb::Operation {
+    fn from(operation: Operation) -> Self {
+        match operation {
+            Operation::Read => pb::Operation::Read,
+            Operation::Create => pb::Operation::Create,
+            Operation::Update => pb::Operation::Update,
+            Operation::Delete => pb::Operation::Delete,
+            Operation::Act => pb::Operation::Act,
         }
     }
 }

@@ -31,6 +31,8 @@ pub enum AuthFailure {
     TokenExpired,
     /// A refresh token that is unknown, spent, revoked or expired.
     InvalidRefreshToken,
+    /// An API client's id and secret that do not match a live client.
+    InvalidClient,
 }
 
 impl AuthFailure {
@@ -44,6 +46,7 @@ impl AuthFailure {
             AuthFailure::InvalidToken => "Invalid access token",
             AuthFailure::TokenExpired => "Token has expired",
             AuthFailure::InvalidRefreshToken => "Invalid refresh token",
+            AuthFailure::InvalidClient => "Invalid client credentials",
         }
     }
 
@@ -61,6 +64,9 @@ impl AuthFailure {
             }
             AuthFailure::InvalidRefreshToken => {
                 "The refresh token is invalid, expired, revoked or already used."
+            }
+            AuthFailure::InvalidClient => {
+                "The client id or secret is incorrect, or the client was revoked."
             }
         }
     }
@@ -202,6 +208,8 @@ impl Error {
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::Unavailable(_) | Error::Overloaded(_) => Some(RETRY_AFTER),
+            // Login attempts are counted per minute: a minute always suffices.
+            Error::TooManyAttempts => Some(Duration::from_secs(60)),
             _ => None,
         }
     }
@@ -381,7 +389,9 @@ mod tests {
         assert_eq!(status.message(), "Too many login attempts");
         let details = status.get_error_details();
         assert_eq!(details.error_info().unwrap().reason, "RATE_LIMITED");
-        assert!(details.retry_info().is_none());
+        // The contract's 429 carries Retry-After.
+        let delay = details.retry_info().unwrap().retry_delay;
+        assert_eq!(delay, Some(Duration::from_secs(60)));
     }
 
     #[test]

@@ -87,11 +87,49 @@ impl PasswordPolicy {
         }
         messages
     }
+
+    /// A random password that satisfies the policy: 24 characters (or the policy's bounds)
+    /// with one of each required class, the rest drawn from all four, shuffled.
+    pub fn generate(&self) -> String {
+        use rand::Rng;
+        use rand::seq::SliceRandom;
+        const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+        const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
+        const DIGITS: &[u8] = b"23456789";
+        const SPECIAL: &[u8] = b"!#%+-.:=?@_~";
+        let mut rng = rand::rng();
+        let length = 24.max(self.min_length).min(self.max_length.max(4));
+        let all: Vec<u8> = [UPPER, LOWER, DIGITS, SPECIAL].concat();
+        let mut chars: Vec<u8> = [UPPER, LOWER, DIGITS, SPECIAL]
+            .iter()
+            .map(|class| class[rng.random_range(0..class.len())])
+            .collect();
+        while chars.len() < length {
+            chars.push(all[rng.random_range(0..all.len())]);
+        }
+        chars.shuffle(&mut rng);
+        chars.into_iter().map(char::from).collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_passwords_satisfy_the_policy_and_differ() {
+        let strict = PasswordPolicy {
+            min_length: 40,
+            ..PasswordPolicy::default()
+        };
+        for policy in [PasswordPolicy::default(), strict] {
+            let a = policy.generate();
+            let b = policy.generate();
+            assert!(policy.violations(&a).is_empty(), "{a}");
+            assert!(a.chars().count() >= policy.min_length.max(24));
+            assert_ne!(a, b);
+        }
+    }
 
     #[test]
     fn a_strong_password_passes() {

@@ -4,6 +4,8 @@
 //! sit below all of them.
 
 use chrono::{DateTime, Utc};
+use lastmile_proto::RestName;
+use lastmile_proto::v1 as pb;
 
 /// What a principal may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -36,22 +38,37 @@ impl Role {
         Role::ReadOnly,
     ];
 
-    /// The stored name.
+    /// The stored name, which is the REST name of the proto enum.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Manager => "manager",
-            Role::Billing => "billing",
-            Role::Support => "support",
-            Role::Technician => "technician",
-            Role::Reseller => "reseller",
-            Role::ReadOnly => "read_only",
-        }
+        pb::Role::from(self).rest_name()
     }
 
     /// Parses a stored name.
     pub fn parse(name: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == name)
+        pb::Role::from_rest_name(name).and_then(Role::from_proto)
+    }
+
+    /// The role of a wire number; `None` for unspecified or unknown numbers.
+    pub fn from_wire(number: i32) -> Option<Role> {
+        pb::Role::try_from(number).ok().and_then(Role::from_proto)
+    }
+
+    fn from_proto(role: pb::Role) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| pb::Role::from(*r) == role)
+    }
+}
+
+impl From<Role> for pb::Role {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Admin => pb::Role::Admin,
+            Role::Manager => pb::Role::Manager,
+            Role::Billing => pb::Role::Billing,
+            Role::Support => pb::Role::Support,
+            Role::Technician => pb::Role::Technician,
+            Role::Reseller => pb::Role::Reseller,
+            Role::ReadOnly => pb::Role::ReadOnly,
+        }
     }
 }
 
@@ -77,19 +94,38 @@ impl Tier {
         Tier::Enterprise,
     ];
 
-    /// The stored name.
+    /// The stored name, which is the REST name of the proto enum.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::Standard => "standard",
-            Tier::Free => "free",
-            Tier::Professional => "professional",
-            Tier::Enterprise => "enterprise",
-        }
+        pb::RateLimitTier::from(self).rest_name()
     }
 
     /// Parses a stored name.
     pub fn parse(name: &str) -> Option<Tier> {
-        Tier::ALL.into_iter().find(|t| t.as_str() == name)
+        pb::RateLimitTier::from_rest_name(name).and_then(Tier::from_proto)
+    }
+
+    /// The tier of a wire number; `None` for unspecified or unknown numbers.
+    pub fn from_wire(number: i32) -> Option<Tier> {
+        pb::RateLimitTier::try_from(number)
+            .ok()
+            .and_then(Tier::from_proto)
+    }
+
+    fn from_proto(tier: pb::RateLimitTier) -> Option<Tier> {
+        Tier::ALL
+            .into_iter()
+            .find(|t| pb::RateLimitTier::from(*t) == tier)
+    }
+}
+
+impl From<Tier> for pb::RateLimitTier {
+    fn from(tier: Tier) -> Self {
+        match tier {
+            Tier::Standard => pb::RateLimitTier::Standard,
+            Tier::Free => pb::RateLimitTier::Free,
+            Tier::Professional => pb::RateLimitTier::Professional,
+            Tier::Enterprise => pb::RateLimitTier::Enterprise,
+        }
     }
 }
 

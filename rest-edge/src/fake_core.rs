@@ -172,6 +172,41 @@ impl IdentityService for Core {
         Err(Status::unimplemented("not faked"))
     }
 
+    async fn list_api_clients(
+        &self,
+        _request: GrpcRequest<lastmile_proto::v1::ListApiClientsRequest>,
+    ) -> Result<GrpcResponse<lastmile_proto::v1::ListApiClientsResponse>, Status> {
+        Err(Status::unimplemented("not faked"))
+    }
+
+    async fn create_api_client(
+        &self,
+        _request: GrpcRequest<lastmile_proto::v1::CreateApiClientRequest>,
+    ) -> Result<GrpcResponse<lastmile_proto::v1::CreateApiClientResponse>, Status> {
+        Err(Status::unimplemented("not faked"))
+    }
+
+    async fn revoke_api_client(
+        &self,
+        _request: GrpcRequest<lastmile_proto::v1::RevokeApiClientRequest>,
+    ) -> Result<GrpcResponse<lastmile_proto::v1::RevokeApiClientResponse>, Status> {
+        Err(Status::unimplemented("not faked"))
+    }
+
+    async fn issue_client_token(
+        &self,
+        _request: GrpcRequest<lastmile_proto::v1::IssueClientTokenRequest>,
+    ) -> Result<GrpcResponse<lastmile_proto::v1::IssueClientTokenResponse>, Status> {
+        Err(Status::unimplemented("not faked"))
+    }
+
+    async fn revoke_client_token(
+        &self,
+        _request: GrpcRequest<lastmile_proto::v1::RevokeClientTokenRequest>,
+    ) -> Result<GrpcResponse<lastmile_proto::v1::RevokeClientTokenResponse>, Status> {
+        Err(Status::unimplemented("not faked"))
+    }
+
     async fn login(
         &self,
         request: GrpcRequest<LoginRequest>,

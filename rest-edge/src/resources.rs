@@ -5,7 +5,7 @@
 use crate::audit::{self, AuditLog};
 use crate::customers::Customers;
 use crate::directory::{organizations::Organizations, partners::Partners, user_groups::UserGroups};
-use crate::identity::{self, ApiKeys, Users};
+use crate::identity::{self, ApiClients, ApiKeys, Users};
 use crate::resource::{Entry, Mount};
 use utoipa::OpenApi;
 
@@ -18,6 +18,7 @@ pub(crate) fn all() -> Vec<Entry> {
         Mount::<UserGroups>::crud().entry(),
         Mount::<Users>::crud().entry(),
         Mount::<ApiKeys>::new().list().create().delete().entry(),
+        Mount::<ApiClients>::new().list().create().delete().entry(),
         Mount::<AuditLog>::new().list().entry(),
         Entry {
             routes: audit::routes(),
@@ -26,7 +27,7 @@ pub(crate) fn all() -> Vec<Entry> {
         },
         Entry {
             routes: identity::routes(),
-            doc: identity::Doc::openapi(),
+            doc: identity::doc(),
             links: Vec::new(),
         },
     ]

@@ -238,6 +238,7 @@ async fn a_call_without_a_credential_is_unauthenticated_missing_api_key(app: Tes
     let status = client
         .create_customer(CreateCustomerRequest {
             validate_only: false,
+            generate_password: false,
             customer: Some(input("Amina", "+254712345678")),
         })
         .await
@@ -375,6 +376,7 @@ async fn customer_life_cycle(app: TestApp, auth: Auth) {
         .create_customer(authed(
             CreateCustomerRequest {
                 validate_only: false,
+                generate_password: false,
                 customer: Some(new),
             },
             &key,
@@ -430,6 +432,7 @@ async fn customer_life_cycle(app: TestApp, auth: Auth) {
         .create_customer(authed(
             CreateCustomerRequest {
                 validate_only: false,
+                generate_password: false,
                 customer: Some(input("Baraka", "+254722000111")),
             },
             &key,
@@ -624,6 +627,7 @@ async fn validation_errors_are_invalid_argument_with_field_violations(app: TestA
         .create_customer(with_key(
             CreateCustomerRequest {
                 validate_only: false,
+                generate_password: false,
                 customer: Some(bad),
             },
             &app.admin_key,
@@ -668,6 +672,7 @@ async fn validation_errors_are_invalid_argument_with_field_violations(app: TestA
         .create_customer(with_key(
             CreateCustomerRequest {
                 validate_only: false,
+                generate_password: false,
                 customer: Some(input("Amina", "+254712345678")),
             },
             &app.admin_key,
@@ -678,6 +683,7 @@ async fn validation_errors_are_invalid_argument_with_field_violations(app: TestA
         .create_customer(with_key(
             CreateCustomerRequest {
                 validate_only: false,
+                generate_password: false,
                 customer: Some(input("Baraka", "+254712345678")),
             },
             &app.admin_key,
@@ -763,6 +769,7 @@ async fn an_impossible_action_is_refused_with_error_info_conflict(app: TestApp) 
         .create_customer(with_key(
             CreateCustomerRequest {
                 validate_only: false,
+                generate_password: false,
                 customer: Some(input("Amina", "+254712345678")),
             },
             &app.admin_key,

@@ -351,6 +351,7 @@ async fn create_customer_over_grpc_honours_the_idempotency_key_metadata(app: Tes
     let create = |first_name: &str, phone: &str| {
         let message = CreateCustomerRequest {
             validate_only: false,
+            generate_password: false,
             customer: Some(CustomerInput {
                 first_name: first_name.into(),
                 last_name: Some("Tester".into()),

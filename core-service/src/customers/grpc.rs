@@ -70,7 +70,8 @@ impl CustomerService for CustomerGrpc {
         request: Request<pb::CreateCustomerRequest>,
     ) -> Result<Response<pb::CreateCustomerResponse>, Status> {
         let read = async |r: pb::CreateCustomerRequest| {
-            let input = r.customer.map(CustomerInput::from).unwrap_or_default();
+            let mut input = r.customer.map(CustomerInput::from).unwrap_or_default();
+            input.generate_password = r.generate_password;
             if r.validate_only {
                 self.customers.validate_create(input).await?;
                 return Ok(Step::Answer(pb::CreateCustomerResponse { customer: None }));
@@ -264,6 +265,8 @@ impl From<pb::CustomerInput> for CustomerInput {
             billing_day: c.billing_day,
             auto_suspension: c.auto_suspension,
             suspend_after_days: c.suspend_after_days,
+            company_name: c.company_name,
+            generate_password: false,
         }
     }
 }
@@ -307,6 +310,8 @@ impl From<Customer> for pb::Customer {
         pb::Customer {
             id: c.id,
             portal_id: c.portal_id,
+            uuid: c.uuid,
+            company_name: f.company_name,
             first_name: f.first_name,
             last_name: f.last_name,
             full_name,

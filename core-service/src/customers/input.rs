@@ -63,6 +63,10 @@ pub struct CustomerInput {
     pub auto_suspension: Option<bool>,
     /// Days past due before suspension.
     pub suspend_after_days: Option<i32>,
+    /// Company name.
+    pub company_name: Option<String>,
+    /// Without a password, generate one instead of refusing (a create only).
+    pub generate_password: bool,
 }
 
 /// One part of an address.
@@ -119,6 +123,8 @@ pub enum CustomerField {
     AutoSuspension,
     /// suspend_after_days
     SuspendAfterDays,
+    /// company_name
+    CompanyName,
 }
 
 impl CustomerField {
@@ -136,6 +142,7 @@ impl CustomerField {
             F::BillingDay,
             F::AutoSuspension,
             F::SuspendAfterDays,
+            F::CompanyName,
         ]);
         all
     }
@@ -167,6 +174,7 @@ impl CustomerField {
             "billing_day" => F::BillingDay,
             "auto_suspension" => F::AutoSuspension,
             "suspend_after_days" => F::SuspendAfterDays,
+            "company_name" => F::CompanyName,
             other => {
                 let (parent, child) = other.split_once('.')?;
                 let part = part(child)?;
@@ -204,6 +212,7 @@ impl CustomerField {
             F::BillingDay => "billing_day".into(),
             F::AutoSuspension => "auto_suspension".into(),
             F::SuspendAfterDays => "suspend_after_days".into(),
+            F::CompanyName => "company_name".into(),
         }
     }
 }
@@ -309,6 +318,10 @@ pub fn apply(
                 Some(days) => fields::in_range(days, 0..=365, "suspend after days")
                     .map(|v| target.suspend_after_days = v),
             },
+            F::CompanyName => {
+                fields::optional_text(input.company_name.as_deref(), "company name", 255)
+                    .map(|v| target.company_name = v)
+            }
         };
         if let Err(messages) = outcome {
             for message in messages {

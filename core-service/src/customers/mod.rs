@@ -175,6 +175,8 @@ pub struct CustomerFields {
     pub auto_suspension: bool,
     /// Days past due before automatic suspension, 0–365.
     pub suspend_after_days: i32,
+    /// Company name, for a business customer.
+    pub company_name: Option<String>,
 }
 
 /// A customer as stored.
@@ -184,6 +186,8 @@ pub struct Customer {
     pub id: i64,
     /// The 8-digit number shown to the subscriber.
     pub portal_id: String,
+    /// A stable random UUID.
+    pub uuid: String,
     /// The writable fields.
     pub fields: CustomerFields,
     /// Organizations with their names.
@@ -235,6 +239,7 @@ impl Customer {
             "billing_day": f.billing_day,
             "auto_suspension": f.auto_suspension,
             "suspend_after_days": f.suspend_after_days,
+            "company_name": f.company_name,
             "status": self.status.as_str(),
             "status_reason": self.status_reason,
         });
@@ -279,6 +284,9 @@ impl CustomerKey {
                     .ok()
                     .filter(|id| *id > 0)
                     .map(Lookup::Id);
+                if let Some(uuid) = crate::fields::uuid::parse(reference) {
+                    return vec![Lookup::Uuid(uuid)];
+                }
                 match (digits, reference.len() == 8) {
                     (true, true) => std::iter::once(Lookup::PortalId(reference.clone()))
                         .chain(id)
@@ -298,6 +306,8 @@ pub enum Lookup {
     Id(i64),
     /// By portal id.
     PortalId(String),
+    /// By UUID (lowercase).
+    Uuid(String),
 }
 
 /// Deployment settings that customer rules depend on.

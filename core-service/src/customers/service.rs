@@ -107,7 +107,10 @@ impl Customers {
         let mut fields = CustomerFields::default();
         let mut errors = FieldErrors::new();
         apply(&mut fields, &input, &all, &mut errors);
-        let password = input.password.unwrap_or_default();
+        let password = match input.password {
+            None if input.generate_password => self.policy.generate(),
+            password => password.unwrap_or_default(),
+        };
         for message in self.policy.violations(&password) {
             errors.add("password", message);
         }

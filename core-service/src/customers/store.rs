@@ -18,7 +18,7 @@ use crate::tenancy::Tenancy;
 
 macro_rules! columns {
     () => {
-        "id, portal_id, first_name, last_name, email, phone, street, city, state, postal_code, country, \
+        "id, portal_id, uuid, company_name, first_name, last_name, email, phone, street, city, state, postal_code, country, \
          billing_street, billing_city, billing_state, billing_postal_code, billing_country, \
          user_group_id, partner_id, billing_method, billing_day, auto_suspension, suspend_after_days, \
          status, status_reason, balance_minor, currency, created_at, updated_at"
@@ -29,6 +29,8 @@ macro_rules! columns {
 struct CustomerRow {
     id: i64,
     portal_id: String,
+    uuid: String,
+    company_name: Option<String>,
     first_name: String,
     last_name: Option<String>,
     email: Option<String>,
@@ -71,6 +73,7 @@ impl CustomerRow {
         Ok(Customer {
             id: self.id,
             portal_id: self.portal_id,
+            uuid: self.uuid,
             fields: CustomerFields {
                 first_name: self.first_name,
                 last_name: self.last_name,
@@ -97,6 +100,7 @@ impl CustomerRow {
                 billing_day: self.billing_day,
                 auto_suspension: self.auto_suspension,
                 suspend_after_days: self.suspend_after_days,
+                company_name: self.company_name,
             },
             organizations,
             status,
@@ -117,21 +121,29 @@ pub(super) async fn find(
     lookup: &Lookup,
     lock: bool,
 ) -> Result<Option<Customer>> {
-    let postgres_lock = lock && conn.is_postgres();
-    let row: Option<CustomerRow> = match (lookup, postgres_lock) {
-        (Lookup::Id(id), false) => {
-            on_conn!(conn, c => sqlx::query_as(concat!("SELECT ", columns!(),
-            " FROM customers WHERE id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR partner_id = $2)")).bind(id).bind(tenancy.partner()).fetch_optional(c).await)?
-        }
-        (Lookup::Id(id), true) => on_conn!(conn, c => sqlx::query_as(concat!("SELECT ", columns!(),
-            " FROM customers WHERE id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR partner_id = $2) FOR UPDATE")).bind(id).bind(tenancy.partner()).fetch_optional(c).await)?,
-        (Lookup::PortalId(portal_id), false) => {
-            on_conn!(conn, c => sqlx::query_as(concat!("SELECT ", columns!(),
-            " FROM customers WHERE portal_id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR partner_id = $2)")).bind(portal_id).bind(tenancy.partner()).fetch_optional(c).await)?
-        }
-        (Lookup::PortalId(portal_id), true) => {
-            on_conn!(conn, c => sqlx::query_as(concat!("SELECT ", columns!(),
-            " FROM customers WHERE portal_id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR partner_id = $2) FOR UPDATE")).bind(portal_id).bind(tenancy.partner()).fetch_optional(c).await)?
+    // Column and lock come from the closed lists below, never from input.
+    let lock = if lock && conn.is_postgres() {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let column = match lookup {
+        Lookup::Id(_) => "id",
+        Lookup::PortalId(_) => "portal_id",
+        Lookup::Uuid(_) => "uuid",
+    };
+    let sql = format!(
+        "SELECT {} FROM customers WHERE {column} = $1 AND deleted_at IS NULL \
+         AND ($2 IS NULL OR partner_id = $2){lock}",
+        columns!()
+    );
+    let partner = tenancy.partner();
+    let row: Option<CustomerRow> = match lookup {
+        Lookup::Id(id) => on_conn!(conn, c => sqlx::query_as(AssertSqlSafe(sql))
+            .bind(id).bind(partner).fetch_optional(c).await)?,
+        Lookup::PortalId(text) | Lookup::Uuid(text) => {
+            on_conn!(conn, c => sqlx::query_as(AssertSqlSafe(sql))
+            .bind(text).bind(partner).fetch_optional(c).await)?
         }
     };
     let Some(row) = row else { return Ok(None) };
@@ -237,15 +249,16 @@ pub(super) async fn insert(
          street, city, state, postal_code, country, \
          billing_street, billing_city, billing_state, billing_postal_code, billing_country, \
          user_group_id, partner_id, billing_method, billing_day, auto_suspension, suspend_after_days, \
-         status, balance_minor, currency, created_at, updated_at) \
+         status, balance_minor, currency, created_at, updated_at, uuid, company_name) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-         $21, $22, $23, 0, $24, $25, $25) RETURNING id")
+         $21, $22, $23, 0, $24, $25, $25, $26, $27) RETURNING id")
         .bind(portal_id).bind(&f.first_name).bind(&f.last_name).bind(&f.email).bind(&f.phone).bind(password_hash)
         .bind(&f.address.street).bind(&f.address.city).bind(&f.address.state).bind(&f.address.zip).bind(&f.address.country)
         .bind(&f.billing_address.street).bind(&f.billing_address.city).bind(&f.billing_address.state)
         .bind(&f.billing_address.zip).bind(&f.billing_address.country)
         .bind(f.user_group_id).bind(f.partner_id).bind(f.billing_method.map(BillingMethod::as_str)).bind(f.billing_day)
         .bind(f.auto_suspension).bind(f.suspend_after_days).bind(status.as_str()).bind(currency).bind(now)
+        .bind(crate::fields::uuid::new_v4()).bind(&f.company_name)
         .fetch_one(c).await)
 }
 
@@ -264,13 +277,13 @@ pub(super) async fn update(
          street = $7, city = $8, state = $9, postal_code = $10, country = $11, \
          billing_street = $12, billing_city = $13, billing_state = $14, billing_postal_code = $15, billing_country = $16, \
          user_group_id = $17, partner_id = $18, billing_method = $19, billing_day = $20, auto_suspension = $21, \
-         suspend_after_days = $22, updated_at = $23 WHERE id = $1 AND deleted_at IS NULL")
+         suspend_after_days = $22, updated_at = $23, company_name = $24 WHERE id = $1 AND deleted_at IS NULL")
         .bind(id).bind(&f.first_name).bind(&f.last_name).bind(&f.email).bind(&f.phone).bind(password_hash)
         .bind(&f.address.street).bind(&f.address.city).bind(&f.address.state).bind(&f.address.zip).bind(&f.address.country)
         .bind(&f.billing_address.street).bind(&f.billing_address.city).bind(&f.billing_address.state)
         .bind(&f.billing_address.zip).bind(&f.billing_address.country)
         .bind(f.user_group_id).bind(f.partner_id).bind(f.billing_method.map(BillingMethod::as_str)).bind(f.billing_day)
-        .bind(f.auto_suspension).bind(f.suspend_after_days).bind(now)
+        .bind(f.auto_suspension).bind(f.suspend_after_days).bind(now).bind(&f.company_name)
         .execute(c).await.map(|done| done.rows_affected()))?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 mod email;
 mod name;
 mod phone;
+pub mod uuid;
 
 pub use email::Email;
 pub use name::PersonName;

@@ -1,7 +1,7 @@
 //! Conversions between the identity domain and its protobuf messages.
 
-use lastmile_proto::timestamp;
 use lastmile_proto::v1 as pb;
+use lastmile_proto::{RestName, timestamp};
 
 use super::{ApiKeyRecord, SessionTokens, User};
 
@@ -11,7 +11,7 @@ impl From<User> for pb::User {
             id: user.id,
             name: user.name,
             email: user.email,
-            role: user.role.as_str().to_owned(),
+            role: pb::Role::from(user.role).into(),
             partner_id: user.partner_id,
             active: user.active,
             created_at: Some(timestamp(user.created_at)),
@@ -27,14 +27,15 @@ impl From<ApiKeyRecord> for pb::ApiKey {
             name: key.name,
             description: key.description.unwrap_or_default(),
             prefix: key.prefix,
-            role: key.role,
-            tier: key.tier,
+            role: pb::Role::from_rest_name(&key.role).map_or(0, Into::into),
+            tier: pb::RateLimitTier::from_rest_name(&key.tier).map_or(0, Into::into),
             expires_at: key.expires_at.map(timestamp),
             created_at: Some(timestamp(key.created_at)),
             last_used_at: key.last_used_at.map(timestamp),
             revoked_at: key.revoked_at.map(timestamp),
             owner_user_id: key.owner_user_id,
             partner_id: key.partner_id,
+            client_id: key.client_id.unwrap_or_default(),
         }
     }
 }

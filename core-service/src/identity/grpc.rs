@@ -10,8 +10,7 @@ use tonic::{Request, Response, Status};
 
 use super::sessions::Origin;
 use super::{
-    Identity, KeyRequest, NewUser, PreparedUser, PreparedUserUpdate, Principal, Role, Tier,
-    UserChanges,
+    Identity, KeyRequest, NewUser, PreparedUser, PreparedUserUpdate, Principal, Role, UserChanges,
 };
 use crate::Core;
 use crate::auth::{RequestContext, context, principal};
@@ -41,6 +40,12 @@ pub const DOMAIN: Domain = Domain {
             rule("ListApiKeys", Resource::ApiKeys, Operation::Read),
             rule("CreateApiKey", Resource::ApiKeys, Operation::Create),
             rule("RevokeApiKey", Resource::ApiKeys, Operation::Delete),
+            // API clients are admins' alone; the core checks the role on each.
+            rule("ListApiClients", Resource::ApiKeys, Operation::Read),
+            rule("CreateApiClient", Resource::ApiKeys, Operation::Create),
+            rule("RevokeApiClient", Resource::ApiKeys, Operation::Delete),
+            ("IssueClientToken", Access::Public),
+            ("RevokeClientToken", Access::Authenticated),
         ],
     },
     serve,
@@ -69,6 +74,25 @@ fn origin<T>(request: &Request<T>) -> Origin {
             .or_else(|| request.remote_addr().map(|a| a.ip().to_string()))
             .unwrap_or_default(),
     }
+}
+
+/// A key or client asked for, with its expiry checked.
+fn key_request(m: pb::CreateApiKeyRequest) -> Result<KeyRequest, Error> {
+    let expires_at = match m.expires_at.as_ref() {
+        Some(t) => Some(lastmile_proto::datetime(t).ok_or_else(|| {
+            let mut errors = FieldErrors::new();
+            errors.add("expires_at", "The expires at is not a valid date.");
+            Error::Validation(errors)
+        })?),
+        None => None,
+    };
+    Ok(KeyRequest {
+        name: m.name,
+        description: m.description,
+        role: m.role,
+        tier: m.tier,
+        expires_at,
+    })
 }
 
 fn valid_id(id: i64, what: &'static str) -> Result<i64, Error> {
@@ -121,7 +145,10 @@ impl IdentityService for IdentityGrpc {
                     .iter()
                     .map(|(resource, operations)| pb::ResourceGrant {
                         resource: resource.as_str().to_owned(),
-                        operations: operations.iter().map(|o| o.as_str().to_owned()).collect(),
+                        operations: operations
+                            .iter()
+                            .map(|o| pb::Operation::from(*o).into())
+                            .collect(),
                     })
                     .collect(),
             })
@@ -272,23 +299,7 @@ impl IdentityService for IdentityGrpc {
         &self,
         request: Request<pb::CreateApiKeyRequest>,
     ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
-        let read = async |m: pb::CreateApiKeyRequest| {
-            let expires_at = match m.expires_at.as_ref() {
-                Some(t) => Some(lastmile_proto::datetime(t).ok_or_else(|| {
-                    let mut errors = FieldErrors::new();
-                    errors.add("expires_at", "The expires at is not a valid date.");
-                    Error::Validation(errors)
-                })?),
-                None => None,
-            };
-            Ok(Step::Commit(KeyRequest {
-                name: m.name,
-                description: m.description,
-                role: m.role,
-                tier: m.tier,
-                expires_at,
-            }))
-        };
+        let read = async |m: pb::CreateApiKeyRequest| Ok(Step::Commit(key_request(m)?));
         let change = async |tx: &mut Tx, context: &RequestContext, wanted: KeyRequest| {
             let (record, key) = self.identity.create_api_key_in(tx, context, wanted).await?;
             Ok(pb::CreateApiKeyResponse {
@@ -310,6 +321,102 @@ impl IdentityService for IdentityGrpc {
             .await
     }
 
+    async fn list_api_clients(
+        &self,
+        request: Request<pb::ListApiClientsRequest>,
+    ) -> Result<Response<pb::ListApiClientsResponse>, Status> {
+        let principal = principal(&request)?.clone();
+        let page = PageQuery::from_request(request.into_inner().page)?;
+        let clients = self.identity.list_api_clients(&principal, page).await?;
+        Ok(Response::new(pb::ListApiClientsResponse {
+            meta: Some(clients.meta()),
+            api_clients: clients.items.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn create_api_client(
+        &self,
+        request: Request<pb::CreateApiClientRequest>,
+    ) -> Result<Response<pb::CreateApiClientResponse>, Status> {
+        let read = async |m: pb::CreateApiClientRequest| {
+            Ok(Step::Commit(key_request(m.client.unwrap_or_default())?))
+        };
+        let change = async |tx: &mut Tx, context: &RequestContext, wanted: KeyRequest| {
+            let (record, secret) = self
+                .identity
+                .create_api_client_in(tx, context, wanted)
+                .await?;
+            Ok(pb::CreateApiClientResponse {
+                api_client: Some(record.into()),
+                client_secret: secret,
+            })
+        };
+        // Like a key, the secret is shown once and never kept, not even for replays.
+        let without_secret = |answer: &pb::CreateApiClientResponse| {
+            pb::CreateApiClientResponse {
+                api_client: answer.api_client.clone(),
+                client_secret: String::new(),
+            }
+            .encode_to_vec()
+        };
+        self.writes
+            .run_storing(request, without_secret, read, change)
+            .await
+    }
+
+    async fn revoke_api_client(
+        &self,
+        request: Request<pb::RevokeApiClientRequest>,
+    ) -> Result<Response<pb::RevokeApiClientResponse>, Status> {
+        let read =
+            async |m: pb::RevokeApiClientRequest| Ok(Step::Commit(valid_id(m.id, "API client")?));
+        let change = async |tx: &mut Tx, context: &RequestContext, id: i64| {
+            self.identity.revoke_api_client(tx, context, id).await?;
+            Ok(pb::RevokeApiClientResponse {})
+        };
+        self.writes.run(request, read, change).await
+    }
+
+    async fn issue_client_token(
+        &self,
+        request: Request<pb::IssueClientTokenRequest>,
+    ) -> Result<Response<pb::IssueClientTokenResponse>, Status> {
+        let m = request.into_inner();
+        let mut errors = FieldErrors::new();
+        for (field, value) in [
+            ("client_id", &m.client_id),
+            ("client_secret", &m.client_secret),
+        ] {
+            if value.trim().is_empty() {
+                let label = field.replace('_', " ");
+                errors.add(field, format!("The {label} field is required."));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors).into());
+        }
+        let token = self
+            .identity
+            .issue_client_token(&m.client_id, &m.client_secret)
+            .await?;
+        Ok(Response::new(pb::IssueClientTokenResponse {
+            access_token: token.access_token,
+            token_type: "bearer".to_owned(),
+            expires_in: token.expires_in,
+        }))
+    }
+
+    async fn revoke_client_token(
+        &self,
+        request: Request<pb::RevokeClientTokenRequest>,
+    ) -> Result<Response<pb::RevokeClientTokenResponse>, Status> {
+        let principal = principal(&request)?.clone();
+        let headers = request.metadata().clone().into_headers();
+        let token = crate::auth::credential(&headers).unwrap_or_default().trim();
+        self.identity.revoke_client_token(&principal, token).await?;
+        Ok(Response::new(pb::RevokeClientTokenResponse {}))
+    }
+
     async fn revoke_api_key(
         &self,
         request: Request<pb::RevokeApiKeyRequest>,
@@ -320,31 +427,6 @@ impl IdentityService for IdentityGrpc {
             Ok(pb::RevokeApiKeyResponse {})
         };
         self.writes.run(request, read, change).await
-    }
-}
-
-impl From<Role> for pb::Role {
-    fn from(role: Role) -> Self {
-        match role {
-            Role::Admin => pb::Role::Admin,
-            Role::Manager => pb::Role::Manager,
-            Role::Billing => pb::Role::Billing,
-            Role::Support => pb::Role::Support,
-            Role::Technician => pb::Role::Technician,
-            Role::Reseller => pb::Role::Reseller,
-            Role::ReadOnly => pb::Role::ReadOnly,
-        }
-    }
-}
-
-impl From<Tier> for pb::RateLimitTier {
-    fn from(tier: Tier) -> Self {
-        match tier {
-            Tier::Standard => pb::RateLimitTier::Standard,
-            Tier::Free => pb::RateLimitTier::Free,
-            Tier::Professional => pb::RateLimitTier::Professional,
-            Tier::Enterprise => pb::RateLimitTier::Enterprise,
-        }
     }
 }
 

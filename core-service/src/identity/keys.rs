@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::service::Identity;
-use super::store::{self, KeyListRow, KeyScope};
+use super::store::{self, KeyKind, KeyListRow, KeyScope};
 use super::{NewApiKey, Principal, Role, Tier, digest, generate_key, prefix_of};
 use crate::audit::{self, Change};
 use crate::auth::RequestContext;
@@ -45,6 +45,8 @@ pub struct ApiKeyRecord {
     pub owner_user_id: Option<i64>,
     /// Partner it acts for.
     pub partner_id: Option<i64>,
+    /// An API client's public id.
+    pub client_id: Option<String>,
 }
 
 impl From<KeyListRow> for ApiKeyRecord {
@@ -62,6 +64,7 @@ impl From<KeyListRow> for ApiKeyRecord {
             revoked_at: row.revoked_at,
             owner_user_id: row.owner_user_id,
             partner_id: row.partner_id,
+            client_id: row.client_id,
         }
     }
 }
@@ -73,10 +76,11 @@ pub struct KeyRequest {
     pub name: String,
     /// Free text.
     pub description: Option<String>,
-    /// Role name; empty means the creator's role.
-    pub role: String,
-    /// Tier name; admins only, other than standard.
-    pub tier: Option<String>,
+    /// Role, as a wire number of `lastmile.v1.Role`; 0 means the creator's role.
+    pub role: i32,
+    /// Tier, as a wire number of `lastmile.v1.RateLimitTier`; 0 means standard, and only
+    /// admins may set another.
+    pub tier: i32,
     /// Expiry, in the future.
     pub expires_at: Option<DateTime<Utc>>,
 }
@@ -97,7 +101,11 @@ fn scope_of(principal: &Principal) -> KeyScope {
     }
 }
 
-fn checked(request: &KeyRequest, creator: &Principal, now: DateTime<Utc>) -> Result<NewApiKey> {
+pub(super) fn checked(
+    request: &KeyRequest,
+    creator: &Principal,
+    now: DateTime<Utc>,
+) -> Result<NewApiKey> {
     let mut errors = FieldErrors::new();
     let name = request.name.trim();
     if name.is_empty() {
@@ -116,9 +124,9 @@ fn checked(request: &KeyRequest, creator: &Principal, now: DateTime<Utc>) -> Res
             "The description may not be greater than 1000 characters.",
         );
     }
-    let role = match request.role.trim() {
-        "" => Some(creator.role),
-        name => Role::parse(name).or_else(|| {
+    let role = match request.role {
+        0 => Some(creator.role),
+        number => Role::from_wire(number).or_else(|| {
             errors.add("role", "The selected role is invalid.");
             None
         }),
@@ -136,9 +144,9 @@ fn checked(request: &KeyRequest, creator: &Principal, now: DateTime<Utc>) -> Res
             errors.add("role", "Only a partner's staff can create reseller keys.");
         }
     }
-    let tier = match request.tier.as_deref().map(str::trim) {
-        None | Some("") => Some(Tier::Standard),
-        Some(name) => Tier::parse(name).or_else(|| {
+    let tier = match request.tier {
+        0 => Some(Tier::Standard),
+        number => Tier::from_wire(number).or_else(|| {
             errors.add("tier", "The selected tier is invalid.");
             None
         }),
@@ -178,8 +186,9 @@ impl Identity {
     ) -> Result<Page<ApiKeyRecord>> {
         let scope = scope_of(principal);
         let mut conn = self.db.conn();
-        let items = store::page(&mut conn, scope, page.limit(), page.offset()).await?;
-        let total = store::count_in(&mut conn, scope).await?;
+        let (limit, offset) = (page.limit(), page.offset());
+        let items = store::page(&mut conn, KeyKind::Key, scope, limit, offset).await?;
+        let total = store::count_in(&mut conn, KeyKind::Key, scope).await?;
         Ok(Page {
             items,
             total,
@@ -199,7 +208,7 @@ impl Identity {
         let new = checked(&request, &context.principal, now)?;
         let key = generate_key();
         let prefix = prefix_of(&key).ok_or_else(|| anyhow::anyhow!("generated key too short"))?;
-        let id = store::insert(&mut tx.conn(), &new, prefix, &digest(&key), now).await?;
+        let id = store::insert(&mut tx.conn(), &new, prefix, &digest(&key), None, now).await?;
         store::set_owner(&mut tx.conn(), id, context.principal.user_id).await?;
         let record: ApiKeyRecord = store::find_listed(&mut tx.conn(), id)
             .await?
@@ -221,7 +230,7 @@ impl Identity {
         let principal = &context.principal;
         let record: ApiKeyRecord = store::find_listed(&mut tx.conn(), id)
             .await?
-            .filter(|k| k.revoked_at.is_none())
+            .filter(|k| k.revoked_at.is_none() && k.client_id.is_none())
             .ok_or(Error::NotFound("API key"))?
             .into();
         let visible = match scope_of(principal) {

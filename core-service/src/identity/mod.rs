@@ -5,6 +5,7 @@
 //! 32 random characters: about 238 random bits. Only its SHA-256 digest is stored;
 //! argon2 is for passwords, which are low-entropy, and would cost ~16 ms per request.
 
+mod clients;
 mod convert;
 pub mod grpc;
 mod keys;
@@ -24,11 +25,13 @@ use sha2::{Digest, Sha256};
 use crate::clock::SharedClock;
 use crate::db::Db;
 use crate::error::{Error, Result};
+pub use clients::{CLIENT_TOKEN_PREFIX, ClientToken, is_client_token};
 pub use keys::{ApiKeyRecord, KeyRequest, within as role_within};
 pub use service::Identity;
 pub(crate) use sessions::user_principal;
 pub use sessions::{ATTEMPT_WINDOW, ATTEMPTS_PER_WINDOW, Origin, SessionTokens};
 pub(crate) use store::ApiKeyRow;
+pub(crate) use store::TokenRow;
 pub use tokens::{MIN_SECRET_LEN, TokenSettings};
 pub(crate) use tokens::{Verdict, looks_like_jwt};
 pub use users::{NewUser, PreparedUser, PreparedUserUpdate, User, UserChanges};
@@ -133,6 +136,7 @@ impl ApiKeys {
                 &new,
                 prefix_of(key).unwrap_or_default(),
                 &digest(key),
+                None,
                 self.clock.now(),
             )
             .await?;
@@ -163,6 +167,7 @@ impl ApiKeys {
             &new,
             prefix_of(&key).unwrap_or_default(),
             &digest(&key),
+            None,
             self.clock.now(),
         )
         .await?;
@@ -173,7 +178,8 @@ impl ApiKeys {
     async fn insert(&self, new: &NewApiKey, key: &str) -> Result<i64> {
         let prefix = prefix_of(key).ok_or_else(|| anyhow::anyhow!("generated key too short"))?;
         let mut tx = self.db.begin().await?;
-        let id = store::insert(&mut tx.conn(), new, prefix, &digest(key), self.clock.now()).await?;
+        let now = self.clock.now();
+        let id = store::insert(&mut tx.conn(), new, prefix, &digest(key), None, now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -182,6 +188,11 @@ impl ApiKeys {
 /// Every key with this prefix.
 pub(crate) async fn store_find_by_prefix(db: &Db, prefix: &str) -> Result<Vec<ApiKeyRow>> {
     store::find_by_prefix(&mut db.conn(), prefix).await
+}
+
+/// The API client's token with this digest, and its client.
+pub(crate) async fn store_find_token(db: &Db, digest: &str) -> Result<Option<TokenRow>> {
+    store::find_token(&mut db.conn(), digest).await
 }
 
 /// The user with this id, unless deleted.

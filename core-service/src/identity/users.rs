@@ -66,8 +66,8 @@ pub struct NewUser {
     pub email: String,
     /// Password in clear; hashed before it is stored.
     pub password: String,
-    /// Role name.
-    pub role: String,
+    /// Role, as a wire number of `lastmile.v1.Role` (0: not given).
+    pub role: i32,
     /// Partner (required for resellers).
     pub partner_id: Option<i64>,
     /// Defaults to true.
@@ -83,8 +83,8 @@ pub struct UserChanges {
     pub email: Option<String>,
     /// New password in clear.
     pub password: Option<String>,
-    /// New role name.
-    pub role: Option<String>,
+    /// New role, as a wire number of `lastmile.v1.Role`.
+    pub role: Option<i32>,
     /// New partner; `Some(None)` removes it.
     pub partner_id: Option<Option<i64>>,
     /// New active flag.
@@ -123,7 +123,7 @@ async fn check(
     id: i64,
     name: &str,
     email: &str,
-    role: &str,
+    role: i32,
     partner_id: Option<i64>,
     errors: &mut FieldErrors,
 ) -> Result<Option<(String, String, Role, Option<i64>)>> {
@@ -152,12 +152,12 @@ async fn check(
             }
         },
     };
-    let role = match role.trim() {
-        "" => {
+    let role = match role {
+        0 => {
             errors.add("role", "The role field is required.");
             None
         }
-        name => Role::parse(name).or_else(|| {
+        number => Role::from_wire(number).or_else(|| {
             errors.add("role", "The selected role is invalid.");
             None
         }),
@@ -219,7 +219,7 @@ impl Identity {
             0,
             &new.name,
             &new.email,
-            &new.role,
+            new.role,
             new.partner_id,
             &mut errors,
         )
@@ -310,15 +310,14 @@ impl Identity {
         let mut errors = FieldErrors::new();
         let role = changes
             .role
-            .clone()
-            .unwrap_or_else(|| before.role.as_str().to_owned());
+            .unwrap_or_else(|| lastmile_proto::v1::Role::from(before.role) as i32);
         let partner_id = changes.partner_id.unwrap_or(before.partner_id);
         let fields = check(
             &mut conn,
             id,
             changes.name.as_deref().unwrap_or(&before.name),
             changes.email.as_deref().unwrap_or(&before.email),
-            &role,
+            role,
             partner_id,
             &mut errors,
         )

@@ -1,8 +1,8 @@
 //! The JSON of the roles table and of audit entries.
 
 use crate::format::{text, timestamp};
-use lastmile_proto::struct_to_json;
-use lastmile_proto::v1::{AuditActor, AuditEntry, RoleGrants};
+use lastmile_proto::v1::{AuditActor, AuditEntry, Operation, RoleGrants};
+use lastmile_proto::{RestName, struct_to_json};
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use serde_json::{Map, Value};
@@ -43,7 +43,11 @@ impl From<RoleGrants> for RoleJson {
             permissions: Permissions(
                 role.grants
                     .into_iter()
-                    .map(|grant| (grant.resource, grant.operations))
+                    .map(|grant| {
+                        let operations = grant.operations.iter();
+                        let names = operations.map(|&o| Operation::rest_name_of(o).to_owned());
+                        (grant.resource, names.collect())
+                    })
                     .collect(),
             ),
         }
@@ -143,11 +147,11 @@ mod tests {
             grants: vec![
                 ResourceGrant {
                     resource: "customers".into(),
-                    operations: vec!["read".into(), "create".into()],
+                    operations: vec![Operation::Read as i32, Operation::Create as i32],
                 },
                 ResourceGrant {
                     resource: "api_keys".into(),
-                    operations: vec!["read".into()],
+                    operations: vec![Operation::Read as i32],
                 },
             ],
         };

@@ -211,6 +211,14 @@ pub(crate) const FIELDS: &[FieldSpec<CustomerInput>] = &[
         Rule::range(0, 365),
         "Days past due before automatic suspension.",
     ),
+    field(
+        "company_name",
+        Kind::Text(|c, v| c.company_name = non_empty(v)),
+        true,
+        false,
+        Rule::length(0, 255),
+        "The company, for a business customer; null or empty clears it.",
+    ),
 ];
 
 fn text_schema() -> RefOr<Schema> {

@@ -39,17 +39,19 @@ impl Resource for Customers {
     const PLURAL: &'static str = "customers";
     const TITLE: &'static str = "Customer";
     const ABOUT: &'static str = "Subscribers of the ISP";
-    const ID: &'static str = "Customer id (a positive 64-bit integer) or 8-digit portal id; \
-                              anything else is a 404.";
+    const ID: &'static str = "Customer id (a positive 64-bit integer), 8-digit portal id or \
+                              UUID; anything else is a 404.";
     const INTEGER_ID: bool = false;
     type Item = Customer;
     type View = CustomerJson;
     type Key = CustomerRef;
 
-    /// An id or a portal id; the core tells which one the digits name.
+    /// An id, a portal id or a UUID; the core tells which one the digits name.
     fn key(segment: &str) -> Option<CustomerRef> {
         let portal_id = segment.len() == 8 && segment.bytes().all(|b| b.is_ascii_digit());
-        (portal_id || positive(segment).is_some()).then(|| CustomerRef {
+        let uuid =
+            segment.len() == 36 && segment.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+        (portal_id || uuid || positive(segment).is_some()).then(|| CustomerRef {
             key: Some(customer_ref::Key::Reference(segment.to_owned())),
         })
     }
@@ -147,6 +149,7 @@ impl Create for Customers {
         CreateCustomerRequest {
             customer: Some(changes.input),
             validate_only,
+            generate_password: false,
         }
     }
 

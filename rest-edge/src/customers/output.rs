@@ -16,6 +16,14 @@ pub(crate) struct CustomerJson {
     /// The 8-digit number shown to the subscriber.
     #[schema(example = "10000001")]
     pub portal_id: String,
+    /// A stable random UUID; the customer may be looked up by it.
+    #[schema(
+        pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        example = "6f9619ff-8b86-4d01-b42d-00cf4fc964ff"
+    )]
+    pub uuid: String,
+    /// The company, for a business customer.
+    pub company_name: Option<String>,
     /// Given name.
     pub first_name: String,
     /// Family name.
@@ -146,6 +154,8 @@ impl CustomerJson {
             links: SelfLink::new(base, "/api/v1/customers", c.id),
             id: c.id,
             portal_id: c.portal_id,
+            uuid: c.uuid,
+            company_name: c.company_name,
             first_name: c.first_name,
             last_name: c.last_name,
             full_name: c.full_name,

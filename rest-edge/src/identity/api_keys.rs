@@ -7,9 +7,12 @@ use crate::envelope::ApiError;
 use crate::resource::query::path_id;
 use crate::resource::{
     Answer, Body, Changes, Create, Delete, FieldSpec, Kind, List, QueryPairs, Resource, Rule,
+    enum_number,
 };
+use lastmile_proto::RestName;
 use lastmile_proto::v1::{
-    ApiKey, CreateApiKeyRequest, ListApiKeysRequest, PageMeta, PageRequest, RevokeApiKeyRequest,
+    ApiKey, CreateApiKeyRequest, ListApiKeysRequest, PageMeta, PageRequest, RateLimitTier,
+    RevokeApiKeyRequest, Role,
 };
 use tonic::transport::Channel;
 use utoipa::openapi::path::Parameter;
@@ -88,7 +91,9 @@ impl Body for ApiKeys {
         },
         FieldSpec {
             name: "role",
-            kind: Kind::Text(|k, v| k.role = v.unwrap_or_default()),
+            kind: Kind::OneOf(Role::NAMES, |k, v| {
+                k.role = v.map_or(0, |name| enum_number::<Role>(&name));
+            }),
             nullable: true,
             required: false,
             rule: Rule::NONE,
@@ -96,10 +101,9 @@ impl Body for ApiKeys {
         },
         FieldSpec {
             name: "tier",
-            kind: Kind::OneOf(
-                &["standard", "free", "professional", "enterprise"],
-                |k, v| k.tier = v,
-            ),
+            kind: Kind::OneOf(RateLimitTier::NAMES, |k, v| {
+                k.tier = v.map_or(0, |name| enum_number::<RateLimitTier>(&name));
+            }),
             nullable: true,
             required: false,
             rule: Rule::NONE,

@@ -2,7 +2,9 @@
 //! (`/api/v1/users`) and API keys (`/api/v1/api-keys`). Each handler reads the request,
 //! calls `IdentityService`, and renders the answer; the core decides every rule.
 
+mod api_clients;
 mod api_keys;
+mod client_tokens;
 mod output;
 mod sessions;
 mod users;
@@ -15,25 +17,49 @@ use lastmile_proto::v1::identity_service_client::IdentityServiceClient;
 use tonic::transport::Channel;
 use utoipa::OpenApi;
 
+pub(crate) use api_clients::ApiClients;
 pub(crate) use api_keys::ApiKeys;
 pub(crate) use users::Users;
 
 /// The session routes' part of the OpenAPI document (users and API keys are resources).
 #[derive(OpenApi)]
 #[openapi(
-    paths(sessions::login, sessions::refresh, sessions::logout),
-    tags((name = "auth", description = "Login, token refresh and logout"))
+    paths(
+        sessions::login,
+        sessions::refresh,
+        sessions::logout,
+        client_tokens::token,
+        client_tokens::revoke
+    ),
+    components(schemas(client_tokens::ClientTokenBody, client_tokens::ClientTokenJson)),
+    tags((name = "auth", description = "Login, token refresh, logout, and API clients' tokens"))
 )]
 pub(crate) struct Doc;
+
+/// Earlier clients sign in without the version segment: the same operations there.
+const UNVERSIONED: [(&str, &str); 2] = [
+    ("/api/v1/auth/login", "/api/auth/login"),
+    ("/api/v1/auth/refresh", "/api/auth/refresh"),
+];
+
+/// The session routes' document, with the unversioned aliases.
+pub(crate) fn doc() -> utoipa::openapi::OpenApi {
+    let mut doc = Doc::openapi();
+    crate::resource::alias_paths(&mut doc, &UNVERSIONED);
+    doc
+}
 
 /// The session routes: public (the client address's budget).
 pub(crate) fn routes() -> ModuleRoutes {
     let public: Router<AppState> = Router::new()
         .route("/api/v1/auth/login", post(sessions::login))
         .route("/api/v1/auth/refresh", post(sessions::refresh))
-        .route("/api/v1/auth/logout", post(sessions::logout));
+        .route("/api/v1/auth/logout", post(sessions::logout))
+        .route(UNVERSIONED[0].1, post(sessions::login))
+        .route(UNVERSIONED[1].1, post(sessions::refresh))
+        .route("/api/v2/auth/token", post(client_tokens::token));
     ModuleRoutes {
-        protected: Router::new(),
+        protected: Router::new().route("/api/v2/auth/revoke", post(client_tokens::revoke)),
         public,
     }
 }

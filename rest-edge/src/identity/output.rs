@@ -1,7 +1,8 @@
 //! The JSON shapes of identity answers.
 
 use crate::format::timestamp;
-use lastmile_proto::v1::{ApiKey, SessionTokens, User};
+use lastmile_proto::RestName;
+use lastmile_proto::v1::{ApiKey, RateLimitTier, Role, SessionTokens, User};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -56,7 +57,7 @@ impl From<User> for UserJson {
             id: u.id,
             name: u.name,
             email: u.email,
-            role: u.role,
+            role: Role::rest_name_of(u.role).to_owned(),
             partner_id: u.partner_id,
             active: u.active,
             created_at: timestamp(u.created_at),
@@ -103,14 +104,61 @@ impl ApiKeyJson {
             name: k.name,
             description: (!k.description.is_empty()).then_some(k.description),
             prefix: k.prefix,
-            role: k.role,
-            tier: k.tier,
+            role: Role::rest_name_of(k.role).to_owned(),
+            tier: RateLimitTier::rest_name_of(k.tier).to_owned(),
             expires_at: timestamp(k.expires_at),
             created_at: timestamp(k.created_at),
             last_used_at: timestamp(k.last_used_at),
             owner_user_id: k.owner_user_id,
             partner_id: k.partner_id,
             key,
+        }
+    }
+}
+
+/// An API client; `client_secret` only in the answer that created it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ApiClientJson {
+    /// Id (for revoking it).
+    pub id: i64,
+    /// The public id the client signs in with (a UUID).
+    pub client_id: String,
+    /// Name.
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// Role of its tokens.
+    pub role: String,
+    /// Rate-limit tier of its tokens.
+    pub tier: String,
+    /// When it stops working.
+    pub expires_at: Option<String>,
+    /// When created.
+    pub created_at: Option<String>,
+    /// When last used (to the minute).
+    pub last_used_at: Option<String>,
+    /// The admin who created it.
+    pub owner_user_id: Option<i64>,
+    /// The secret: shown once, at creation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+impl ApiClientJson {
+    /// The JSON of a client; `client_secret` only when just created.
+    pub(crate) fn new(k: ApiKey, client_secret: Option<String>) -> Self {
+        Self {
+            id: k.id,
+            client_id: k.client_id,
+            name: k.name,
+            description: (!k.description.is_empty()).then_some(k.description),
+            role: Role::rest_name_of(k.role).to_owned(),
+            tier: RateLimitTier::rest_name_of(k.tier).to_owned(),
+            expires_at: timestamp(k.expires_at),
+            created_at: timestamp(k.created_at),
+            last_used_at: timestamp(k.last_used_at),
+            owner_user_id: k.owner_user_id,
+            client_secret,
         }
     }
 }

@@ -7,11 +7,12 @@ use crate::envelope::ApiError;
 use crate::resource::query::path_id;
 use crate::resource::{
     Answer, Body, Changes, Create, Delete, FieldSpec, Get, Kind, List, QueryPairs, Resource, Rule,
-    Update,
+    Update, enum_number,
 };
+use lastmile_proto::RestName;
 use lastmile_proto::v1::{
     CreateUserRequest, DeleteUserRequest, GetUserRequest, ListUsersRequest, PageMeta, PageRequest,
-    UpdateUserRequest, User,
+    Role, UpdateUserRequest, User,
 };
 use tonic::transport::Channel;
 use utoipa::openapi::path::Parameter;
@@ -104,18 +105,9 @@ impl Body for Users {
         ),
         FieldSpec {
             name: "role",
-            kind: Kind::OneOf(
-                &[
-                    "admin",
-                    "manager",
-                    "billing",
-                    "support",
-                    "technician",
-                    "reseller",
-                    "read_only",
-                ],
-                |u, v| u.role = v,
-            ),
+            kind: Kind::OneOf(Role::NAMES, |u, v| {
+                u.role = v.map(|name| enum_number::<Role>(&name));
+            }),
             nullable: false,
             required: true,
             rule: Rule::NONE,

@@ -95,3 +95,70 @@ pub(super) fn operation(op: Op<'_>) -> Operation {
 pub(super) fn id(description: &str, integer: bool) -> Parameter {
     query::path_parameter(description, integer)
 }
+
+/// Serves the operations documented at each `(path, alias)` pair's path at its alias too:
+/// the same operations, each with an operation id of its own (the alias's segments
+/// appended), so a client generated from the document gets one method per path.
+pub(crate) fn alias_paths(doc: &mut utoipa::openapi::OpenApi, aliases: &[(&str, &str)]) {
+    for &(path, alias) in aliases {
+        let Some(item) = doc.paths.paths.get(path) else {
+            panic!("no documented path {path} to alias as {alias}");
+        };
+        let mut item = item.clone();
+        let suffix = alias
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("_");
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let id = operation.operation_id.take().unwrap_or_default();
+            operation.operation_id = Some(format!("{id}_at_{suffix}"));
+            let summary = operation.summary.take().unwrap_or_default();
+            operation.summary = Some(format!("{summary} (also at {path})").trim().to_owned());
+        }
+        doc.paths.paths.insert(alias.to_owned(), item);
+    }
+}
+
+#[cfg(test)]
+mod alias_tests {
+    use super::*;
+    use utoipa::openapi::path::{HttpMethod, PathItem};
+    use utoipa::openapi::{OpenApiBuilder, PathsBuilder};
+
+    #[test]
+    fn an_alias_serves_the_same_operations_under_its_own_ids() {
+        let operation = OperationBuilder::new()
+            .operation_id(Some("login"))
+            .summary(Some("Signs in"))
+            .build();
+        let paths = PathsBuilder::new()
+            .path(
+                "/api/v1/auth/login",
+                PathItem::new(HttpMethod::Post, operation),
+            )
+            .build();
+        let mut doc = OpenApiBuilder::new().paths(paths).build();
+        alias_paths(&mut doc, &[("/api/v1/auth/login", "/api/auth/login")]);
+        let original = doc.paths.paths["/api/v1/auth/login"].post.as_ref().unwrap();
+        let alias = doc.paths.paths["/api/auth/login"].post.as_ref().unwrap();
+        assert_eq!(original.operation_id.as_deref(), Some("login"));
+        assert_eq!(
+            alias.operation_id.as_deref(),
+            Some("login_at_api_auth_login")
+        );
+        assert_eq!(
+            alias.summary.as_deref(),
+            Some("Signs in (also at /api/v1/auth/login)")
+        );
+    }
+}

@@ -9,6 +9,16 @@ use serde_json::{Map, Value};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::{KnownFormat, RefOr, SchemaFormat};
 
+/// The wire number of an enum's REST name given in a body: 0 (unspecified) for an empty
+/// string, [`lastmile_proto::UNKNOWN_ENUM_VALUE`] for a name that is no value, which the
+/// core reports on the field.
+pub(crate) fn enum_number<E: lastmile_proto::RestName>(name: &str) -> i32 {
+    match name.trim() {
+        "" => 0,
+        name => E::wire_number(name),
+    }
+}
+
 /// How one field is read and where its value goes in the proto input `I`. The setter gets
 /// `None` for a JSON `null`.
 pub(crate) enum Kind<I> {

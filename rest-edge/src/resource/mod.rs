@@ -15,8 +15,9 @@ mod handlers;
 mod mount;
 pub(crate) mod query;
 
+pub(crate) use doc::alias_paths;
 pub(crate) use envelope::{Envelope, V1};
-pub(crate) use fields::{Changes, FieldSpec, Kind, Rule};
+pub(crate) use fields::{Changes, FieldSpec, Kind, Rule, enum_number};
 #[cfg(test)]
 pub(crate) use handlers::action_input;
 pub(crate) use mount::{Entry, Mount};

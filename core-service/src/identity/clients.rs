@@ -1,0 +1,179 @@
+//! API clients and the client-credentials flow: an admin creates a client (an API key
+//! with a public `client_id`, whose secret is shown once); the client exchanges its id
+//! and secret for an access token (`v2_` + 43 random characters, valid 30 minutes, only
+//! its SHA-256 stored) and may revoke the token it holds. A client's secret is never
+//! accepted as a key, and revoking the client ends every token it was issued.
+
+use chrono::Duration as ChronoDuration;
+use serde_json::{Map, Value, json};
+use subtle::ConstantTimeEq;
+
+use super::keys::{KeyRequest, checked};
+use super::service::Identity;
+use super::store::{self, KeyKind, KeyScope};
+use super::{ApiKeyRecord, Principal, Role, digest, generate_key, prefix_of};
+use crate::audit::{self, Change};
+use crate::auth::RequestContext;
+use crate::db::Tx;
+use crate::error::{AuthFailure, Error, Result};
+use crate::fields::uuid;
+use crate::paging::{Page, PageQuery};
+
+/// The prefix that tells a client's access token from keys and JWTs.
+pub const CLIENT_TOKEN_PREFIX: &str = "v2_";
+/// How long an access token issued to a client is valid.
+pub const CLIENT_TOKEN_TTL: ChronoDuration = ChronoDuration::minutes(30);
+
+/// An access token issued to an API client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientToken {
+    /// The token, shown once.
+    pub access_token: String,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+}
+
+/// Whether a credential is a client's access token (by its shape alone).
+pub fn is_client_token(credential: &str) -> bool {
+    credential.starts_with(CLIENT_TOKEN_PREFIX)
+}
+
+fn admin_only(principal: &Principal) -> Result<()> {
+    match principal.role {
+        Role::Admin => Ok(()),
+        _ => Err(Error::Forbidden),
+    }
+}
+
+fn audit_fields(client: &ApiKeyRecord) -> Map<String, Value> {
+    let value = json!({
+        "name": client.name, "client_id": client.client_id, "role": client.role,
+        "tier": client.tier, "expires_at": client.expires_at,
+        "owner_user_id": client.owner_user_id,
+    });
+    value.as_object().cloned().unwrap_or_default()
+}
+
+impl Identity {
+    /// Every live API client, newest first (admins only).
+    pub async fn list_api_clients(
+        &self,
+        principal: &Principal,
+        page: PageQuery,
+    ) -> Result<Page<ApiKeyRecord>> {
+        admin_only(principal)?;
+        let mut conn = self.db.conn();
+        let (limit, offset) = (page.limit(), page.offset());
+        let items = store::page(&mut conn, KeyKind::Client, KeyScope::All, limit, offset).await?;
+        let total = store::count_in(&mut conn, KeyKind::Client, KeyScope::All).await?;
+        Ok(Page {
+            items,
+            total,
+            query: page,
+        }
+        .map(Into::into))
+    }
+
+    /// Creates an API client inside `tx` (admins only), with its audit entry; returns its
+    /// record and its secret.
+    pub async fn create_api_client_in(
+        &self,
+        tx: &mut Tx,
+        context: &RequestContext,
+        request: KeyRequest,
+    ) -> Result<(ApiKeyRecord, String)> {
+        admin_only(&context.principal)?;
+        let now = self.clock.now();
+        let new = checked(&request, &context.principal, now)?;
+        let secret = generate_key();
+        let prefix = prefix_of(&secret).ok_or_else(|| anyhow::anyhow!("secret too short"))?;
+        let client_id = uuid::new_v4();
+        let id = store::insert(
+            &mut tx.conn(),
+            &new,
+            prefix,
+            &digest(&secret),
+            Some(&client_id),
+            now,
+        )
+        .await?;
+        let record: ApiKeyRecord = store::find_listed(&mut tx.conn(), id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("client {id} vanished"))?
+            .into();
+        let change = Change::created("api_client", id, audit_fields(&record));
+        audit::record(&mut tx.conn(), context, change, now).await?;
+        Ok((record, secret))
+    }
+
+    /// Revokes an API client inside `tx` (admins only): its tokens stop working with it.
+    pub async fn revoke_api_client(
+        &self,
+        tx: &mut Tx,
+        context: &RequestContext,
+        id: i64,
+    ) -> Result<()> {
+        admin_only(&context.principal)?;
+        let record: ApiKeyRecord = store::find_listed(&mut tx.conn(), id)
+            .await?
+            .filter(|k| k.revoked_at.is_none() && k.client_id.is_some())
+            .ok_or(Error::NotFound("API client"))?
+            .into();
+        let now = self.clock.now();
+        if store::revoke(&mut tx.conn(), id, now).await? == 0 {
+            return Err(Error::NotFound("API client"));
+        }
+        let before = audit_fields(&record);
+        let mut after = before.clone();
+        after.insert("revoked_at".into(), json!(now));
+        let change = Change::updated(
+            "api_client.revoked".into(),
+            "api_client",
+            id,
+            &before,
+            &after,
+        );
+        audit::record(&mut tx.conn(), context, change, now).await
+    }
+
+    /// Exchanges a live client's id and secret for an access token. Any mismatch is one
+    /// answer, so the reply never tells whether the client exists.
+    pub async fn issue_client_token(&self, client_id: &str, secret: &str) -> Result<ClientToken> {
+        let refused = || Error::Unauthenticated(AuthFailure::InvalidClient);
+        let client_id = uuid::parse(client_id.trim()).ok_or_else(refused)?;
+        let mut tx = self.db.begin().await?;
+        let row = store::find_client(&mut tx.conn(), &client_id).await?;
+        let now = self.clock.now();
+        let expected = row.as_ref().map_or("", |r| r.key_digest.as_str());
+        let matches = bool::from(digest(secret.trim()).as_bytes().ct_eq(expected.as_bytes()));
+        let row = row
+            .filter(|_| matches)
+            .filter(|r| r.revoked_at.is_none_or(|at| at > now))
+            .filter(|r| r.expires_at.is_none_or(|at| at > now))
+            .filter(|r| r.owner_active)
+            .ok_or_else(refused)?;
+        let token = format!("{CLIENT_TOKEN_PREFIX}{}", generate_key().replace('_', ""));
+        let expires_at = now + CLIENT_TOKEN_TTL;
+        store::insert_token(&mut tx.conn(), row.id, &digest(&token), now, expires_at).await?;
+        tx.commit().await?;
+        Ok(ClientToken {
+            access_token: token,
+            expires_in: CLIENT_TOKEN_TTL.num_seconds(),
+        })
+    }
+
+    /// Revokes `token`, which must be the credential of the call (`principal`'s).
+    pub async fn revoke_client_token(&self, principal: &Principal, token: &str) -> Result<()> {
+        let invalid = || Error::Unauthenticated(AuthFailure::InvalidToken);
+        let key = principal.api_key_id.ok_or_else(invalid)?;
+        if !is_client_token(token) {
+            return Err(invalid());
+        }
+        let mut tx = self.db.begin().await?;
+        let now = self.clock.now();
+        if store::revoke_token(&mut tx.conn(), key, &digest(token), now).await? == 0 {
+            return Err(invalid());
+        }
+        tx.commit().await
+    }
+}

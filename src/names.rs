@@ -1,0 +1,123 @@
+//! The REST names of the contract's enums: lowercase, without the enum's prefix
+//! (`ROLE_READ_ONLY` is `read_only`), one spelling for the core's storage and the edge's
+//! JSON alike.
+
+use crate::v1::{Operation, RateLimitTier, Role};
+
+/// Wire number the edge sends for a name that is no value of the enum, so that the core,
+/// which owns the messages, reports the field as invalid.
+pub const UNKNOWN_ENUM_VALUE: i32 = -1;
+
+/// An enum of the contract with REST names for its values.
+pub trait RestName: Sized + Copy + 'static {
+    /// Every value but the unspecified one, in declaration order.
+    const ALL: &'static [Self];
+    /// Their REST names, in the same order.
+    const NAMES: &'static [&'static str];
+
+    /// The REST name; `""` for the unspecified value.
+    fn rest_name(self) -> &'static str;
+
+    /// The value a REST name stands for.
+    fn from_rest_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.rest_name() == name)
+    }
+
+    /// The wire number of a REST name: [`UNKNOWN_ENUM_VALUE`] for any other string.
+    fn wire_number(name: &str) -> i32;
+
+    /// The REST name of a wire number; `""` for unspecified or unknown numbers.
+    fn rest_name_of(number: i32) -> &'static str;
+}
+
+macro_rules! rest_names {
+    ($enum:ident, $prefix:literal, [$($value:ident => $name:literal),+ $(,)?]) => {
+        impl RestName for $enum {
+            const ALL: &'static [Self] = &[$($enum::$value),+];
+            const NAMES: &'static [&'static str] = &[$($name),+];
+
+            fn rest_name(self) -> &'static str {
+                match self {
+                    $($enum::$value => $name,)+
+                    _ => "",
+                }
+            }
+
+            fn wire_number(name: &str) -> i32 {
+                Self::from_rest_name(name).map_or(UNKNOWN_ENUM_VALUE, |v| v as i32)
+            }
+
+            fn rest_name_of(number: i32) -> &'static str {
+                $enum::try_from(number).map_or("", RestName::rest_name)
+            }
+        }
+
+        // The REST name is the proto name without its prefix, lowercased.
+        #[cfg(test)]
+        impl $enum {
+            fn proto_names_agree() {
+                for value in <$enum as RestName>::ALL {
+                    let proto = value.as_str_name();
+                    let expected = proto.strip_prefix($prefix).unwrap().to_lowercase();
+                    assert_eq!(value.rest_name(), expected);
+                }
+                let names: Vec<_> = Self::ALL.iter().map(|v| v.rest_name()).collect();
+                assert_eq!(names, <$enum as RestName>::NAMES);
+            }
+        }
+    };
+}
+
+rest_names!(Role, "ROLE_", [
+    Admin => "admin",
+    Manager => "manager",
+    Billing => "billing",
+    Support => "support",
+    Technician => "technician",
+    Reseller => "reseller",
+    ReadOnly => "read_only",
+]);
+
+rest_names!(RateLimitTier, "RATE_LIMIT_TIER_", [
+    Standard => "standard",
+    Free => "free",
+    Professional => "professional",
+    Enterprise => "enterprise",
+]);
+
+rest_names!(Operation, "OPERATION_", [
+    Read => "read",
+    Create => "create",
+    Update => "update",
+    Delete => "delete",
+    Act => "act",
+]);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rest_names_are_the_proto_names_without_prefix() {
+        Role::proto_names_agree();
+        RateLimitTier::proto_names_agree();
+        Operation::proto_names_agree();
+        assert_eq!(Role::ALL.len(), 7);
+        assert_eq!(RateLimitTier::ALL.len(), 4);
+    }
+
+    #[test]
+    fn names_and_numbers_round_trip_and_strangers_are_unknown() {
+        assert_eq!(Role::wire_number("read_only"), Role::ReadOnly as i32);
+        assert_eq!(Role::rest_name_of(Role::ReadOnly as i32), "read_only");
+        assert_eq!(Role::wire_number("READ_ONLY"), UNKNOWN_ENUM_VALUE);
+        assert_eq!(Role::wire_number(""), UNKNOWN_ENUM_VALUE);
+        assert_eq!(Role::rest_name_of(0), "");
+        assert_eq!(Role::rest_name_of(99), "");
+        assert_eq!(
+            RateLimitTier::from_rest_name("enterprise"),
+            Some(RateLimitTier::Enterprise)
+        );
+        assert_eq!(RateLimitTier::from_rest_name("unspecified"), None);
+    }
+}
