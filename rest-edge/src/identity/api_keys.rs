@@ -75,7 +75,7 @@ impl Body for ApiKeys {
             kind: Kind::Text(|k, v| k.name = v.unwrap_or_default()),
             nullable: false,
             required: true,
-            rule: Rule::NONE,
+            rule: Rule::length(1, 255),
             description: "Name shown to operators.",
         },
         FieldSpec {
@@ -83,27 +83,41 @@ impl Body for ApiKeys {
             kind: Kind::Text(|k, v| k.description = v),
             nullable: true,
             required: false,
-            rule: Rule::NONE,
-            description: "Free text.",
+            rule: Rule::length(0, 1000),
+            description: "Free text; blank is as if not given.",
         },
         FieldSpec {
             name: "role",
-            kind: Kind::Text(|k, v| k.role = v.unwrap_or_default()),
+            kind: Kind::OneOf(
+                &[
+                    "",
+                    "admin",
+                    "manager",
+                    "billing",
+                    "support",
+                    "technician",
+                    "reseller",
+                    "read_only",
+                ],
+                |k, v| k.role = v.unwrap_or_default(),
+            ),
             nullable: true,
             required: false,
             rule: Rule::NONE,
-            description: "At most the caller's own role (the default).",
+            description: "At most the caller's own role; null or empty: the caller's role. \
+                          `reseller` is the only role of a partner's staff and theirs alone.",
         },
         FieldSpec {
             name: "tier",
             kind: Kind::OneOf(
-                &["standard", "free", "professional", "enterprise"],
+                &["", "standard", "free", "professional", "enterprise"],
                 |k, v| k.tier = v,
             ),
             nullable: true,
             required: false,
             rule: Rule::NONE,
-            description: "Rate-limit tier; admins only.",
+            description: "Rate-limit tier; admins only (others may name `standard`). Null or \
+                          empty: `standard`.",
         },
         FieldSpec {
             name: "expires_at",
@@ -111,7 +125,7 @@ impl Body for ApiKeys {
             nullable: true,
             required: false,
             rule: Rule::NONE,
-            description: "When the key stops working; in the future.",
+            description: "When the key stops working; in the future. Null or empty: never.",
         },
     ];
 }

@@ -14,8 +14,10 @@ pub(super) struct Op<'a> {
     pub tag: &'a str,
     pub summary: String,
     pub parameters: Vec<Parameter>,
-    /// The schema name of the JSON body, if the operation takes one.
-    pub body: Option<String>,
+    /// The schema name of the JSON body, if the operation takes one, and whether it must be
+    /// sent (an empty body reads as `{}`, which is all an update with no required field
+    /// needs).
+    pub body: Option<(String, bool)>,
     /// The success: status, description, and the schema name of its body (none for 204).
     pub success: (u16, String, Option<String>),
     /// The error statuses beyond 401, 403 and 429, with what they mean here.
@@ -81,9 +83,14 @@ pub(super) fn operation(op: Op<'_>) -> Operation {
         .securities(Some(
             ["api_key", "bearer", "auth_token"].map(|name| SecurityRequirement::new(name, [""; 0])),
         ));
-    if let Some(body) = op.body {
+    if let Some((body, required)) = op.body {
+        let required = if required {
+            Required::True
+        } else {
+            Required::False
+        };
         let body = RequestBodyBuilder::new()
-            .required(Some(Required::True))
+            .required(Some(required))
             .content("application/json", json(&body))
             .build();
         builder = builder.request_body(Some(body));

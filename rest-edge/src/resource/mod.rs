@@ -16,7 +16,7 @@ mod mount;
 pub(crate) mod query;
 
 pub(crate) use envelope::{Envelope, V1};
-pub(crate) use fields::{Changes, FieldSpec, Kind, Rule};
+pub(crate) use fields::{Changes, FieldSpec, Kind, Rule, Text};
 #[cfg(test)]
 pub(crate) use handlers::action_input;
 pub(crate) use mount::{Entry, Mount};

@@ -4,7 +4,7 @@
 use crate::envelope::ApiError;
 use lastmile_proto::v1::PageRequest;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
 use utoipa::openapi::{Object, Required};
 
 /// The default page size, and the largest one served (larger values are capped).
@@ -140,6 +140,56 @@ pub(crate) fn text_parameter(name: &str, description: &str, values: &[&str]) -> 
         .description(Some(description))
         .schema(Some(schema))
         .build()
+}
+
+/// A filter whose values follow `pattern` (after trimming; empty counts as absent).
+pub(crate) fn pattern_parameter(name: &str, description: &str, pattern: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(pattern)),
+        ))
+        .build()
+}
+
+/// A filter on a time: an RFC 3339 date-time, else a 400.
+pub(crate) fn time_parameter(name: &str, description: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(format!(
+            "{description} An RFC 3339 date-time; empty is as if not given; anything else \
+             is a 400."
+        )))
+        .schema(Some(
+            AnyOfBuilder::new()
+                .item(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                            utoipa::openapi::KnownFormat::DateTime,
+                        ))),
+                )
+                .item(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some(format!("^{}*$", super::fields::SPACE))),
+                ),
+        ))
+        .build()
+}
+
+/// The values of `sort` for `keys`: each key ascending, and descending with a leading `-`.
+pub(crate) fn sort_values(keys: &[&str]) -> Vec<String> {
+    keys.iter()
+        .flat_map(|key| [(*key).to_owned(), format!("-{key}")])
+        .collect()
 }
 
 /// The `{id}` of a path: a positive 64-bit integer (or what `description` adds).
