@@ -21,7 +21,11 @@ STORED = {
     },
     "name": {"The name has already been taken."},
     # a reference to a row that does not exist
-    "partner_id": {"The selected partner id is invalid."},
+    "partner_id": {
+        "The selected partner id is invalid.",
+        # an update naming the reseller role without partner_id keeps the stored one
+        "The partner id field is required when role is reseller.",
+    },
     "user_group_id": {"The selected user group id is invalid."},
     "organization_ids": {"The selected organization ids is invalid."},
     # who asks: only a partner's staff hold reseller keys

@@ -8,7 +8,7 @@ use lastmile_proto::v1::{ListAuditEntriesRequest, PageRequest};
 use utoipa::openapi::path::Parameter;
 
 /// `actor_id` as the document states it (ids of up to 18 digits, all of which fit).
-const ACTOR: &str = r"^\s*((user|key):)?0*[1-9][0-9]{0,17}\s*$";
+const ACTOR: &str = r"^\s*(((user|key):)?0*[1-9][0-9]{0,17})?\s*$";
 
 /// The filters, as the document states them.
 pub(crate) fn filters() -> Vec<Parameter> {
@@ -16,7 +16,7 @@ pub(crate) fn filters() -> Vec<Parameter> {
         pattern_parameter(
             "actor_id",
             "Entries by this user or API key: `user:<id>`, `key:<id>`, or a bare user id, the \
-             id a positive 64-bit integer; anything else is a 400.",
+             id a positive 64-bit integer; empty is as if not given; anything else is a 400.",
             ACTOR,
         ),
         text_parameter("action", "Exact action, e.g. `customer.updated`.", &[]),

@@ -8,8 +8,8 @@ use crate::json_input::{Field, Fields, saturate_i32};
 use crate::resource::fields::{Changes, FieldSpec, Kind, Rule, Text};
 use lastmile_proto::v1::{Address, BillingMethod, CustomerInput};
 use serde_json::{Map, Value};
-use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 
 /// The parts of an address, as (JSON key, proto field).
 const ADDRESS_PARTS: [(&str, &str); 5] = [
@@ -189,7 +189,7 @@ pub(crate) const FIELDS: &[FieldSpec<CustomerInput>] = &[
     field(
         "auto_suspension",
         Kind::Boolean(|c, v| c.auto_suspension = v),
-        true,
+        false,
         false,
         Rule::NONE,
         "Whether unpaid invoices suspend the customer automatically.",
@@ -227,9 +227,10 @@ fn address_object() -> ObjectBuilder {
         .into_iter()
         .map(|(key, _)| key)
         .chain(["postal_code"])
-        .fold(ObjectBuilder::new().schema_type(Type::Object), |object, key| {
-            object.property(key, part_schema("Blank or null clears it."))
-        })
+        .fold(
+            ObjectBuilder::new().schema_type(Type::Object),
+            |object, key| object.property(key, part_schema("Blank or null clears it.")),
+        )
 }
 
 fn address_object_schema() -> RefOr<Schema> {

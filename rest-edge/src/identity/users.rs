@@ -4,6 +4,7 @@ use super::client;
 use super::output::UserJson;
 use crate::base_url::BaseUrl;
 use crate::envelope::ApiError;
+use crate::resource::fields::When;
 use crate::resource::query::path_id;
 use crate::resource::{
     Answer, Body, Changes, Create, Delete, FieldSpec, Get, Kind, List, QueryPairs, Resource, Rule,
@@ -91,8 +92,18 @@ const fn text(
 impl Body for Users {
     type Input = UpdateUserRequest;
     const VALIDATES: bool = false;
+    const WHEN: &'static [When] = &[When {
+        field: "role",
+        value: "reseller",
+        then: "partner_id",
+    }];
     const FIELDS: &'static [FieldSpec<UpdateUserRequest>] = &[
-        text("name", |u, v| u.name = v, Rule::length(1, 100), "Full name."),
+        text(
+            "name",
+            |u, v| u.name = v,
+            Rule::length(1, 100),
+            "Full name.",
+        ),
         text(
             "email",
             |u, v| u.email = v,
@@ -213,8 +224,15 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn a_partner_id_below_one_is_never_taken_for_another_partner_or_for_none() {
-        for (given, sent) in [(json!(0), -1), (json!(-7), -1), (json!(3), 3), (json!(null), 0)] {
+    fn a_partner_id_below_one_is_invalid_never_another_partner_or_none() {
+        for given in [json!(0), json!(-7)] {
+            let body = json!({ "partner_id": given });
+            let (changes, errors) = read(Users::FIELDS, body.as_object().unwrap(), Intent::Update);
+            let messages = errors.get("partner_id").unwrap();
+            assert_eq!(messages, ["The selected partner id is invalid."]);
+            assert_eq!(changes.input.partner_id, None, "{given}");
+        }
+        for (given, sent) in [(json!(3), 3), (json!(null), 0)] {
             let body = json!({ "partner_id": given });
             let (changes, errors) = read(Users::FIELDS, body.as_object().unwrap(), Intent::Update);
             assert!(errors.is_empty());

@@ -34,15 +34,13 @@ fn json(schema: &str) -> utoipa::openapi::Content {
 pub(super) fn idempotency_key() -> Parameter {
     let schema = utoipa::openapi::schema::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
-        .min_length(Some(1))
-        .max_length(Some(255))
-        .pattern(Some("^[ -~]*[!-~][ -~]*$"));
+        .pattern(Some("^[\t ]*[!-~]([\t -~]{0,253}[!-~])?[\t ]*$"));
     utoipa::openapi::path::ParameterBuilder::new()
         .name("Idempotency-Key")
         .parameter_in(utoipa::openapi::path::ParameterIn::Header)
         .required(Required::False)
         .description(Some(
-            "1 to 255 printable ASCII characters; a retry with the same key and body returns \
+            "1 to 255 printable ASCII characters once spaces around are trimmed; a retry with the same key and body returns \
              the first answer, the same key with another body is a 422.",
         ))
         .schema(Some(schema))

@@ -59,6 +59,8 @@ pub(crate) struct Rule {
     pub maximum: Option<i64>,
     /// What the core accepts of a string, stated as a pattern.
     pub text: Option<Text>,
+    /// An id of another row: below 1 is "The selected … is invalid.".
+    pub reference: bool,
 }
 
 /// The string rules of the core, each stated as a pattern that accepts what the core
@@ -80,7 +82,8 @@ pub(crate) enum Text {
 }
 
 /// The white space the core trims (Unicode `White_Space`, as Rust's `str::trim`).
-pub(crate) const SPACE: &str = r"[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
+pub(crate) const SPACE: &str =
+    r"[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
 /// Any character but that white space.
 const SOLID: &str = NON_BLANK;
 /// A string with something besides white space in it (a required string whose blank
@@ -111,9 +114,7 @@ impl Text {
             }
             Text::Phone { optional } => {
                 let gap = "[ ().-]*";
-                let phone = format!(
-                    "{gap}(\\+{gap}([0-9]{gap}){{8,15}}|([0-9]{gap}){{6,15}})"
-                );
+                let phone = format!("{gap}(\\+{gap}([0-9]{gap}){{8,15}}|([0-9]{gap}){{6,15}})");
                 optional_group(phone, optional)
             }
             Text::Password => {
@@ -138,6 +139,7 @@ impl Rule {
         minimum: None,
         maximum: None,
         text: None,
+        reference: false,
     };
 
     /// A length range in characters of the trimmed text; `min` 0: blank is not given.
@@ -165,6 +167,7 @@ impl Rule {
     /// A reference to another row: a positive 64-bit integer (that must exist).
     pub(crate) const REFERENCE: Rule = Rule {
         minimum: Some(1),
+        reference: true,
         ..Rule::NONE
     };
 }
@@ -221,9 +224,16 @@ pub(crate) fn read<I: Default>(
             Kind::Text(set) | Kind::OneOf(_, set) => {
                 apply(fields.string(name, &mut errors), |v| set(&mut out.input, v))
             }
-            Kind::Integer(set) => apply(fields.integer(name, &mut errors), |v| {
-                set(&mut out.input, v)
-            }),
+            Kind::Integer(set) => {
+                let value = fields.integer(name, &mut errors);
+                // A reference below 1 names no row: reported here, so that no core can
+                // take it for "none".
+                if spec.rule.reference && matches!(value, Field::Value(id) if id < 1) {
+                    errors.add(name, format!("The selected {} is invalid.", label(name)));
+                    continue;
+                }
+                apply(value, |v| set(&mut out.input, v))
+            }
             Kind::Boolean(set) => apply(fields.boolean(name, &mut errors), |v| {
                 set(&mut out.input, v)
             }),
@@ -266,6 +276,59 @@ fn apply<T>(field: Field<T>, set: impl FnOnce(Option<T>)) -> bool {
 fn date_time(text: &str) -> Option<prost_types::Timestamp> {
     let at = DateTime::parse_from_rfc3339(text.trim()).ok()?;
     Some(lastmile_proto::timestamp(at.with_timezone(&Utc)))
+}
+
+/// A rule between two fields: when `field` is `value`, `then` must be given, not null (on
+/// update, left out it keeps the stored value, which the core checks).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct When {
+    pub field: &'static str,
+    pub value: &'static str,
+    pub then: &'static str,
+}
+
+/// The body's schema with its rules between fields.
+pub(crate) fn schema_with<I>(
+    table: &[FieldSpec<I>],
+    intent: Intent,
+    description: &str,
+    when: &[When],
+) -> Schema {
+    let base = schema(table, intent, description);
+    if when.is_empty() {
+        return base;
+    }
+    let mut all = utoipa::openapi::schema::AllOfBuilder::new().item(base);
+    for rule in when {
+        let others: Vec<Value> = table
+            .iter()
+            .find(|spec| spec.name == rule.field)
+            .and_then(|spec| match spec.kind {
+                Kind::OneOf(values, _) => Some(values),
+                _ => None,
+            })
+            .unwrap_or(&[])
+            .iter()
+            .filter(|v| **v != rule.value)
+            .map(|v| Value::from(*v))
+            .collect();
+        let not_value = ObjectBuilder::new()
+            .property(rule.field, ObjectBuilder::new().enum_values(Some(others)));
+        let mut given = ObjectBuilder::new()
+            .property(rule.then, ObjectBuilder::new().schema_type(Type::Integer));
+        if intent == Intent::Create {
+            given = given.required(rule.then);
+        }
+        let either = utoipa::openapi::schema::AnyOfBuilder::new()
+            .item(not_value)
+            .item(given)
+            .description(Some(format!(
+                "When `{}` is `{}`, `{}` must be given.",
+                rule.field, rule.value, rule.then
+            )));
+        all = all.item(either);
+    }
+    all.into()
 }
 
 /// The JSON schema of a body: on create the required fields are listed, on update none

@@ -104,6 +104,8 @@ pub(crate) trait Body: Resource {
     /// Whether the core can check a request without acting on it (`validate_only`), so
     /// that fields of the wrong JSON type are reported together with its rule failures.
     const VALIDATES: bool = true;
+    /// Rules between fields, for the document.
+    const WHEN: &'static [fields::When] = &[];
 }
 
 /// `POST {PATH}`: 201 with the new item. Honours `Idempotency-Key`.

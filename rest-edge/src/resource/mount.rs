@@ -187,7 +187,7 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
                 "Only the keys present change; `null` clears a nullable field.",
             ),
         };
-        let schema = fields::schema(R::FIELDS, intent, about);
+        let schema = fields::schema_with(R::FIELDS, intent, about, R::WHEN);
         self.schema(format!("{}{suffix}", camel(R::SINGULAR)), schema)
     }
 
