@@ -14,6 +14,8 @@ pub trait RestName: Sized + Copy + 'static {
     const ALL: &'static [Self];
     /// Their REST names, in the same order.
     const NAMES: &'static [&'static str];
+    /// The empty string (which a body may send for "the default") and [`RestName::NAMES`].
+    const NAMES_OR_EMPTY: &'static [&'static str];
 
     /// The REST name; `""` for the unspecified value.
     fn rest_name(self) -> &'static str;
@@ -35,6 +37,7 @@ macro_rules! rest_names {
         impl RestName for $enum {
             const ALL: &'static [Self] = &[$($enum::$value),+];
             const NAMES: &'static [&'static str] = &[$($name),+];
+            const NAMES_OR_EMPTY: &'static [&'static str] = &["", $($name),+];
 
             fn rest_name(self) -> &'static str {
                 match self {

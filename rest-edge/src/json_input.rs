@@ -191,6 +191,12 @@ fn as_integer(value: &Value) -> Option<i64> {
     match value {
         Value::Number(n) if n.is_i64() => n.as_i64(),
         Value::Number(n) if n.is_u64() => Some(i64::MAX),
+        // JSON has one number type: `2.0` is the integer 2 (as JSON Schema counts it), and
+        // a whole number beyond 64 bits saturates like a large integer does.
+        Value::Number(n) => n
+            .as_f64()
+            .filter(|f| f.is_finite() && f.fract() == 0.0)
+            .map(|f| f as i64),
         _ => None,
     }
 }
@@ -263,12 +269,16 @@ mod tests {
 
     #[test]
     fn integers_must_not_have_a_fraction_and_saturate_when_huge() {
-        let body = map(json!({"a": 1.5, "b": 18446744073709551615u64, "c": -3}));
+        let body = map(json!({"a": 1.5, "b": 18446744073709551615u64, "c": -3,
+                              "d": 15.0, "e": 1e300, "f": -2.0}));
         let fields = Fields::new(&body);
         let mut errors = FieldErrors::default();
         assert_eq!(fields.integer("a", &mut errors), Field::Absent);
         assert_eq!(fields.integer("b", &mut errors), Field::Value(i64::MAX));
         assert_eq!(fields.integer("c", &mut errors), Field::Value(-3));
+        assert_eq!(fields.integer("d", &mut errors), Field::Value(15));
+        assert_eq!(fields.integer("e", &mut errors), Field::Value(i64::MAX));
+        assert_eq!(fields.integer("f", &mut errors), Field::Value(-2));
         assert_eq!(saturate_i32(i64::MAX), i32::MAX);
         assert_eq!(saturate_i32(-5_000_000_000), i32::MIN);
         assert_eq!(errors.fields(), ["a"]);

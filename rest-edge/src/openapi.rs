@@ -112,6 +112,23 @@ mod tests {
         assert!(customer.get("password").is_none());
     }
 
+    #[test]
+    fn session_bodies_say_that_blank_is_missing() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        for (schema, field) in [
+            ("LoginBody", "email"),
+            ("LoginBody", "password"),
+            ("RefreshBody", "refresh_token"),
+        ] {
+            assert_eq!(
+                schemas[schema]["properties"][field]["pattern"],
+                crate::resource::fields::NON_BLANK,
+                "{schema}.{field}"
+            );
+        }
+    }
+
     fn collect_refs(value: &serde_json::Value, out: &mut Vec<String>) {
         match value {
             serde_json::Value::Object(map) => {

@@ -5,11 +5,11 @@
 
 use crate::envelope::FieldErrors;
 use crate::json_input::{Field, Fields, saturate_i32};
-use crate::resource::fields::{Changes, FieldSpec, Kind, Rule};
+use crate::resource::fields::{Changes, FieldSpec, Kind, Rule, Text};
 use lastmile_proto::v1::{Address, BillingMethod, CustomerInput};
 use serde_json::{Map, Value};
+use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
-use utoipa::openapi::{Ref, RefOr};
 
 /// The parts of an address, as (JSON key, proto field).
 const ADDRESS_PARTS: [(&str, &str); 5] = [
@@ -87,7 +87,7 @@ pub(crate) const FIELDS: &[FieldSpec<CustomerInput>] = &[
         Kind::Text(|c, v| c.last_name = non_empty(v)),
         true,
         false,
-        Rule::NONE,
+        Rule::length(0, 100),
         "Family name.",
     ),
     field(
@@ -95,18 +95,15 @@ pub(crate) const FIELDS: &[FieldSpec<CustomerInput>] = &[
         Kind::Text(|c, v| c.email = non_empty(v)),
         true,
         false,
-        Rule {
-            format: Some("email"),
-            ..Rule::NONE
-        },
-        "A valid address, unique among live customers.",
+        Rule::text(Text::Email { optional: true }),
+        "A valid address, unique among live customers; blank is as if not given.",
     ),
     field(
         "password",
         Kind::Text(|c, v| c.password = v.unwrap_or_default()),
         false,
         true,
-        Rule::NONE,
+        Rule::text(Text::Password),
         "Must satisfy the password policy (`GET /api/security-settings`). Never returned.",
     ),
     field(
@@ -114,7 +111,7 @@ pub(crate) const FIELDS: &[FieldSpec<CustomerInput>] = &[
         Kind::Text(|c, v| c.phone = v.unwrap_or_default()),
         false,
         true,
-        Rule::NONE,
+        Rule::text(Text::Phone { optional: false }),
         "E.164 or local digits; unique among live customers.",
     ),
     field(
@@ -152,10 +149,7 @@ pub(crate) const FIELDS: &[FieldSpec<CustomerInput>] = &[
         Kind::Integer(|c, v| c.user_group_id = v),
         true,
         false,
-        Rule {
-            minimum: Some(1),
-            ..Rule::NONE
-        },
+        Rule::REFERENCE,
         "A user group that exists.",
     ),
     field(
@@ -171,10 +165,7 @@ pub(crate) const FIELDS: &[FieldSpec<CustomerInput>] = &[
         Kind::Integer(|c, v| c.partner_id = v),
         true,
         false,
-        Rule {
-            minimum: Some(1),
-            ..Rule::NONE
-        },
+        Rule::REFERENCE,
         "A partner that exists.",
     ),
     field(
@@ -198,7 +189,7 @@ pub(crate) const FIELDS: &[FieldSpec<CustomerInput>] = &[
     field(
         "auto_suspension",
         Kind::Boolean(|c, v| c.auto_suspension = v),
-        true,
+        false,
         false,
         Rule::NONE,
         "Whether unpaid invoices suspend the customer automatically.",
@@ -221,24 +212,50 @@ pub(crate) const FIELDS: &[FieldSpec<CustomerInput>] = &[
     ),
 ];
 
-fn text_schema() -> RefOr<Schema> {
+/// A part of an address: at most 255 characters once trimmed; blank or null is none.
+fn part_schema(description: &str) -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(
             [Type::String, Type::Null]
                 .into_iter()
                 .collect::<utoipa::openapi::schema::SchemaType>(),
         )
-        .into()
+        .pattern(Some(Text::Trimmed { min: 0, max: 255 }.pattern()))
+        .description(Some(description))
+}
+
+fn text_schema() -> RefOr<Schema> {
+    part_schema("A part of the service address; blank or null clears it.").into()
+}
+
+/// An address as a body gives it: the parts present change; `postal_code` is accepted for
+/// `zip`.
+fn address_object() -> ObjectBuilder {
+    ADDRESS_PARTS
+        .into_iter()
+        .map(|(key, _)| key)
+        .chain(["postal_code"])
+        .fold(
+            ObjectBuilder::new().schema_type(Type::Object),
+            |object, key| object.property(key, part_schema("Blank or null clears it.")),
+        )
 }
 
 fn address_object_schema() -> RefOr<Schema> {
-    Ref::from_schema_name("AddressJson").into()
+    address_object()
+        .schema_type(
+            [Type::Object, Type::Null]
+                .into_iter()
+                .collect::<utoipa::openapi::schema::SchemaType>(),
+        )
+        .description(Some("The billing address; null clears it."))
+        .into()
 }
 
 fn address_schema() -> RefOr<Schema> {
     OneOfBuilder::new()
-        .item(ObjectBuilder::new().schema_type(Type::String))
-        .item(Ref::from_schema_name("AddressJson"))
+        .item(part_schema("The street.").schema_type(Type::String))
+        .item(address_object())
         .item(ObjectBuilder::new().schema_type(Type::Null))
         .description(Some(
             "The street, or the whole address as an object (`postal_code` is accepted for `zip`).",

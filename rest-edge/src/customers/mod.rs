@@ -8,7 +8,7 @@ pub(crate) use output::{AddressJson, CustomerJson, OrganizationJson};
 
 use crate::base_url::BaseUrl;
 use crate::envelope::ApiError;
-use crate::resource::query::{id_parameter, invalid, positive, text_parameter};
+use crate::resource::query::{id_parameter, invalid, positive, sort_values, text_parameter};
 use crate::resource::{
     Action, Answer, Body, Changes, Create, Delete, FieldSpec, Get, List, QueryPairs, Resource,
     Update,
@@ -81,7 +81,18 @@ impl List for Customers {
                 "sort",
                 "`created_at`, `updated_at`, `id`, `first_name`, `last_name`, `email` or \
                  `portal_id`; a leading `-` sorts descending. Default `-created_at`.",
-                &[],
+                &sort_values(&[
+                    "created_at",
+                    "updated_at",
+                    "id",
+                    "first_name",
+                    "last_name",
+                    "email",
+                    "portal_id",
+                ])
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
             ),
         ]
     }

@@ -3,7 +3,7 @@
 use super::{description_field, directory_calls, name_field, non_empty};
 use crate::base_url::BaseUrl;
 use crate::format::{SelfLink, timestamp};
-use crate::resource::{Body, FieldSpec, Kind, Resource, Rule};
+use crate::resource::{Body, FieldSpec, Kind, Resource, Rule, Text};
 use lastmile_proto::v1::{
     CreatePartnerRequest, DeletePartnerRequest, GetPartnerRequest, ListPartnersRequest, Partner,
     PartnerInput, UpdatePartnerRequest,
@@ -77,10 +77,7 @@ impl Body for Partners {
             kind: Kind::Text(|p, v| p.contact_email = non_empty(v)),
             nullable: true,
             required: false,
-            rule: Rule {
-                format: Some("email"),
-                ..Rule::NONE
-            },
+            rule: Rule::text(Text::Email { optional: true }),
             description: "A valid e-mail address; null or empty clears it.",
         },
         FieldSpec {
@@ -88,7 +85,7 @@ impl Body for Partners {
             kind: Kind::Text(|p, v| p.contact_phone = non_empty(v)),
             nullable: true,
             required: false,
-            rule: Rule::NONE,
+            rule: Rule::text(Text::Phone { optional: true }),
             description: "E.164 or local digits; null or empty clears it.",
         },
     ];

@@ -78,7 +78,7 @@ impl Body for ApiKeys {
             kind: Kind::Text(|k, v| k.name = v.unwrap_or_default()),
             nullable: false,
             required: true,
-            rule: Rule::NONE,
+            rule: Rule::length(1, 255),
             description: "Name shown to operators.",
         },
         FieldSpec {
@@ -86,28 +86,30 @@ impl Body for ApiKeys {
             kind: Kind::Text(|k, v| k.description = v),
             nullable: true,
             required: false,
-            rule: Rule::NONE,
-            description: "Free text.",
+            rule: Rule::length(0, 1000),
+            description: "Free text; blank is as if not given.",
         },
         FieldSpec {
             name: "role",
-            kind: Kind::OneOf(Role::NAMES, |k, v| {
+            kind: Kind::OneOf(Role::NAMES_OR_EMPTY, |k, v| {
                 k.role = v.map_or(0, |name| enum_number::<Role>(&name));
             }),
             nullable: true,
             required: false,
             rule: Rule::NONE,
-            description: "At most the caller's own role (the default).",
+            description: "At most the caller's own role; null or empty: the caller's role. \
+                          `reseller` is the only role of a partner's staff and theirs alone.",
         },
         FieldSpec {
             name: "tier",
-            kind: Kind::OneOf(RateLimitTier::NAMES, |k, v| {
+            kind: Kind::OneOf(RateLimitTier::NAMES_OR_EMPTY, |k, v| {
                 k.tier = v.map_or(0, |name| enum_number::<RateLimitTier>(&name));
             }),
             nullable: true,
             required: false,
             rule: Rule::NONE,
-            description: "Rate-limit tier; admins only.",
+            description: "Rate-limit tier; admins only (others may name `standard`). Null or \
+                          empty: `standard`.",
         },
         FieldSpec {
             name: "expires_at",
@@ -115,7 +117,7 @@ impl Body for ApiKeys {
             nullable: true,
             required: false,
             rule: Rule::NONE,
-            description: "When the key stops working; in the future.",
+            description: "When the key stops working; in the future. Null or empty: never.",
         },
     ];
 }

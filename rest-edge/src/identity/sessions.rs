@@ -15,19 +15,22 @@ use lastmile_proto::v1::{LoginRequest, LogoutRequest, RefreshSessionRequest, Ses
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// Login input.
+/// Login input. The patterns are `resource::fields::NON_BLANK` (a derive wants a literal).
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct LoginBody {
-    /// Login email.
+    /// Login email; blank is missing.
+    #[schema(pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")]
     pub email: String,
-    /// Password.
+    /// Password; blank is missing.
+    #[schema(pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")]
     pub password: String,
 }
 
 /// Refresh and logout input.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct RefreshBody {
-    /// The refresh token of the current pair.
+    /// The refresh token of the current pair; blank is missing.
+    #[schema(pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")]
     pub refresh_token: String,
 }
 

@@ -4,10 +4,11 @@ use super::client;
 use super::output::UserJson;
 use crate::base_url::BaseUrl;
 use crate::envelope::ApiError;
+use crate::resource::fields::When;
 use crate::resource::query::path_id;
 use crate::resource::{
     Answer, Body, Changes, Create, Delete, FieldSpec, Get, Kind, List, QueryPairs, Resource, Rule,
-    Update, enum_number,
+    Text, Update, enum_number,
 };
 use lastmile_proto::RestName;
 use lastmile_proto::v1::{
@@ -74,6 +75,7 @@ impl Get for Users {
 const fn text(
     name: &'static str,
     set: fn(&mut UpdateUserRequest, Option<String>),
+    rule: Rule,
     description: &'static str,
 ) -> FieldSpec<UpdateUserRequest> {
     FieldSpec {
@@ -81,7 +83,7 @@ const fn text(
         kind: Kind::Text(set),
         nullable: false,
         required: true,
-        rule: Rule::NONE,
+        rule,
         description,
     }
 }
@@ -91,16 +93,28 @@ const fn text(
 impl Body for Users {
     type Input = UpdateUserRequest;
     const VALIDATES: bool = false;
+    const WHEN: &'static [When] = &[When {
+        field: "role",
+        value: "reseller",
+        then: "partner_id",
+    }];
     const FIELDS: &'static [FieldSpec<UpdateUserRequest>] = &[
-        text("name", |u, v| u.name = v, "Full name."),
+        text(
+            "name",
+            |u, v| u.name = v,
+            Rule::length(1, 100),
+            "Full name.",
+        ),
         text(
             "email",
             |u, v| u.email = v,
+            Rule::text(Text::Email { optional: false }),
             "Login e-mail, unique ignoring case.",
         ),
         text(
             "password",
             |u, v| u.password = v,
+            Rule::text(Text::Password),
             "Must satisfy the password policy (`GET /api/security-settings`).",
         ),
         FieldSpec {
@@ -115,14 +129,12 @@ impl Body for Users {
         },
         FieldSpec {
             name: "partner_id",
-            // null removes the partner (0 to the core).
-            kind: Kind::Integer(|u, v| u.partner_id = Some(v.map_or(0, |id| id.max(1)))),
+            // null removes the partner (0 to the core); an id below 1 names no partner (-1,
+            // which the core reports as invalid, never 0, which would remove it).
+            kind: Kind::Integer(|u, v| u.partner_id = Some(v.map_or(0, partner_reference))),
             nullable: true,
             required: false,
-            rule: Rule {
-                minimum: Some(1),
-                ..Rule::NONE
-            },
+            rule: Rule::REFERENCE,
             description: "Required for resellers; null removes it.",
         },
         FieldSpec {
@@ -134,6 +146,11 @@ impl Body for Users {
             description: "Whether the user can sign in. Defaults to true.",
         },
     ];
+}
+
+/// A partner id as the core gets it: below 1 it names no partner.
+fn partner_reference(id: i64) -> i64 {
+    if id > 0 { id } else { -1 }
 }
 
 impl Create for Users {
@@ -189,5 +206,29 @@ impl Delete for Users {
     async fn call(core: Channel, request: tonic::Request<DeleteUserRequest>) -> Answer<()> {
         client(core).delete_user(request).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource::fields::{Intent, read};
+    use serde_json::json;
+
+    #[test]
+    fn a_partner_id_below_one_is_invalid_never_another_partner_or_none() {
+        for given in [json!(0), json!(-7)] {
+            let body = json!({ "partner_id": given });
+            let (changes, errors) = read(Users::FIELDS, body.as_object().unwrap(), Intent::Update);
+            let messages = errors.get("partner_id").unwrap();
+            assert_eq!(messages, ["The selected partner id is invalid."]);
+            assert_eq!(changes.input.partner_id, None, "{given}");
+        }
+        for (given, sent) in [(json!(3), 3), (json!(null), 0)] {
+            let body = json!({ "partner_id": given });
+            let (changes, errors) = read(Users::FIELDS, body.as_object().unwrap(), Intent::Update);
+            assert!(errors.is_empty());
+            assert_eq!(changes.input.partner_id, Some(sent), "{given}");
+        }
     }
 }

@@ -14,8 +14,10 @@ pub(super) struct Op<'a> {
     pub tag: &'a str,
     pub summary: String,
     pub parameters: Vec<Parameter>,
-    /// The schema name of the JSON body, if the operation takes one.
-    pub body: Option<String>,
+    /// The schema name of the JSON body, if the operation takes one, and whether it must be
+    /// sent (an empty body reads as `{}`, which is all an update with no required field
+    /// needs).
+    pub body: Option<(String, bool)>,
     /// The success: status, description, and the schema name of its body (none for 204).
     pub success: (u16, String, Option<String>),
     /// The error statuses beyond 401, 403 and 429, with what they mean here.
@@ -32,15 +34,13 @@ fn json(schema: &str) -> utoipa::openapi::Content {
 pub(super) fn idempotency_key() -> Parameter {
     let schema = utoipa::openapi::schema::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
-        .min_length(Some(1))
-        .max_length(Some(255))
-        .pattern(Some("^[ -~]*[!-~][ -~]*$"));
+        .pattern(Some("^[\t ]*[!-~]([\t -~]{0,253}[!-~])?[\t ]*$"));
     utoipa::openapi::path::ParameterBuilder::new()
         .name("Idempotency-Key")
         .parameter_in(utoipa::openapi::path::ParameterIn::Header)
         .required(Required::False)
         .description(Some(
-            "1 to 255 printable ASCII characters; a retry with the same key and body returns \
+            "1 to 255 printable ASCII characters once spaces around are trimmed; a retry with the same key and body returns \
              the first answer, the same key with another body is a 422.",
         ))
         .schema(Some(schema))
@@ -81,9 +81,14 @@ pub(super) fn operation(op: Op<'_>) -> Operation {
         .securities(Some(
             ["api_key", "bearer", "auth_token"].map(|name| SecurityRequirement::new(name, [""; 0])),
         ));
-    if let Some(body) = op.body {
+    if let Some((body, required)) = op.body {
+        let required = if required {
+            Required::True
+        } else {
+            Required::False
+        };
         let body = RequestBodyBuilder::new()
-            .required(Some(Required::True))
+            .required(Some(required))
             .content("application/json", json(&body))
             .build();
         builder = builder.request_body(Some(body));

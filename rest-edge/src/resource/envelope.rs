@@ -21,6 +21,8 @@ pub(crate) trait Envelope: Send + Sync + 'static {
     fn one_schema(key: &str, item: &str) -> Schema;
     /// The schema of [`Envelope::page`] around a schema named `item`.
     fn page_schema(key: &str, item: &str) -> Schema;
+    /// The JSON pointer of the id of the item in the body of [`Envelope::one`].
+    fn id_pointer(key: &str) -> String;
 }
 
 /// `{"success": true, "message": …, "data": {"<singular>": …}}`, and for lists
@@ -105,6 +107,10 @@ impl Envelope for V1 {
             meta,
         };
         Json(body).into_response()
+    }
+
+    fn id_pointer(key: &str) -> String {
+        format!("/data/{key}/id")
     }
 
     fn one_schema(key: &str, item: &str) -> Schema {

@@ -88,7 +88,14 @@ fn the_document_states_the_paging_rules_on_every_list() {
         let parameters = &doc["paths"][&list]["get"]["parameters"];
         for (i, name) in ["page", "per_page"].into_iter().enumerate() {
             assert_eq!(parameters[i]["name"], json!(name), "{list}");
-            assert_eq!(parameters[i]["schema"]["minimum"], json!(1), "{list}");
+            let schema = &parameters[i]["schema"]["anyOf"];
+            assert_eq!(schema[0]["minimum"], json!(1), "{list}");
+            assert_eq!(schema[0]["format"], json!("int64"), "{list}");
+            assert_eq!(
+                schema[1]["type"],
+                json!("string"),
+                "{list}: empty is the default"
+            );
         }
     }
     let user = &doc["paths"]["/api/v1/users/{id}"];

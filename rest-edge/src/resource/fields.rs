@@ -63,33 +63,104 @@ pub(crate) struct FieldSpec<I> {
 /// The constraints the core checks on a field, as the document states them.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Rule {
-    /// Fewest characters.
-    pub min_length: Option<usize>,
-    /// Most characters.
-    pub max_length: Option<usize>,
     /// Smallest number.
     pub minimum: Option<i64>,
     /// Largest number.
     pub maximum: Option<i64>,
-    /// A JSON schema format (`email`).
-    pub format: Option<&'static str>,
+    /// What the core accepts of a string, stated as a pattern.
+    pub text: Option<Text>,
+    /// An id of another row: below 1 is "The selected … is invalid.".
+    pub reference: bool,
+}
+
+/// The string rules of the core, each stated as a pattern that accepts what the core
+/// accepts. The core trims strings before it measures them, so lengths are of the trimmed
+/// text and cannot be stated as `minLength`/`maxLength` of the raw one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Text {
+    /// Between `min` and `max` characters once trimmed; with `min` 0 a blank string
+    /// counts as not given.
+    Trimmed { min: usize, max: usize },
+    /// An e-mail address (local part, `@`, a dotted domain); `optional`: blank is not given.
+    Email { optional: bool },
+    /// E.164 (`+` and 8 to 15 digits) or local digits (6 to 15), with spaces, dots,
+    /// dashes and brackets allowed between; `optional`: blank is not given.
+    Phone { optional: bool },
+    /// The default password policy: 8 to 128 characters with an upper-case and a
+    /// lower-case letter, a digit and a special character.
+    Password,
+}
+
+/// The white space the core trims (Unicode `White_Space`, as Rust's `str::trim`).
+pub(crate) const SPACE: &str =
+    r"[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
+/// Any character but that white space.
+const SOLID: &str = NON_BLANK;
+/// A string with something besides white space in it (a required string whose blank
+/// value counts as missing).
+pub(crate) const NON_BLANK: &str =
+    r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
+/// The characters of an address's local part besides letters and digits.
+const LOCAL: &str = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
+
+impl Text {
+    /// The pattern of the rule (an ECMA-262 regular expression, as JSON Schema wants).
+    pub(crate) fn pattern(self) -> String {
+        let body = match self {
+            Text::Trimmed { min, max } => {
+                let max = max.max(1);
+                let inner = max.saturating_sub(2);
+                match min {
+                    0 => format!("({SOLID}([\\s\\S]{{0,{inner}}}{SOLID})?)?"),
+                    1 => format!("{SOLID}([\\s\\S]{{0,{inner}}}{SOLID})?"),
+                    _ => format!("{SOLID}[\\s\\S]{{{},{inner}}}{SOLID}", min - 2),
+                }
+            }
+            Text::Email { optional } => {
+                let address = format!(
+                    "{LOCAL}{{1,20}}(\\.{LOCAL}{{1,20}}){{0,2}}@[A-Za-z0-9-]{{1,30}}(\\.[A-Za-z0-9-]{{1,30}}){{1,3}}"
+                );
+                optional_group(address, optional)
+            }
+            Text::Phone { optional } => {
+                let gap = "[ ().-]*";
+                let phone = format!("{gap}(\\+{gap}([0-9]{gap}){{8,15}}|([0-9]{gap}){{6,15}})");
+                optional_group(phone, optional)
+            }
+            Text::Password => {
+                return "^(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[!-/:-@\\[-`{-~])[\\s\\S]{8,128}$".to_owned();
+            }
+        };
+        format!("^{SPACE}*{body}{SPACE}*$")
+    }
+}
+
+fn optional_group(pattern: String, optional: bool) -> String {
+    if optional {
+        format!("({pattern})?")
+    } else {
+        pattern
+    }
 }
 
 impl Rule {
     /// No constraint beyond the type.
     pub(crate) const NONE: Rule = Rule {
-        min_length: None,
-        max_length: None,
         minimum: None,
         maximum: None,
-        format: None,
+        text: None,
+        reference: false,
     };
 
-    /// A length range in characters.
+    /// A length range in characters of the trimmed text; `min` 0: blank is not given.
     pub(crate) const fn length(min: usize, max: usize) -> Rule {
+        Rule::text(Text::Trimmed { min, max })
+    }
+
+    /// A string rule.
+    pub(crate) const fn text(text: Text) -> Rule {
         Rule {
-            min_length: Some(min),
-            max_length: Some(max),
+            text: Some(text),
             ..Rule::NONE
         }
     }
@@ -102,6 +173,13 @@ impl Rule {
             ..Rule::NONE
         }
     }
+
+    /// A reference to another row: a positive 64-bit integer (that must exist).
+    pub(crate) const REFERENCE: Rule = Rule {
+        minimum: Some(1),
+        reference: true,
+        ..Rule::NONE
+    };
 }
 
 /// A body read into proto input, with the input field paths of every key present.
@@ -156,9 +234,16 @@ pub(crate) fn read<I: Default>(
             Kind::Text(set) | Kind::OneOf(_, set) => {
                 apply(fields.string(name, &mut errors), |v| set(&mut out.input, v))
             }
-            Kind::Integer(set) => apply(fields.integer(name, &mut errors), |v| {
-                set(&mut out.input, v)
-            }),
+            Kind::Integer(set) => {
+                let value = fields.integer(name, &mut errors);
+                // A reference below 1 names no row: reported here, so that no core can
+                // take it for "none".
+                if spec.rule.reference && matches!(value, Field::Value(id) if id < 1) {
+                    errors.add(name, format!("The selected {} is invalid.", label(name)));
+                    continue;
+                }
+                apply(value, |v| set(&mut out.input, v))
+            }
             Kind::Boolean(set) => apply(fields.boolean(name, &mut errors), |v| {
                 set(&mut out.input, v)
             }),
@@ -203,6 +288,59 @@ fn date_time(text: &str) -> Option<prost_types::Timestamp> {
     Some(lastmile_proto::timestamp(at.with_timezone(&Utc)))
 }
 
+/// A rule between two fields: when `field` is `value`, `then` must be given, not null (on
+/// update, left out it keeps the stored value, which the core checks).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct When {
+    pub field: &'static str,
+    pub value: &'static str,
+    pub then: &'static str,
+}
+
+/// The body's schema with its rules between fields.
+pub(crate) fn schema_with<I>(
+    table: &[FieldSpec<I>],
+    intent: Intent,
+    description: &str,
+    when: &[When],
+) -> Schema {
+    let base = schema(table, intent, description);
+    if when.is_empty() {
+        return base;
+    }
+    let mut all = utoipa::openapi::schema::AllOfBuilder::new().item(base);
+    for rule in when {
+        let others: Vec<Value> = table
+            .iter()
+            .find(|spec| spec.name == rule.field)
+            .and_then(|spec| match spec.kind {
+                Kind::OneOf(values, _) => Some(values),
+                _ => None,
+            })
+            .unwrap_or(&[])
+            .iter()
+            .filter(|v| **v != rule.value)
+            .map(|v| Value::from(*v))
+            .collect();
+        let not_value = ObjectBuilder::new()
+            .property(rule.field, ObjectBuilder::new().enum_values(Some(others)));
+        let mut given = ObjectBuilder::new()
+            .property(rule.then, ObjectBuilder::new().schema_type(Type::Integer));
+        if intent == Intent::Create {
+            given = given.required(rule.then);
+        }
+        let either = utoipa::openapi::schema::AnyOfBuilder::new()
+            .item(not_value)
+            .item(given)
+            .description(Some(format!(
+                "When `{}` is `{}`, `{}` must be given.",
+                rule.field, rule.value, rule.then
+            )));
+        all = all.item(either);
+    }
+    all.into()
+}
+
 /// The JSON schema of a body: on create the required fields are listed, on update none
 /// is (a key left out keeps its value).
 pub(crate) fn schema<I>(table: &[FieldSpec<I>], intent: Intent, description: &str) -> Schema {
@@ -245,10 +383,12 @@ fn field_schema<I>(spec: &FieldSpec<I>) -> RefOr<Schema> {
     let mut object = ObjectBuilder::new()
         .schema_type(schema_type)
         .description(Some(spec.description))
-        .min_length(rule.min_length)
-        .max_length(rule.max_length)
         .minimum(rule.minimum)
-        .maximum(rule.maximum);
+        .maximum(rule.maximum)
+        .pattern(rule.text.map(Text::pattern));
+    if let Kind::Integer(_) = spec.kind {
+        object = object.format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)));
+    }
     if let Kind::OneOf(values, _) = spec.kind {
         let mut values: Vec<Value> = values.iter().map(|v| Value::from(*v)).collect();
         if spec.nullable {
@@ -256,11 +396,10 @@ fn field_schema<I>(spec: &FieldSpec<I>) -> RefOr<Schema> {
         }
         object = object.enum_values(Some(values));
     }
-    let format = match spec.kind {
-        Kind::DateTime(_) => Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)),
-        _ => rule.format.map(|f| SchemaFormat::Custom(f.to_owned())),
-    };
-    object.format(format).into()
+    if let Kind::DateTime(_) = spec.kind {
+        object = object.format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)));
+    }
+    object.into()
 }
 
 /// The body of an action: `action`, one of `names`, and an optional `reason`.

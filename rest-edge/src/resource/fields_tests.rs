@@ -108,7 +108,12 @@ fn the_schema_is_the_table() {
     let create = serde_json::to_value(schema(TABLE, Intent::Create, "x")).unwrap();
     assert_eq!(create["required"], json!(["name"]));
     assert_eq!(create["properties"]["name"]["type"], json!("string"));
-    assert_eq!(create["properties"]["name"]["minLength"], json!(2));
+    // Lengths are of the trimmed text, so they are a pattern, not minLength/maxLength.
+    assert_eq!(
+        create["properties"]["name"]["pattern"],
+        json!(Rule::length(2, 100).text.unwrap().pattern())
+    );
+    assert!(create["properties"]["name"].get("minLength").is_none());
     assert_eq!(
         create["properties"]["count"]["type"],
         json!(["integer", "null"])

@@ -14,6 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use tonic::Status;
+use utoipa::openapi::path::Parameter;
 
 type Handled = Result<Response, ApiError>;
 
@@ -83,6 +84,11 @@ pub(crate) async fn list<R: List, E: Envelope>(
     let Query(pairs) = query
         .map_err(|rejection| ApiError::bad_request("Invalid request", rejection.body_text()))?;
     let query = QueryPairs(pairs);
+    let known: Vec<Parameter> = super::query::page_parameters()
+        .into_iter()
+        .chain(R::filters())
+        .collect();
+    query.once(known.iter().map(|p| p.name.as_str()))?;
     let request = R::request(query.page()?, &query)?;
     let (items, meta) = R::call(state.core.clone(), caller.request(request)?).await?;
     let views = items.into_iter().map(|item| R::view(item, &base)).collect();

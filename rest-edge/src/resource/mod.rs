@@ -17,7 +17,7 @@ pub(crate) mod query;
 
 pub(crate) use doc::alias_paths;
 pub(crate) use envelope::{Envelope, V1};
-pub(crate) use fields::{Changes, FieldSpec, Kind, Rule, enum_number};
+pub(crate) use fields::{Changes, FieldSpec, Kind, Rule, Text, enum_number};
 #[cfg(test)]
 pub(crate) use handlers::action_input;
 pub(crate) use mount::{Entry, Mount};
@@ -105,6 +105,8 @@ pub(crate) trait Body: Resource {
     /// Whether the core can check a request without acting on it (`validate_only`), so
     /// that fields of the wrong JSON type are reported together with its rule failures.
     const VALIDATES: bool = true;
+    /// Rules between fields, for the document.
+    const WHEN: &'static [fields::When] = &[];
 }
 
 /// `POST {PATH}`: 201 with the new item. Honours `Idempotency-Key`.

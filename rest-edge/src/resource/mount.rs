@@ -9,6 +9,7 @@ use crate::{AppState, ModuleRoutes};
 use axum::Router;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use std::marker::PhantomData;
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{HttpMethod, Operation};
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::tag::TagBuilder;
@@ -186,7 +187,7 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
                 "Only the keys present change; `null` clears a nullable field.",
             ),
         };
-        let schema = fields::schema(R::FIELDS, intent, about);
+        let schema = fields::schema_with(R::FIELDS, intent, about, R::WHEN);
         self.schema(format!("{}{suffix}", camel(R::SINGULAR)), schema)
     }
 
@@ -205,7 +206,7 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
             ),
         );
         op.parameters = vec![doc::idempotency_key()];
-        op.body = Some(body);
+        op.body = Some((body, true));
         op.success = (201, format!("{} created", R::TITLE), Some(answer));
         op.errors = vec![
             (400, "Malformed JSON or bad Idempotency-Key".to_owned()),
@@ -234,7 +235,7 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         ] {
             let mut op = self.op(format!("{verb}_{}", R::SINGULAR), "Changes the fields present in the body; `null` clears a nullable field. PUT and PATCH alike.".to_owned());
             op.parameters = vec![doc::id(R::ID, R::INTEGER_ID)];
-            op.body = Some(body.clone());
+            op.body = Some((body.clone(), false));
             op.success = (
                 200,
                 format!("The {} after the change", R::TITLE.to_lowercase()),
@@ -292,7 +293,7 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
             ),
         );
         op.parameters = vec![doc::id(R::ID, R::INTEGER_ID), doc::idempotency_key()];
-        op.body = Some(body);
+        op.body = Some((body, true));
         op.success = (
             200,
             format!("The {} after the action", R::TITLE.to_lowercase()),
@@ -313,8 +314,54 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         )
     }
 
+    /// Links from the answer of a create to every operation on the item it made, so that a
+    /// client (or a stateful test) can follow the new id.
+    fn link_create(&mut self) {
+        let collection = self.path.to_owned();
+        let item = self.item_path();
+        let mut targets = Vec::new();
+        for (path, entry) in &self.paths.paths {
+            if *path != item && !path.starts_with(&format!("{item}/")) {
+                continue;
+            }
+            let operations = [
+                &entry.get,
+                &entry.put,
+                &entry.patch,
+                &entry.post,
+                &entry.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                if let Some(id) = &operation.operation_id {
+                    targets.push(id.clone());
+                }
+            }
+        }
+        let Some(create) = self
+            .paths
+            .paths
+            .get_mut(&collection)
+            .and_then(|entry| entry.post.as_mut())
+        else {
+            return;
+        };
+        let Some(RefOr::T(created)) = create.responses.responses.get_mut("201") else {
+            return;
+        };
+        let id = format!("$response.body#{}", E::id_pointer(R::SINGULAR));
+        for target in targets {
+            let link = LinkBuilder::new()
+                .operation_id(target.clone())
+                .parameter("id", id.clone())
+                .description(format!("The new item's `{target}`."))
+                .build();
+            created.links.insert(target, RefOr::T(link));
+        }
+    }
+
     /// The entry for the registration list.
-    pub(crate) fn entry(self) -> Entry {
+    pub(crate) fn entry(mut self) -> Entry {
+        self.link_create();
         let tag = TagBuilder::new()
             .name(R::PATH.rsplit('/').next().unwrap_or(R::PLURAL))
             .description(Some(R::ABOUT))

@@ -4,7 +4,7 @@
 use crate::envelope::ApiError;
 use lastmile_proto::v1::PageRequest;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
 use utoipa::openapi::{Object, Required};
 
 /// The default page size, and the largest one served (larger values are capped).
@@ -17,6 +17,22 @@ const MAX_PER_PAGE: i32 = 100;
 pub(crate) struct QueryPairs(pub Vec<(String, String)>);
 
 impl QueryPairs {
+    /// A 400 when one of `names` is given more than once: which one counts would be a
+    /// guess.
+    pub(crate) fn once<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), ApiError> {
+        for name in names {
+            if self.0.iter().filter(|(k, _)| k == name).count() > 1 {
+                return Err(invalid(&format!(
+                    "The {name} parameter must be given at most once."
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The trimmed value of a parameter, unless it is missing or empty.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
@@ -93,14 +109,25 @@ fn integer_parameter(name: &str, description: &str) -> Parameter {
         .required(Required::False)
         .description(Some(description))
         .schema(Some(
-            ObjectBuilder::new()
-                .schema_type(Type::Integer)
-                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
-                    utoipa::openapi::KnownFormat::Int64,
-                )))
-                .minimum(Some(1)),
+            AnyOfBuilder::new()
+                .item(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                            utoipa::openapi::KnownFormat::Int64,
+                        )))
+                        .minimum(Some(1)),
+                )
+                .item(empty()),
         ))
         .build()
+}
+
+/// An empty (or blank) value: as if the parameter were not given.
+fn empty() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(format!("^{}*$", super::fields::SPACE)))
 }
 
 /// `page` and `per_page` as the document states them.
@@ -131,7 +158,8 @@ pub(crate) fn id_parameter(name: &str, description: &str) -> Parameter {
 pub(crate) fn text_parameter(name: &str, description: &str, values: &[&str]) -> Parameter {
     let mut schema = ObjectBuilder::new().schema_type(Type::String);
     if !values.is_empty() {
-        schema = schema.enum_values(Some(values.iter().copied()));
+        // An empty value is as if the parameter were not given.
+        schema = schema.enum_values(Some([""].into_iter().chain(values.iter().copied())));
     }
     ParameterBuilder::new()
         .name(name)
@@ -140,6 +168,50 @@ pub(crate) fn text_parameter(name: &str, description: &str, values: &[&str]) -> 
         .description(Some(description))
         .schema(Some(schema))
         .build()
+}
+
+/// A filter whose values follow `pattern` (after trimming; empty counts as absent).
+pub(crate) fn pattern_parameter(name: &str, description: &str, pattern: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(pattern)),
+        ))
+        .build()
+}
+
+/// A filter on a time: an RFC 3339 date-time, else a 400.
+pub(crate) fn time_parameter(name: &str, description: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(format!(
+            "{description} An RFC 3339 date-time; empty is as if not given; anything else \
+             is a 400."
+        )))
+        .schema(Some(
+            AnyOfBuilder::new()
+                .item(ObjectBuilder::new().schema_type(Type::String).format(Some(
+                    utoipa::openapi::SchemaFormat::KnownFormat(
+                        utoipa::openapi::KnownFormat::DateTime,
+                    ),
+                )))
+                .item(empty()),
+        ))
+        .build()
+}
+
+/// The values of `sort` for `keys`: each key ascending, and descending with a leading `-`.
+pub(crate) fn sort_values(keys: &[&str]) -> Vec<String> {
+    keys.iter()
+        .flat_map(|key| [(*key).to_owned(), format!("-{key}")])
+        .collect()
 }
 
 /// The `{id}` of a path: a positive 64-bit integer (or what `description` adds).

@@ -95,3 +95,21 @@ fn a_path_id_is_a_positive_64_bit_integer() {
         assert_eq!(path_id(bad), None, "{bad}");
     }
 }
+
+#[test]
+fn a_known_parameter_given_twice_is_a_400_naming_it() {
+    let query = QueryPairs(vec![
+        ("page".to_owned(), "2".to_owned()),
+        ("search".to_owned(), "a".to_owned()),
+        ("page".to_owned(), String::new()),
+        ("other".to_owned(), "1".to_owned()),
+        ("other".to_owned(), "2".to_owned()),
+    ]);
+    assert!(query.once(["search", "per_page"]).is_ok());
+    let error = query.once(["search", "page"]).unwrap_err();
+    assert_eq!(error.status.as_u16(), 400);
+    assert_eq!(
+        error.body.error.as_deref(),
+        Some("The page parameter must be given at most once.")
+    );
+}
