@@ -70,7 +70,7 @@ pub(crate) async fn protected(
     request: Request,
     next: Next,
 ) -> Response {
-    let guard = state.guard.as_deref();
+    let guard = state.guard.as_ref();
     let credential = match presented(request.headers()) {
         Presented::Credential(credential) => credential,
         Presented::Nothing => return refused(guard, &request, ApiError::missing_credential()),
@@ -98,7 +98,7 @@ pub(crate) async fn public(
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(guard) = state.guard.as_deref() else {
+    let Some(guard) = state.guard.as_ref() else {
         return next.run(request).await;
     };
     let known = match presented(request.headers()) {

@@ -73,7 +73,6 @@ impl Default for RateLimits {
     }
 }
 
-/// What every handler shares.
 /// The routes of one domain module: those that need a credential and those that do not.
 pub(crate) struct ModuleRoutes {
     /// Behind the credential check and the key's budget.
@@ -91,28 +90,41 @@ impl Default for ModuleRoutes {
     }
 }
 
+/// What every handler shares, behind one `Arc`: axum clones the state for each middleware
+/// and extractor that asks for it, on every request, and a `Channel` clone allocates (each
+/// of the three here does).
 #[derive(Clone)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(Arc<Shared>);
+
+pub(crate) struct Shared {
     /// The channel to the core; each resource makes its client from it.
     core: Channel,
     customers: CustomerServiceClient<Channel>,
     health: HealthClient<Channel>,
-    guard: Option<Arc<RateGuard>>,
+    guard: Option<RateGuard>,
     /// Discovery's links (name, path), collected once from the registration list.
-    links: Arc<Vec<(&'static str, &'static str)>>,
+    links: Vec<(&'static str, &'static str)>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// The edge's routes, calling the core on `core`.
 pub fn router(config: EdgeConfig, core: Channel) -> Router {
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         core: core.clone(),
         customers: CustomerServiceClient::new(core.clone()),
         health: HealthClient::new(core.clone()),
         guard: config
             .rate_limits
-            .map(|limits| Arc::new(RateGuard::new(limits.default_per_minute, core))),
-        links: Arc::new(discovery::collections()),
-    };
+            .map(|limits| RateGuard::new(limits.default_per_minute, core)),
+        links: discovery::collections(),
+    }));
 
     let mut protected = Router::new();
     let mut public = Router::new()

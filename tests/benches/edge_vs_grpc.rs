@@ -6,10 +6,28 @@
 //! 3. through a REST edge without them (credential still forwarded; the core still
 //!    authenticates), to price the edge's own auth and limits.
 //!
-//! Prints requests/s and p50/p99 for each and the ratios. Figures, not a pass/fail test.
+//! The machine is shared, and its load drifts over a run, so the scenarios are interleaved
+//! round by round (1 2 3, 1 2 3, …) after a warm-up of each: drift then touches every
+//! scenario alike. Each ratio is computed within a round and then summarised, and every
+//! figure is given as the median over the rounds with its spread (min–max). Process CPU
+//! time per request (client, edge and core all run in this process) is printed beside the
+//! throughput: it hardly depends on the load of the rest of the machine, and the difference
+//! between the two edges is what the edge's auth and limits cost. The load average is
+//! printed at the start, per round and at the end. Figures, not a pass/fail test.
 //!
-//! `LASTMILE_BENCH_POSTGRES_URL` (or `LASTMILE_TEST_POSTGRES_URL`) names the server;
-//! `BENCH_SECONDS` (default 8), `BENCH_CONCURRENCY` (default 32), `BENCH_ROUNDS` (default 3).
+//! ```sh
+//! LASTMILE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
+//!     cargo bench -p lastmile-tests --bench edge_vs_grpc
+//! ```
+//!
+//! Environment:
+//! - `LASTMILE_BENCH_POSTGRES_URL` (or `LASTMILE_TEST_POSTGRES_URL`): the server;
+//! - `BENCH_ROUNDS` (default 5): measured rounds; fewer than 5 gives a spread of little use;
+//! - `BENCH_SECONDS` (default 8): length of one scenario's run in a round;
+//! - `BENCH_WARMUP_SECONDS` (default 3): unmeasured run of each scenario before round 1;
+//! - `BENCH_CONCURRENCY` (default 32): requests in flight;
+//! - `BENCH_SCENARIOS` (default `grpc,limited,open`): which to run, e.g. `limited` alone
+//!   under a profiler.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,9 +38,15 @@ use lastmile_proto::v1::customer_service_client::CustomerServiceClient;
 use lastmile_proto::v1::{CustomerRef, GetCustomerRequest, customer_ref::Key};
 use lastmile_tests::{Engine, TestDatabase};
 use rand::Rng;
-use tonic::transport::Endpoint;
+use tonic::transport::{Channel, Endpoint};
 
 const CUSTOMERS: i64 = 100_000;
+
+/// Rounds below which the spread is not worth much.
+const FEWEST_USEFUL_ROUNDS: u64 = 5;
+
+/// Clock ticks per second of `/proc/<pid>/stat` (`USER_HZ`, 100 on Linux).
+const USER_HZ: f64 = 100.0;
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -39,6 +63,12 @@ enum Scenario {
 }
 
 impl Scenario {
+    const ALL: [Scenario; 3] = [
+        Scenario::Grpc,
+        Scenario::EdgeWithAuthAndLimits,
+        Scenario::EdgeWithoutThem,
+    ];
+
     fn label(self) -> &'static str {
         match self {
             Scenario::Grpc => "gRPC direct (GetCustomer)",
@@ -46,20 +76,106 @@ impl Scenario {
             Scenario::EdgeWithoutThem => "REST edge, no edge auth/limits",
         }
     }
+
+    /// The name `BENCH_SCENARIOS` uses.
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Grpc => "grpc",
+            Scenario::EdgeWithAuthAndLimits => "limited",
+            Scenario::EdgeWithoutThem => "open",
+        }
+    }
 }
 
+/// The scenarios named in `BENCH_SCENARIOS`, in the fixed order of `Scenario::ALL`.
+fn chosen_scenarios() -> anyhow::Result<Vec<Scenario>> {
+    let Ok(list) = std::env::var("BENCH_SCENARIOS") else {
+        return Ok(Scenario::ALL.to_vec());
+    };
+    let names: Vec<&str> = list.split(',').map(str::trim).collect();
+    if let Some(unknown) = names
+        .iter()
+        .find(|n| !Scenario::ALL.iter().any(|s| s.name() == **n))
+    {
+        anyhow::bail!("BENCH_SCENARIOS: unknown scenario {unknown:?} (grpc, limited, open)");
+    }
+    Ok(Scenario::ALL
+        .into_iter()
+        .filter(|s| names.contains(&s.name()))
+        .collect())
+}
+
+/// One scenario's run.
+#[derive(Clone, Copy)]
 struct Figures {
     requests_per_second: f64,
     p50: Duration,
     p99: Duration,
+    /// Process CPU time (user + system) per answered request, in microseconds.
+    cpu_us_per_request: f64,
     errors: u64,
 }
 
+/// The clients, made once so that every run (warm-up included) reuses their connections.
 struct Target {
-    grpc_addr: SocketAddr,
-    limited_edge: SocketAddr,
-    open_edge: SocketAddr,
+    grpc: CustomerServiceClient<Channel>,
+    http: reqwest::Client,
+    /// The base URL of each edge, parsed once: parsing a whole URL (host included) per
+    /// request would cost the load generator, on the same CPUs, more than some of what
+    /// is measured.
+    limited_edge: reqwest::Url,
+    open_edge: reqwest::Url,
     key: String,
+}
+
+/// The 1-, 5- and 15-minute load averages as `/proc/loadavg` gives them.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// This process's CPU time so far (user + system, all threads), from `/proc/self/stat`.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at field 3, the state;
+    // utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_secs_f64(ticks as f64 / USER_HZ))
+}
+
+/// Median, least and greatest of some figures.
+#[derive(Clone, Copy)]
+struct Summary {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Summary {
+    fn of(values: impl IntoIterator<Item = f64>) -> Summary {
+        let mut v: Vec<f64> = values.into_iter().collect();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let median = match n {
+            0 => f64::NAN,
+            _ if n % 2 == 1 => v[n / 2],
+            _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+        };
+        Summary {
+            median,
+            min: v.first().copied().unwrap_or(f64::NAN),
+            max: v.last().copied().unwrap_or(f64::NAN),
+        }
+    }
+
+    /// The width of the range as a percentage of the median.
+    fn spread_percent(&self) -> f64 {
+        100.0 * (self.max - self.min) / self.median
+    }
 }
 
 #[tokio::main]
@@ -75,11 +191,12 @@ async fn main() -> anyhow::Result<()> {
         );
         return Ok(());
     };
-    // SAFETY-free: the harness reads this variable to create its database.
-    let database = create_database(&url).await?;
+    let scenarios = chosen_scenarios()?;
     let seconds = env_number("BENCH_SECONDS", 8);
-    let concurrency = env_number("BENCH_CONCURRENCY", 32) as usize;
-    let rounds = env_number("BENCH_ROUNDS", 3);
+    let warm_up = env_number("BENCH_WARMUP_SECONDS", 3);
+    let concurrency = env_number("BENCH_CONCURRENCY", 32).max(1) as usize;
+    let rounds = env_number("BENCH_ROUNDS", FEWEST_USEFUL_ROUNDS).max(1);
+    let database = create_database(&url).await?;
 
     let key = format!("lm_benchkey_{}", uuid::Uuid::new_v4().simple());
     let stack = lastmile::start(
@@ -107,82 +224,158 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     seed(stack.core.as_ref().expect("core in process")).await?;
+    let channel = Endpoint::from_shared(format!("http://{grpc_addr}"))?
+        .tcp_nodelay(true)
+        .connect()
+        .await?;
     let target = Arc::new(Target {
-        grpc_addr,
-        limited_edge: stack.http_addr.expect("edge address"),
-        open_edge: open.http_addr.expect("edge address"),
+        grpc: CustomerServiceClient::new(channel),
+        http: reqwest::Client::builder()
+            .pool_max_idle_per_host(concurrency)
+            .build()?,
+        limited_edge: edge_url(stack.http_addr)?,
+        open_edge: edge_url(open.http_addr)?,
         key,
     });
 
     println!(
-        "GET one of {CUSTOMERS} customers on PostgreSQL; concurrency {concurrency}, {seconds} s per run, \
-         best of {rounds} rounds, {} CPUs",
+        "GET one of {CUSTOMERS} customers on PostgreSQL; concurrency {concurrency}; {rounds} rounds \
+         of {seconds} s per scenario, interleaved ({}), after a {warm_up} s warm-up of each; {} CPUs",
+        scenarios
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(" "),
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
     );
-    let scenarios = [
-        Scenario::Grpc,
-        Scenario::EdgeWithAuthAndLimits,
-        Scenario::EdgeWithoutThem,
-    ];
-    for scenario in scenarios {
-        run(
-            target.clone(),
-            scenario,
-            concurrency,
-            Duration::from_secs(1),
-        )
-        .await; // warm-up
+    if rounds < FEWEST_USEFUL_ROUNDS {
+        println!("(fewer than {FEWEST_USEFUL_ROUNDS} rounds: take the spread with salt)");
     }
-    let mut best: Vec<Option<Figures>> = scenarios.iter().map(|_| None).collect();
-    for _ in 0..rounds {
-        // Interleaved rounds so that drift of the machine touches every scenario alike.
-        for (i, scenario) in scenarios.iter().enumerate() {
-            let figures = run(
-                target.clone(),
+    println!("load average (1, 5, 15 min) at start: {}", load_average());
+    if warm_up > 0 {
+        for scenario in &scenarios {
+            run(
+                &target,
+                *scenario,
+                concurrency,
+                Duration::from_secs(warm_up),
+            )
+            .await;
+        }
+    }
+
+    // measured[round][i]: scenario i's figures in that round.
+    let mut measured: Vec<Vec<Figures>> = Vec::new();
+    println!(
+        "\n{:<6} {:<32} {:>9} {:>8} {:>8} {:>11} {:>7}",
+        "round", "scenario", "req/s", "p50 ms", "p99 ms", "CPU us/req", "errors"
+    );
+    for round in 1..=rounds {
+        let mut this_round = Vec::new();
+        for scenario in &scenarios {
+            let f = run(
+                &target,
                 *scenario,
                 concurrency,
                 Duration::from_secs(seconds),
             )
             .await;
-            if best[i]
-                .as_ref()
-                .is_none_or(|b| figures.requests_per_second > b.requests_per_second)
-            {
-                best[i] = Some(figures);
-            }
+            println!(
+                "{:<6} {:<32} {:>9.0} {:>8.2} {:>8.2} {:>11.1} {:>7}",
+                round,
+                scenario.label(),
+                f.requests_per_second,
+                f.p50.as_secs_f64() * 1e3,
+                f.p99.as_secs_f64() * 1e3,
+                f.cpu_us_per_request,
+                f.errors
+            );
+            this_round.push(f);
         }
+        println!("{:<6} load average: {}", "", load_average());
+        measured.push(this_round);
     }
-    println!(
-        "\n{:<34} {:>10} {:>10} {:>10} {:>8}",
-        "scenario", "req/s", "p50 ms", "p99 ms", "errors"
-    );
-    for (scenario, figures) in scenarios.iter().zip(&best) {
-        let f = figures.as_ref().expect("measured");
-        println!(
-            "{:<34} {:>10.0} {:>10.2} {:>10.2} {:>8}",
-            scenario.label(),
-            f.requests_per_second,
-            f.p50.as_secs_f64() * 1e3,
-            f.p99.as_secs_f64() * 1e3,
-            f.errors
-        );
-    }
-    let rps = |i: usize| best[i].as_ref().map_or(0.0, |f| f.requests_per_second);
-    println!(
-        "\nedge (auth + limits) / direct gRPC throughput: {:.0}%   (target >= 50%)",
-        100.0 * rps(1) / rps(0)
-    );
-    println!(
-        "cost of the edge's auth + rate limits:          {:.1}%   (target <= 10%)",
-        100.0 * (1.0 - rps(1) / rps(2))
-    );
+
+    report(&scenarios, &measured);
+    println!("\nload average (1, 5, 15 min) at end: {}", load_average());
 
     open.stop().await?;
     stack.stop().await?;
     drop(database);
     Ok(())
+}
+
+/// The medians and spreads of every scenario, and the two ratios taken round by round.
+fn report(scenarios: &[Scenario], measured: &[Vec<Figures>]) {
+    let column =
+        |i: usize, pick: fn(&Figures) -> f64| Summary::of(measured.iter().map(|r| pick(&r[i])));
+    println!(
+        "\nmedian [min – max] over {} rounds:\n{:<32} {:>24} {:>7} {:>8} {:>8} {:>20} {:>7}",
+        measured.len(),
+        "scenario",
+        "req/s",
+        "spread",
+        "p50 ms",
+        "p99 ms",
+        "CPU us/req",
+        "errors"
+    );
+    for (i, scenario) in scenarios.iter().enumerate() {
+        let rps = column(i, |f| f.requests_per_second);
+        let cpu = column(i, |f| f.cpu_us_per_request);
+        let errors: u64 = measured.iter().map(|r| r[i].errors).sum();
+        println!(
+            "{:<32} {:>7.0} [{:>6.0} – {:>6.0}] {:>6.1}% {:>8.2} {:>8.2} {:>6.1} [{:>5.1} – {:>5.1}] {:>7}",
+            scenario.label(),
+            rps.median,
+            rps.min,
+            rps.max,
+            rps.spread_percent(),
+            column(i, |f| f.p50.as_secs_f64() * 1e3).median,
+            column(i, |f| f.p99.as_secs_f64() * 1e3).median,
+            cpu.median,
+            cpu.min,
+            cpu.max,
+            errors
+        );
+    }
+    let index = |s: Scenario| scenarios.iter().position(|x| *x == s);
+    let per_round = |f: &dyn Fn(&[Figures]) -> f64| Summary::of(measured.iter().map(|r| f(r)));
+    let (grpc, limited, open) = (
+        index(Scenario::Grpc),
+        index(Scenario::EdgeWithAuthAndLimits),
+        index(Scenario::EdgeWithoutThem),
+    );
+    println!("\nratios, each taken within a round, then median [min – max]:");
+    if let (Some(g), Some(l)) = (grpc, limited) {
+        let s = per_round(&|r| 100.0 * r[l].requests_per_second / r[g].requests_per_second);
+        println!(
+            "edge (auth + limits) / direct gRPC throughput: {:>5.1}% [{:.1} – {:.1}]   (target >= 75%)",
+            s.median, s.min, s.max
+        );
+    }
+    if let (Some(l), Some(o)) = (limited, open) {
+        let s = per_round(&|r| 100.0 * (1.0 - r[l].requests_per_second / r[o].requests_per_second));
+        println!(
+            "cost of the edge's auth + rate limits:          {:>5.1}% [{:.1} – {:.1}]   (target <= 3%)",
+            s.median, s.min, s.max
+        );
+        let us = per_round(&|r| r[l].cpu_us_per_request - r[o].cpu_us_per_request);
+        let share =
+            per_round(&|r| 100.0 * (r[l].cpu_us_per_request / r[o].cpu_us_per_request - 1.0));
+        println!(
+            "CPU of the edge's auth + rate limits:           {:>5.1} us/req [{:.1} – {:.1}], \
+             {:.1}% [{:.1} – {:.1}] over the open edge's",
+            us.median, us.min, us.max, share.median, share.min, share.max
+        );
+    }
+}
+
+fn edge_url(addr: Option<SocketAddr>) -> anyhow::Result<reqwest::Url> {
+    let addr = addr.ok_or_else(|| anyhow::anyhow!("the edge has no address"))?;
+    Ok(reqwest::Url::parse(&format!("http://{addr}/"))?)
 }
 
 async fn create_database(url: &str) -> anyhow::Result<TestDatabase> {
@@ -224,29 +417,19 @@ async fn seed(core: &lastmile_core::Core) -> anyhow::Result<()> {
 }
 
 async fn run(
-    target: Arc<Target>,
+    target: &Arc<Target>,
     scenario: Scenario,
     concurrency: usize,
     length: Duration,
 ) -> Figures {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .build()
-        .expect("client");
-    let channel = Endpoint::from_shared(format!("http://{}", target.grpc_addr))
-        .expect("url")
-        .tcp_nodelay(true)
-        .connect()
-        .await
-        .expect("connect");
-    let deadline = Instant::now() + length;
+    let cpu_before = process_cpu();
     let started = Instant::now();
+    let deadline = started + length;
     let mut workers = Vec::new();
     for _ in 0..concurrency {
         let target = target.clone();
-        let http = http.clone();
-        let mut grpc = CustomerServiceClient::new(channel.clone());
         workers.push(tokio::spawn(async move {
+            let mut grpc = target.grpc.clone();
             let mut latencies = Vec::with_capacity(4096);
             let mut errors = 0u64;
             while Instant::now() < deadline {
@@ -265,13 +448,15 @@ async fn run(
                         grpc.get_customer(request).await.is_ok()
                     }
                     Scenario::EdgeWithAuthAndLimits | Scenario::EdgeWithoutThem => {
-                        let edge = if scenario == Scenario::EdgeWithAuthAndLimits {
-                            target.limited_edge
+                        let mut url = if scenario == Scenario::EdgeWithAuthAndLimits {
+                            target.limited_edge.clone()
                         } else {
-                            target.open_edge
+                            target.open_edge.clone()
                         };
-                        match http
-                            .get(format!("http://{edge}/api/v1/customers/{id}"))
+                        url.set_path(&format!("/api/v1/customers/{id}"));
+                        match target
+                            .http
+                            .get(url)
                             .header("X-API-Key", &target.key)
                             .send()
                             .await
@@ -299,6 +484,10 @@ async fn run(
         errors += e;
     }
     let elapsed = started.elapsed();
+    let cpu = match (cpu_before, process_cpu()) {
+        (Some(before), Some(after)) => after.saturating_sub(before),
+        _ => Duration::ZERO,
+    };
     latencies.sort_unstable();
     let at = |q: f64| {
         latencies
@@ -310,6 +499,7 @@ async fn run(
         requests_per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
         p50: at(0.50),
         p99: at(0.99),
+        cpu_us_per_request: cpu.as_secs_f64() * 1e6 / latencies.len().max(1) as f64,
         errors,
     }
 }
