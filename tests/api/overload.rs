@@ -147,7 +147,10 @@ async fn a_flood_of_logins_beyond_the_hashing_pool_gets_503_with_retry_after(app
             other => panic!("unexpected {other}: {body}"),
         }
     }
-    assert!(checked >= 1, "the pool still checks passwords under a flood");
+    assert!(
+        checked >= 1,
+        "the pool still checks passwords under a flood"
+    );
     assert!(
         refused >= 1,
         "with one worker and one queue slot, the admitted attempts overflow"
