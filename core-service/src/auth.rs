@@ -35,6 +35,12 @@ const CACHE_MAX_ENTRIES: usize = 10_000;
 /// `last_used_at` is written at most this often per key.
 const LAST_USED_RESOLUTION: ChronoDuration = ChronoDuration::seconds(60);
 
+/// Whether a lookup made at `fetched` may still be reused at `now` (both read from the
+/// injected clock, so a test moves a cached answer past its age instead of waiting).
+fn fresh(fetched: Instant, now: Instant) -> bool {
+    now.saturating_duration_since(fetched) < CACHE_TTL
+}
+
 #[derive(Debug, Clone)]
 struct CachedLookup {
     row: Option<ApiKeyRow>,
@@ -143,28 +149,24 @@ impl Authenticator {
     }
 
     fn cached_user(&self, id: i64) -> Option<Option<UserRow>> {
+        let now = self.clock.instant();
         let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
         users
             .get(&id)
-            .filter(|c| c.fetched.elapsed() < CACHE_TTL)
+            .filter(|c| fresh(c.fetched, now))
             .map(|c| c.row.clone())
     }
 
     fn remember_user(&self, id: i64, row: Option<UserRow>) {
+        let now = self.clock.instant();
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
         if users.len() >= CACHE_MAX_ENTRIES {
-            users.retain(|_, c| c.fetched.elapsed() < CACHE_TTL);
+            users.retain(|_, c| fresh(c.fetched, now));
             if users.len() >= CACHE_MAX_ENTRIES {
                 users.clear();
             }
         }
-        users.insert(
-            id,
-            CachedUser {
-                row,
-                fetched: Instant::now(),
-            },
-        );
+        users.insert(id, CachedUser { row, fetched: now });
     }
 
     async fn authenticate_key(&self, credential: &str) -> Result<Principal> {
@@ -192,28 +194,24 @@ impl Authenticator {
     }
 
     fn cached(&self, digest: &str) -> Option<Option<ApiKeyRow>> {
+        let now = self.clock.instant();
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache
             .get(digest)
-            .filter(|c| c.fetched.elapsed() < CACHE_TTL)
+            .filter(|c| fresh(c.fetched, now))
             .map(|c| c.row.clone())
     }
 
     fn remember(&self, digest: &str, row: Option<ApiKeyRow>) {
+        let now = self.clock.instant();
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= CACHE_MAX_ENTRIES {
-            cache.retain(|_, c| c.fetched.elapsed() < CACHE_TTL);
+            cache.retain(|_, c| fresh(c.fetched, now));
             if cache.len() >= CACHE_MAX_ENTRIES {
                 cache.clear();
             }
         }
-        cache.insert(
-            digest.to_owned(),
-            CachedLookup {
-                row,
-                fetched: Instant::now(),
-            },
-        );
+        cache.insert(digest.to_owned(), CachedLookup { row, fetched: now });
     }
 
     /// Writes `last_used_at` in the background when the stored value is over a minute

@@ -139,9 +139,10 @@ pub enum Error {
     /// A valid credential without the permission.
     #[error("Forbidden")]
     Forbidden,
-    /// Too many login attempts for one email or from one address.
+    /// Too many login attempts for one email or from one address; the next is admitted
+    /// after the given wait.
     #[error("Too many login attempts")]
-    TooManyAttempts,
+    TooManyAttempts(Duration),
     /// The database is unreachable (down, restarting, or the connection was cut).
     #[error("Service unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -165,7 +166,7 @@ impl Error {
             Error::IdempotencyConflict => ErrorCode::IdempotencyConflict,
             Error::Unauthenticated(_) => ErrorCode::Unauthenticated,
             Error::Forbidden => ErrorCode::Forbidden,
-            Error::TooManyAttempts => ErrorCode::RateLimited,
+            Error::TooManyAttempts(_) => ErrorCode::RateLimited,
             Error::Unavailable(_) | Error::Overloaded(_) => ErrorCode::Unavailable,
             Error::Internal(_) => ErrorCode::Internal,
         }
@@ -179,7 +180,7 @@ impl Error {
             Error::IdempotencyConflict => Code::AlreadyExists,
             Error::Unauthenticated(_) => Code::Unauthenticated,
             Error::Forbidden => Code::PermissionDenied,
-            Error::TooManyAttempts => Code::ResourceExhausted,
+            Error::TooManyAttempts(_) => Code::ResourceExhausted,
             Error::Unavailable(_) | Error::Overloaded(_) => Code::Unavailable,
             Error::Internal(_) => Code::Internal,
         }
@@ -193,7 +194,7 @@ impl Error {
                 "This Idempotency-Key was already used with a different request body.".to_owned(),
             ),
             Error::Forbidden => Some("You are not allowed to perform this action.".to_owned()),
-            Error::TooManyAttempts => {
+            Error::TooManyAttempts(_) => {
                 Some("Too many login attempts. Wait a minute before trying again.".to_owned())
             }
             Error::Overloaded(detail) => Some((*detail).to_owned()),
@@ -208,8 +209,7 @@ impl Error {
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::Unavailable(_) | Error::Overloaded(_) => Some(RETRY_AFTER),
-            // Login attempts are counted per minute: a minute always suffices.
-            Error::TooManyAttempts => Some(Duration::from_secs(60)),
+            Error::TooManyAttempts(wait) => Some(*wait),
             _ => None,
         }
     }
@@ -384,14 +384,13 @@ mod tests {
 
     #[test]
     fn too_many_attempts_is_rate_limited() {
-        let status = tonic::Status::from(Error::TooManyAttempts);
+        let wait = Duration::from_millis(41_500);
+        let status = tonic::Status::from(Error::TooManyAttempts(wait));
         assert_eq!(status.code(), Code::ResourceExhausted);
         assert_eq!(status.message(), "Too many login attempts");
         let details = status.get_error_details();
         assert_eq!(details.error_info().unwrap().reason, "RATE_LIMITED");
-        // The contract's 429 carries Retry-After.
-        let delay = details.retry_info().unwrap().retry_delay;
-        assert_eq!(delay, Some(Duration::from_secs(60)));
+        assert_eq!(details.retry_info().unwrap().retry_delay, Some(wait));
     }
 
     #[test]

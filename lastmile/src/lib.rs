@@ -51,7 +51,8 @@ pub struct Settings {
     pub currency: String,
     /// Whether billing is enabled (customers then need a billing method).
     pub billing_enabled: bool,
-    /// The core's clock.
+    /// The clock of the servers this process runs: the core's, and the edge's budgets and
+    /// memory of principals (one clock when both run here).
     pub clock: SharedClock,
     /// The secret access tokens are signed with; `None`: generated once and kept in the
     /// database.
@@ -150,9 +151,24 @@ fn core_config(settings: &Settings) -> CoreConfig {
 
 fn edge_config(settings: &Settings) -> EdgeConfig {
     EdgeConfig {
-        rate_limits: settings.rate_limits_enabled.then_some(RateLimits {
+        rate_limits: settings.rate_limits_enabled.then(|| RateLimits {
             default_per_minute: settings.rate_limit_per_minute,
+            clock: Arc::new(EdgeTime(settings.clock.clone())),
         }),
+    }
+}
+
+/// The core's clock as the edge reads it.
+#[derive(Debug)]
+struct EdgeTime(SharedClock);
+
+impl lastmile_edge::clock::Clock for EdgeTime {
+    fn instant(&self) -> std::time::Instant {
+        self.0.instant()
+    }
+
+    fn wall(&self) -> std::time::SystemTime {
+        self.0.now().into()
     }
 }
 

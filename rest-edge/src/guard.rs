@@ -1,11 +1,11 @@
 //! The gate in front of the handlers: refuses requests that plainly lack a credential, and,
 //! when rate limits are on, counts each request against its key's or its client's budget.
 
-use crate::AppState;
 use crate::credentials::{Presented, presented};
 use crate::envelope::ApiError;
 use crate::limits::{Decision, Limits};
 use crate::principals::Principals;
+use crate::{AppState, RateLimits};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -20,11 +20,11 @@ pub(crate) struct RateGuard {
 }
 
 impl RateGuard {
-    /// Budgets with the given default, principals asked of the core on `channel`.
-    pub(crate) fn new(default_per_minute: u32, channel: Channel) -> Self {
+    /// Budgets as `limits` says, principals asked of the core on `channel`.
+    pub(crate) fn new(limits: RateLimits, channel: Channel) -> Self {
         Self {
-            principals: Principals::new(channel),
-            limits: Limits::new(default_per_minute),
+            principals: Principals::new(channel, limits.clock.clone()),
+            limits: Limits::new(limits.default_per_minute, limits.clock),
         }
     }
 }

@@ -6,6 +6,7 @@
 
 mod audit;
 mod base_url;
+pub mod clock;
 mod credentials;
 mod customers;
 mod directory;
@@ -63,12 +64,15 @@ pub struct RateLimits {
     /// Requests per minute for standard-tier keys and, per client address, for requests
     /// without a key. At least 1.
     pub default_per_minute: u32,
+    /// What the budgets and the memory of principals are timed by.
+    pub clock: clock::SharedClock,
 }
 
 impl Default for RateLimits {
     fn default() -> Self {
         Self {
             default_per_minute: 60,
+            clock: clock::system(),
         }
     }
 }
@@ -122,7 +126,7 @@ pub fn router(config: EdgeConfig, core: Channel) -> Router {
         health: HealthClient::new(core.clone()),
         guard: config
             .rate_limits
-            .map(|limits| RateGuard::new(limits.default_per_minute, core)),
+            .map(|limits| RateGuard::new(limits, core)),
         links: discovery::collections(),
     }));
 

@@ -3,9 +3,10 @@
 //! Each budget is a `governor` keyed GCRA limiter per minute, plus one per day for the tiers
 //! that have a daily cap.
 
+use crate::clock::{SharedClock, Ticks};
 use crate::envelope::{ApiError, ErrorCode};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
@@ -16,7 +17,7 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
+type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, Ticks, StateInformationMiddleware>;
 
 /// How many checks pass between sweeps of keys whose budget is full again.
 const SWEEP_EVERY: u64 = 4096;
@@ -35,6 +36,8 @@ pub(crate) struct Decision {
     pub reset_after: Duration,
     /// Set when the request is refused: how long until one more is let through.
     pub retry_after: Option<Duration>,
+    /// When the decision was made, on the edge's wall clock.
+    pub at: SystemTime,
 }
 
 /// Whole seconds, rounded up, so that a client waiting that long is let through.
@@ -45,9 +48,7 @@ fn ceil_secs(d: Duration) -> u64 {
 impl Decision {
     /// Puts the `X-RateLimit-*` headers (and `Retry-After` on a refusal) on an answer.
     pub(crate) fn apply(&self, headers: &mut HeaderMap) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let now = self.at.duration_since(UNIX_EPOCH).unwrap_or_default();
         let reset = ceil_secs(now + self.reset_after);
         let mut set = |name: &'static str, value: u64| {
             headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
@@ -83,8 +84,17 @@ struct Budget<K: Hash + Eq + Clone> {
     day: Option<Keyed<K>>,
 }
 
+/// A keyed limiter reading `clock`.
+fn keyed<K: Hash + Eq + Clone>(quota: Quota, clock: &SharedClock) -> Keyed<K> {
+    Keyed::new(
+        quota,
+        DefaultKeyedStateStore::default(),
+        Ticks(clock.clone()),
+    )
+}
+
 impl<K: Hash + Eq + Clone> Budget<K> {
-    fn new(per_minute: u32, per_day: Option<u32>) -> Self {
+    fn new(per_minute: u32, per_day: Option<u32>, clock: &SharedClock) -> Self {
         let per_minute = per_minute.max(1);
         let burst = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
         let day = per_day.and_then(NonZeroU32::new).map(|n| {
@@ -92,12 +102,11 @@ impl<K: Hash + Eq + Clone> Budget<K> {
             let quota = Quota::with_period(DAY / n.get())
                 .unwrap_or_else(|| Quota::per_second(n))
                 .allow_burst(n);
-            RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>()
+            keyed(quota, clock)
         });
         Self {
             per_minute,
-            minute: RateLimiter::keyed(Quota::per_minute(burst))
-                .with_middleware::<StateInformationMiddleware>(),
+            minute: keyed(Quota::per_minute(burst), clock),
             day,
         }
     }
@@ -107,7 +116,7 @@ impl<K: Hash + Eq + Clone> Budget<K> {
         MINUTE / self.per_minute
     }
 
-    fn check(&self, key: &K) -> Decision {
+    fn check(&self, key: &K, at: SystemTime) -> Decision {
         let refill = self.refill();
         let minute = match self.minute.check_key(key) {
             Ok(snapshot) => snapshot,
@@ -118,6 +127,7 @@ impl<K: Hash + Eq + Clone> Budget<K> {
                     remaining: 0,
                     reset_after: wait + refill * (self.per_minute - 1),
                     retry_after: Some(wait),
+                    at,
                 };
             }
         };
@@ -134,6 +144,7 @@ impl<K: Hash + Eq + Clone> Budget<K> {
                         remaining: 0,
                         reset_after: reset_after.max(wait),
                         retry_after: Some(wait),
+                        at,
                     };
                 }
             },
@@ -143,6 +154,7 @@ impl<K: Hash + Eq + Clone> Budget<K> {
             remaining,
             reset_after,
             retry_after: None,
+            at,
         }
     }
 
@@ -163,6 +175,7 @@ pub(crate) struct Limits {
     enterprise: Budget<String>,
     by_ip: Budget<IpAddr>,
     checks: AtomicU64,
+    clock: SharedClock,
 }
 
 impl std::fmt::Debug for Limits {
@@ -174,15 +187,17 @@ impl std::fmt::Debug for Limits {
 }
 
 impl Limits {
-    /// Budgets with `default_per_minute` for the standard tier and for client IPs.
-    pub(crate) fn new(default_per_minute: u32) -> Self {
+    /// Budgets with `default_per_minute` for the standard tier and for client IPs, timed
+    /// by `clock`.
+    pub(crate) fn new(default_per_minute: u32, clock: SharedClock) -> Self {
         Self {
-            standard: Budget::new(default_per_minute, None),
-            free: Budget::new(100, Some(10_000)),
-            professional: Budget::new(500, Some(50_000)),
-            enterprise: Budget::new(2_000, Some(200_000)),
-            by_ip: Budget::new(default_per_minute, None),
+            standard: Budget::new(default_per_minute, None, &clock),
+            free: Budget::new(100, Some(10_000), &clock),
+            professional: Budget::new(500, Some(50_000), &clock),
+            enterprise: Budget::new(2_000, Some(200_000), &clock),
+            by_ip: Budget::new(default_per_minute, None, &clock),
             checks: AtomicU64::new(0),
+            clock,
         }
     }
 
@@ -210,13 +225,13 @@ impl Limits {
             RateLimitTier::Enterprise => &self.enterprise,
             RateLimitTier::Standard | RateLimitTier::Unspecified => &self.standard,
         };
-        budget.check(&subject.to_owned())
+        budget.check(&subject.to_owned(), self.clock.wall())
     }
 
     /// Counts a request without an API key against its client address.
     pub(crate) fn check_ip(&self, ip: IpAddr) -> Decision {
         self.tick();
-        self.by_ip.check(&ip)
+        self.by_ip.check(&ip, self.clock.wall())
     }
 }
 

@@ -2,6 +2,7 @@
 //! rate limits can be keyed by principal (API key or signed-in user) and sized by tier
 //! without a lookup per request.
 
+use crate::clock::SharedClock;
 use crate::credentials::{Credential, principal_request};
 use crate::envelope::{ApiError, ErrorCode};
 use axum::http::HeaderMap;
@@ -43,14 +44,14 @@ impl PrincipalCache {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries
             .get(key)
-            .filter(|(at, _)| now.duration_since(*at) < TTL)
+            .filter(|(at, _)| now.saturating_duration_since(*at) < TTL)
             .map(|(_, answer)| answer.clone())
     }
 
     fn put(&self, key: [u8; 32], answer: Answer, now: Instant) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= CAPACITY && !entries.contains_key(&key) {
-            entries.retain(|_, (at, _)| now.duration_since(*at) < TTL);
+            entries.retain(|_, (at, _)| now.saturating_duration_since(*at) < TTL);
             if entries.len() >= CAPACITY {
                 // Every entry is fresh: a flood of distinct credentials. Start over rather
                 // than grow; the cost is one more lookup per credential.
@@ -71,14 +72,16 @@ impl PrincipalCache {
 pub(crate) struct Principals {
     identity: IdentityServiceClient<Channel>,
     cache: PrincipalCache,
+    clock: SharedClock,
 }
 
 impl Principals {
-    /// A resolver asking the core on `channel`.
-    pub(crate) fn new(channel: Channel) -> Self {
+    /// A resolver asking the core on `channel`, whose answers age by `clock`.
+    pub(crate) fn new(channel: Channel, clock: SharedClock) -> Self {
         Self {
             identity: IdentityServiceClient::new(channel),
             cache: PrincipalCache::default(),
+            clock,
         }
     }
 
@@ -86,7 +89,7 @@ impl Principals {
     /// remembered like an accepted one; other failures (the core unreachable) are not.
     pub(crate) async fn resolve(&self, credential: &Credential, headers: &HeaderMap) -> Answer {
         let key = credential.fingerprint();
-        if let Some(answer) = self.cache.get(&key, Instant::now()) {
+        if let Some(answer) = self.cache.get(&key, self.clock.instant()) {
             return answer;
         }
         let request = principal_request(credential, headers, GetCurrentPrincipalRequest {})?;
@@ -109,7 +112,7 @@ impl Principals {
                 Err(error) // remembered: the same key gets the same 401 without a lookup
             }
         };
-        self.cache.put(key, answer.clone(), Instant::now());
+        self.cache.put(key, answer.clone(), self.clock.instant());
         answer
     }
 }

@@ -130,6 +130,7 @@ async fn discovery_links_start_at_the_host_the_client_used() {
 async fn public_routes_spend_the_client_address_budget() {
     let router = edge(Some(RateLimits {
         default_per_minute: 2,
+        ..RateLimits::default()
     }));
     let discover = || request("GET", "/api/v1").body(Body::empty()).unwrap();
     let first = send(&router, discover()).await;

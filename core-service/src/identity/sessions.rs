@@ -58,6 +58,11 @@ impl Origin {
     }
 }
 
+/// Whether an attempt made at `at` still counts at `now`.
+fn within(at: Instant, now: Instant) -> bool {
+    now.saturating_duration_since(at) < ATTEMPT_WINDOW
+}
+
 /// Recent login attempts per email and per client address, in this process. A sliding
 /// window of timestamps per key; keys whose window emptied are dropped when the map grows.
 #[derive(Debug, Default)]
@@ -66,26 +71,34 @@ pub(crate) struct LoginAttempts {
 }
 
 impl LoginAttempts {
-    /// Counts one attempt under every key, unless one of them is already at the limit.
-    fn admit(&self, keys: &[String], now: Instant) -> bool {
+    /// Counts one attempt under every key, unless one of them is already at the limit:
+    /// then nothing is counted and the answer is how long until every key has room again.
+    fn admit(&self, keys: &[String], now: Instant) -> std::result::Result<(), Duration> {
         let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         if recent.len() >= ATTEMPT_KEYS_MAX {
-            recent.retain(|_, times| times.back().is_some_and(|t| now - *t < ATTEMPT_WINDOW));
+            recent.retain(|_, times| times.back().is_some_and(|t| within(*t, now)));
         }
+        let mut wait = Duration::ZERO;
         for key in keys {
             if let Some(times) = recent.get_mut(key) {
-                while times.front().is_some_and(|t| now - *t >= ATTEMPT_WINDOW) {
+                while times.front().is_some_and(|t| !within(*t, now)) {
                     times.pop_front();
                 }
-                if times.len() >= ATTEMPTS_PER_WINDOW {
-                    return false;
+                if times.len() >= ATTEMPTS_PER_WINDOW
+                    && let Some(oldest) = times.front()
+                {
+                    // The oldest attempt leaving the window makes room for one more.
+                    wait = wait.max(ATTEMPT_WINDOW - now.saturating_duration_since(*oldest));
                 }
             }
+        }
+        if !wait.is_zero() {
+            return Err(wait);
         }
         for key in keys {
             recent.entry(key.clone()).or_default().push_back(now);
         }
-        true
+        Ok(())
     }
 }
 
@@ -128,9 +141,9 @@ impl Identity {
             format!("email:{email}"),
             format!("address:{}", origin.client_address),
         ];
-        if !self.attempts.admit(&keys, Instant::now()) {
-            return Err(Error::TooManyAttempts);
-        }
+        self.attempts
+            .admit(&keys, self.clock.instant())
+            .map_err(Error::TooManyAttempts)?;
         let row = match email.is_empty() {
             true => None,
             false => users_store::find_by_email(&mut self.db.conn(), &email).await?,
@@ -328,16 +341,38 @@ mod tests {
         let now = Instant::now();
         let keys = ["email:a@b.co".to_owned(), "address:1.2.3.4".to_owned()];
         for _ in 0..ATTEMPTS_PER_WINDOW {
-            assert!(attempts.admit(&keys, now));
+            assert_eq!(attempts.admit(&keys, now), Ok(()));
         }
-        assert!(!attempts.admit(&keys, now));
+        assert_eq!(attempts.admit(&keys, now), Err(ATTEMPT_WINDOW));
         // Another email from another address is not affected.
-        assert!(attempts.admit(
-            &["email:c@d.co".to_owned(), "address:5.6.7.8".to_owned()],
-            now
-        ));
+        assert_eq!(
+            attempts.admit(
+                &["email:c@d.co".to_owned(), "address:5.6.7.8".to_owned()],
+                now
+            ),
+            Ok(())
+        );
         // A minute later the budget is back.
-        assert!(attempts.admit(&keys, now + ATTEMPT_WINDOW));
+        assert_eq!(attempts.admit(&keys, now + ATTEMPT_WINDOW), Ok(()));
+    }
+
+    #[test]
+    fn a_refusal_says_when_the_oldest_attempt_leaves_the_window() {
+        let attempts = LoginAttempts::default();
+        let start = Instant::now();
+        let keys = ["email:a@b.co".to_owned(), "address:1.2.3.4".to_owned()];
+        for second in 0..ATTEMPTS_PER_WINDOW as u64 {
+            let at = start + Duration::from_secs(second * 10);
+            assert_eq!(attempts.admit(&keys, at), Ok(()));
+        }
+        let now = start + Duration::from_secs(45);
+        assert_eq!(attempts.admit(&keys, now), Err(Duration::from_secs(15)));
+        // A refused attempt is not counted: waiting that long is enough.
+        assert_eq!(attempts.admit(&keys, start + ATTEMPT_WINDOW), Ok(()));
+        assert_eq!(
+            attempts.admit(&keys, start + ATTEMPT_WINDOW),
+            Err(Duration::from_secs(10))
+        );
     }
 
     #[test]
@@ -345,8 +380,15 @@ mod tests {
         let attempts = LoginAttempts::default();
         let now = Instant::now();
         for i in 0..ATTEMPTS_PER_WINDOW {
-            assert!(attempts.admit(&[format!("email:{i}"), "address:1.1.1.1".into()], now));
+            assert_eq!(
+                attempts.admit(&[format!("email:{i}"), "address:1.1.1.1".into()], now),
+                Ok(())
+            );
         }
-        assert!(!attempts.admit(&["email:new".into(), "address:1.1.1.1".into()], now));
+        assert!(
+            attempts
+                .admit(&["email:new".into(), "address:1.1.1.1".into()], now)
+                .is_err()
+        );
     }
 }
