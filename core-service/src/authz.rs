@@ -28,6 +28,8 @@ pub enum Resource {
     Users,
     /// API keys (a principal's own, or all of them for admins).
     ApiKeys,
+    /// API clients of the client-credentials flow.
+    ApiClients,
     /// The audit log.
     AuditLog,
     /// The role table itself.
@@ -51,13 +53,14 @@ pub enum Operation {
 
 impl Resource {
     /// Every resource.
-    pub const ALL: [Resource; 8] = [
+    pub const ALL: [Resource; 9] = [
         Resource::Customers,
         Resource::Partners,
         Resource::Organizations,
         Resource::UserGroups,
         Resource::Users,
         Resource::ApiKeys,
+        Resource::ApiClients,
         Resource::AuditLog,
         Resource::Roles,
     ];
@@ -71,6 +74,7 @@ impl Resource {
             Resource::UserGroups => "user_groups",
             Resource::Users => "users",
             Resource::ApiKeys => "api_keys",
+            Resource::ApiClients => "api_clients",
             Resource::AuditLog => "audit_log",
             Resource::Roles => "roles",
         }
@@ -127,6 +131,7 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::UserGroups, MANAGE),
             (Resource::Users, MANAGE),
             (Resource::ApiKeys, OWN_KEYS),
+            (Resource::ApiClients, OWN_KEYS),
             (Resource::AuditLog, &[Read]),
             (Resource::Roles, &[Read]),
         ],

@@ -3,16 +3,23 @@
 //! resource is one file declaring it (see `directory/organizations.rs`) and one line here.
 
 use crate::audit::{self, AuditLog};
-use crate::customers::Customers;
+use crate::customers::{Clients, Customers};
 use crate::directory::{organizations::Organizations, partners::Partners, user_groups::UserGroups};
 use crate::identity::{self, ApiClients, ApiKeys, Users};
-use crate::resource::{Entry, Mount};
+use crate::resource::{Entry, Flat, Mount};
 use utoipa::OpenApi;
 
 /// Every entry, in the order of discovery's links.
 pub(crate) fn all() -> Vec<Entry> {
     vec![
         Mount::<Customers>::crud().action().entry(),
+        Mount::<Clients, Flat>::at("/api/v1/clients")
+            .list()
+            .create()
+            .get()
+            .update()
+            .delete()
+            .entry(),
         Mount::<Partners>::crud().entry(),
         Mount::<Organizations>::crud().entry(),
         Mount::<UserGroups>::crud().entry(),

@@ -113,6 +113,8 @@ async fn discovery_links_start_at_the_host_the_client_used() {
         json_of(response).await,
         json!({"success": true, "message": "OK", "data": {"links": {
             "customers": "http://edge.test/api/v1/customers",
+            "clients": "http://edge.test/api/v1/clients",
+            "api_clients": "http://edge.test/api/v1/api-clients",
             "security_settings": "http://edge.test/api/security-settings",
             "openapi": "http://edge.test/api/v1/openapi.json",
             "docs": "http://edge.test/docs",

@@ -121,7 +121,27 @@ fn endpoints() -> Vec<Endpoint> {
             "delete",
             None,
         ),
+        e("GET", "/api/v1/api-clients", "api_clients", "read", None),
+        e(
+            "POST",
+            "/api/v1/api-clients",
+            "api_clients",
+            "create",
+            Some(json!({"name": ""})),
+        ),
+        e(
+            "DELETE",
+            "/api/v1/api-clients/{id}",
+            "api_clients",
+            "delete",
+            None,
+        ),
     ])
+    // The customers again at the clients alias: the same permissions.
+    .chain(CUSTOMER_ALIAS.iter().map(|&(method, path, operation)| {
+        let body = (method != "GET" && method != "DELETE").then(|| json!({"first_name": "X"}));
+        e(method, path, "customers", operation, body)
+    }))
     .chain(DIRECTORY.iter().flat_map(|&(collection, item, resource)| {
         // "X" is too short a name: an allowed write is a 422 and changes nothing.
         let body = || Some(json!({"name": "X"}));
@@ -136,6 +156,16 @@ fn endpoints() -> Vec<Endpoint> {
     }))
     .collect()
 }
+
+/// The clients alias of the customers: method, path, operation.
+const CUSTOMER_ALIAS: [(&str, &str, &str); 6] = [
+    ("GET", "/api/v1/clients", "read"),
+    ("POST", "/api/v1/clients", "create"),
+    ("GET", "/api/v1/clients/{id}", "read"),
+    ("PUT", "/api/v1/clients/{id}", "update"),
+    ("PATCH", "/api/v1/clients/{id}", "update"),
+    ("DELETE", "/api/v1/clients/{id}", "delete"),
+];
 
 /// The directory resources: collection path, item path, resource.
 const DIRECTORY: [(&str, &str, &str); 3] = [
@@ -250,7 +280,9 @@ async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) 
                 .get("security")
                 .and_then(Value::as_array)
                 .is_some_and(|s| !s.is_empty());
-            if protected {
+            // Ending one's own client token needs a credential but no permission.
+            let own_token = path == "/api/v2/auth/revoke";
+            if protected && !own_token {
                 let key = (method.to_uppercase(), path.clone());
                 assert!(
                     covered.contains(&key),
@@ -309,6 +341,7 @@ async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) 
     // A key nobody in the matrix owns: only an admin may revoke it; for the others it is
     // someone else's key, which does not exist for them.
     shared_entries.insert("api_keys", app.key(Role::Support, None, None).await.0);
+    shared_entries.insert("api_clients", create_api_client(&app).await);
     let mut checked = 0;
     for endpoint in endpoints() {
         for caller in &callers {
@@ -319,6 +352,7 @@ async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) 
                 ("customers", false) => shared,
                 ("users", true) => create_user(&app, fresh_users.next().unwrap()).await,
                 ("api_keys", true) => app.key(Role::Support, None, None).await.0,
+                ("api_clients", true) => create_api_client(&app).await,
                 (resource, true) => {
                     create_entry(&app, resource, &fresh_names.next().unwrap()).await
                 }
@@ -382,6 +416,13 @@ async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) 
     }
     assert_eq!(checked, endpoints().len() * callers.len());
     app.stop().await;
+}
+
+async fn create_api_client(app: &TestApp) -> i64 {
+    let body = json!({"name": "Matrix client", "role": "read_only"});
+    let (status, created) = app.post("/api/v1/api-clients", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created["data"]["api_client"]["id"].as_i64().unwrap()
 }
 
 async fn create(app: &TestApp, body: Value) -> i64 {

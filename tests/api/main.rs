@@ -4,9 +4,11 @@
 //! Run one area with `cargo test -p lastmile-tests --test api customers_read::`.
 
 mod access_matrix;
+mod api_clients;
 mod api_keys;
 mod audit_log;
 mod auth;
+mod compatibility;
 mod customers_create;
 mod customers_read;
 mod customers_write;

@@ -97,6 +97,7 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "user_groups": manage,
             "users": manage,
             "api_keys": own_keys,
+            "api_clients": own_keys,
             "audit_log": ["read"],
             "roles": ["read"],
         })

@@ -40,10 +40,9 @@ pub const DOMAIN: Domain = Domain {
             rule("ListApiKeys", Resource::ApiKeys, Operation::Read),
             rule("CreateApiKey", Resource::ApiKeys, Operation::Create),
             rule("RevokeApiKey", Resource::ApiKeys, Operation::Delete),
-            // API clients are admins' alone; the core checks the role on each.
-            rule("ListApiClients", Resource::ApiKeys, Operation::Read),
-            rule("CreateApiClient", Resource::ApiKeys, Operation::Create),
-            rule("RevokeApiClient", Resource::ApiKeys, Operation::Delete),
+            rule("ListApiClients", Resource::ApiClients, Operation::Read),
+            rule("CreateApiClient", Resource::ApiClients, Operation::Create),
+            rule("RevokeApiClient", Resource::ApiClients, Operation::Delete),
             ("IssueClientToken", Access::Public),
             ("RevokeClientToken", Access::Authenticated),
         ],
@@ -325,9 +324,8 @@ impl IdentityService for IdentityGrpc {
         &self,
         request: Request<pb::ListApiClientsRequest>,
     ) -> Result<Response<pb::ListApiClientsResponse>, Status> {
-        let principal = principal(&request)?.clone();
         let page = PageQuery::from_request(request.into_inner().page)?;
-        let clients = self.identity.list_api_clients(&principal, page).await?;
+        let clients = self.identity.list_api_clients(page).await?;
         Ok(Response::new(pb::ListApiClientsResponse {
             meta: Some(clients.meta()),
             api_clients: clients.items.into_iter().map(Into::into).collect(),

@@ -73,7 +73,44 @@ const fn flat(
 }
 
 /// Every field of a customer body, in the order of the update mask.
-pub(crate) const FIELDS: &[FieldSpec<CustomerInput>] = &[
+pub(crate) const FIELDS: &[FieldSpec<CustomerInput>] = &TABLE;
+
+/// The body at the clients alias: the same, but a create without a password gets a
+/// generated one.
+pub(crate) const CLIENT_FIELDS: &[FieldSpec<CustomerInput>] = &password_optional(TABLE);
+
+const fn password_optional<const N: usize>(
+    mut table: [FieldSpec<CustomerInput>; N],
+) -> [FieldSpec<CustomerInput>; N] {
+    let mut i = 0;
+    while i < N {
+        if same(table[i].name, "password") {
+            table[i].required = false;
+            table[i].description = "Must satisfy the password policy (`GET \
+                /api/security-settings`); when left out, a random one is set (the client \
+                then resets it). Never returned.";
+        }
+        i += 1;
+    }
+    table
+}
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const TABLE: [FieldSpec<CustomerInput>; 19] = [
     field(
         "first_name",
         Kind::Text(|c, v| c.first_name = v.unwrap_or_default()),

@@ -1,8 +1,11 @@
 //! `/api/v1/customers`: the subscribers of the ISP, declared on the resource layer. No
 //! rule lives here; the core decides.
 
+mod clients;
 mod input;
 mod output;
+
+pub(crate) use clients::Clients;
 
 pub(crate) use output::{AddressJson, CustomerJson, OrganizationJson};
 

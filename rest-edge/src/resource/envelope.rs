@@ -23,6 +23,87 @@ pub(crate) trait Envelope: Send + Sync + 'static {
     fn page_schema(key: &str, item: &str) -> Schema;
     /// The JSON pointer of the id of the item in the body of [`Envelope::one`].
     fn id_pointer(key: &str) -> String;
+    /// The message of a create's answer for a resource called `title`.
+    fn created(title: &str) -> String {
+        format!("{title} created successfully")
+    }
+}
+
+/// The envelope of clients that read the item itself under `data`:
+/// `{"success": true, "message": "Client created", "data": {"id": …, …}}`, and for lists
+/// `{"success", "message": "OK", "data": […], "meta": {…}}`.
+pub(crate) struct Flat;
+
+#[derive(Serialize)]
+struct FlatBody<'a, T> {
+    success: bool,
+    message: &'a str,
+    data: T,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meta: Option<PageMetaJson>,
+}
+
+fn flat_wrapper(message: &str, data: RefOr<Schema>) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property(
+            "success",
+            ObjectBuilder::new()
+                .schema_type(Type::Boolean)
+                .description(Some("Always true.")),
+        )
+        .property(
+            "message",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(message)),
+        )
+        .property("data", data)
+        .required("success")
+        .required("message")
+        .required("data")
+}
+
+impl Envelope for Flat {
+    fn one<T: Serialize>(status: StatusCode, message: &str, _: &str, data: T) -> Response {
+        let body = FlatBody {
+            success: true,
+            message,
+            data,
+            meta: None,
+        };
+        (status, Json(body)).into_response()
+    }
+
+    fn page<T: Serialize>(_: &str, items: Vec<T>, meta: PageMetaJson) -> Response {
+        let body = FlatBody {
+            success: true,
+            message: "OK",
+            data: items,
+            meta: Some(meta),
+        };
+        Json(body).into_response()
+    }
+
+    fn id_pointer(_: &str) -> String {
+        "/data/id".to_owned()
+    }
+
+    fn created(title: &str) -> String {
+        format!("{title} created")
+    }
+
+    fn one_schema(_: &str, item: &str) -> Schema {
+        Schema::Object(flat_wrapper("What happened.", reference(item).into()).build())
+    }
+
+    fn page_schema(_: &str, item: &str) -> Schema {
+        let items = ArrayBuilder::new().items(reference(item)).build();
+        let object = flat_wrapper("Always \"OK\".", RefOr::T(Schema::Array(items)))
+            .property("meta", reference("PageMetaJson"))
+            .required("meta");
+        Schema::Object(object.build())
+    }
 }
 
 /// `{"success": true, "message": …, "data": {"<singular>": …}}`, and for lists

@@ -128,7 +128,7 @@ pub(crate) async fn create<R: Create, E: Envelope>(
     }
     let request = caller.request(R::request(changes, false))?;
     let item = R::call(state.core.clone(), request).await?;
-    let message = format!("{} created successfully", R::TITLE);
+    let message = E::created(R::TITLE);
     one::<R, E>(StatusCode::CREATED, &message, item, &base)
 }
 

@@ -16,7 +16,7 @@ mod mount;
 pub(crate) mod query;
 
 pub(crate) use doc::alias_paths;
-pub(crate) use envelope::{Envelope, V1};
+pub(crate) use envelope::{Envelope, Flat, V1};
 pub(crate) use fields::{Changes, FieldSpec, Kind, Rule, Text, enum_number};
 #[cfg(test)]
 pub(crate) use handlers::action_input;

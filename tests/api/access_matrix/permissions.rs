@@ -45,6 +45,9 @@ pub(super) const PERMISSIONS: &[(&str, &str, [bool; 7])] = &[
     ("api_keys",      "read",        [Y,    Y,      Y,      Y,      Y,         Y,       Y]),
     ("api_keys",      "create",      [Y,    Y,      Y,      Y,      Y,         Y,       N]),
     ("api_keys",      "delete",      [Y,    Y,      Y,      Y,      Y,         Y,       N]),
+    ("api_clients",   "read",        [Y,    N,      N,      N,      N,         N,       N]),
+    ("api_clients",   "create",      [Y,    N,      N,      N,      N,         N,       N]),
+    ("api_clients",   "delete",      [Y,    N,      N,      N,      N,         N,       N]),
     ("audit_log",     "read",        [Y,    Y,      N,      N,      N,         N,       N]),
     ("roles",         "read",        [Y,    Y,      Y,      Y,      Y,         Y,       Y]),
 ];
