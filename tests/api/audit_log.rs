@@ -662,7 +662,6 @@ async fn bad_query_parameters_are_a_400(app: TestApp) {
         "from=yesterday",
         "to=2024-13-01T00:00:00Z",
         "from=2024-01-15",
-        "from=2024-01-02T00:00:00Z&to=2024-01-01T00:00:00Z",
         "page=0",
         "per_page=abc",
         "actor_id=robot:1",
@@ -675,6 +674,11 @@ async fn bad_query_parameters_are_a_400(app: TestApp) {
         assert!(body["message"].is_string(), "{query}: {body}");
         assert!(body.get("errors").is_none(), "{query}: {body}");
     }
+    // A range that ends before it starts is no error: it holds nothing.
+    let range = "from=2024-01-02T00:00:00Z&to=2024-01-01T00:00:00Z";
+    let (status, body) = app.get(&format!("{AUDIT_LOG}?{range}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["meta"]["total"], json!(0), "{body}");
     app.stop().await;
 }
 
