@@ -14,6 +14,7 @@ use lastmile_proto::v1::RateLimitTier;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -50,14 +51,16 @@ impl Decision {
     pub(crate) fn apply(&self, headers: &mut HeaderMap) {
         let now = self.at.duration_since(UNIX_EPOCH).unwrap_or_default();
         let reset = ceil_secs(now + self.reset_after);
-        let mut set = |name: &'static str, value: u64| {
-            headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
-        };
-        set("x-ratelimit-limit", u64::from(self.limit));
-        set("x-ratelimit-remaining", u64::from(self.remaining));
-        set("x-ratelimit-reset", reset);
+        const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+        const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+        const RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+        const RETRY_AFTER: HeaderName = HeaderName::from_static("retry-after");
+        headers.reserve(4);
+        headers.insert(LIMIT, HeaderValue::from(self.limit));
+        headers.insert(REMAINING, HeaderValue::from(self.remaining));
+        headers.insert(RESET, HeaderValue::from(reset));
         if let Some(seconds) = self.retry_seconds() {
-            set("retry-after", seconds);
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
     }
 
@@ -169,10 +172,10 @@ impl<K: Hash + Eq + Clone> Budget<K> {
 
 /// Every budget of the edge.
 pub(crate) struct Limits {
-    standard: Budget<String>,
-    free: Budget<String>,
-    professional: Budget<String>,
-    enterprise: Budget<String>,
+    standard: Budget<Arc<str>>,
+    free: Budget<Arc<str>>,
+    professional: Budget<Arc<str>>,
+    enterprise: Budget<Arc<str>>,
     by_ip: Budget<IpAddr>,
     checks: AtomicU64,
     clock: SharedClock,
@@ -217,7 +220,7 @@ impl Limits {
 
     /// Counts a request of a principal (its `subject`: "key:<id>" or "user:<id>") against
     /// its tier's budget.
-    pub(crate) fn check_key(&self, tier: RateLimitTier, subject: &str) -> Decision {
+    pub(crate) fn check_key(&self, tier: RateLimitTier, subject: &Arc<str>) -> Decision {
         self.tick();
         let budget = match tier {
             RateLimitTier::Free => &self.free,
@@ -225,7 +228,7 @@ impl Limits {
             RateLimitTier::Enterprise => &self.enterprise,
             RateLimitTier::Standard | RateLimitTier::Unspecified => &self.standard,
         };
-        budget.check(&subject.to_owned(), self.clock.wall())
+        budget.check(subject, self.clock.wall())
     }
 
     /// Counts a request without an API key against its client address.

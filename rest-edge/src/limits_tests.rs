@@ -75,7 +75,7 @@ fn tiers_have_their_own_per_minute_limits() {
         (RateLimitTier::Enterprise, 2_000),
     ];
     for (id, (tier, limit)) in (1..).zip(cases) {
-        let decision = limits.check_key(tier, &format!("key:{id}"));
+        let decision = limits.check_key(tier, &format!("key:{id}").into());
         assert_eq!(decision.limit, limit, "{tier:?}");
         assert_eq!(decision.remaining, limit - 1, "{tier:?}");
         assert!(decision.retry_after.is_none());
@@ -87,19 +87,19 @@ fn keys_are_counted_separately() {
     let limits = Limits::new(1, system());
     assert!(
         limits
-            .check_key(RateLimitTier::Standard, "key:1")
+            .check_key(RateLimitTier::Standard, &"key:1".into())
             .retry_after
             .is_none()
     );
     assert!(
         limits
-            .check_key(RateLimitTier::Standard, "key:1")
+            .check_key(RateLimitTier::Standard, &"key:1".into())
             .retry_after
             .is_some()
     );
     assert!(
         limits
-            .check_key(RateLimitTier::Standard, "key:2")
+            .check_key(RateLimitTier::Standard, &"key:2".into())
             .retry_after
             .is_none()
     );
@@ -192,7 +192,7 @@ fn the_reset_header_is_read_from_the_edge_clock() {
     let clock = Stopped::new();
     clock.advance(Duration::from_secs(3600));
     let limits = Limits::new(60, clock.clone());
-    let decision = limits.check_key(RateLimitTier::Standard, "key:1");
+    let decision = limits.check_key(RateLimitTier::Standard, &"key:1".into());
     let mut headers = HeaderMap::new();
     decision.apply(&mut headers);
     // One request spent: full again one refill (1 s) from the clock's now.

@@ -25,7 +25,7 @@ const CAPACITY: usize = 10_000;
 pub(crate) struct Known {
     /// The principal's stable name ("key:<id>" or "user:<id>"), the rate-limit key: a
     /// user signed in with access tokens has one budget whichever token it presents.
-    pub subject: String,
+    pub subject: std::sync::Arc<str>,
     /// Its budget.
     pub tier: RateLimitTier,
 }
@@ -96,7 +96,7 @@ impl Principals {
         let answer = match self.identity.clone().get_current_principal(request).await {
             Ok(response) => match response.into_inner().principal {
                 Some(principal) => Ok(Known {
-                    subject: subject_of(&principal),
+                    subject: subject_of(&principal).into(),
                     tier: principal.tier(),
                 }),
                 None => {
@@ -132,7 +132,7 @@ mod tests {
 
     fn known(id: i64) -> Answer {
         Ok(Known {
-            subject: format!("key:{id}"),
+            subject: format!("key:{id}").into(),
             tier: RateLimitTier::Standard,
         })
     }
