@@ -120,6 +120,8 @@ mod tests {
             ("LoginBody", "email"),
             ("LoginBody", "password"),
             ("RefreshBody", "refresh_token"),
+            ("ClientTokenBody", "client_id"),
+            ("ClientTokenBody", "client_secret"),
         ] {
             assert_eq!(
                 schemas[schema]["properties"][field]["pattern"],

@@ -17,12 +17,14 @@ use lastmile_proto::v1::{IssueClientTokenRequest, RevokeClientTokenRequest};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// Token request.
+/// Token request. The patterns are `resource::fields::NON_BLANK` (a derive wants a literal).
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ClientTokenBody {
-    /// The client's public id (a UUID).
+    /// The client's public id (a UUID); blank is missing.
+    #[schema(pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")]
     pub client_id: String,
-    /// The client's secret.
+    /// The client's secret; blank is missing.
+    #[schema(pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")]
     pub client_secret: String,
 }
 
