@@ -399,10 +399,10 @@ async fn seed(core: &lastmile_core::Core) -> anyhow::Result<()> {
     };
     sqlx::query(
         "INSERT INTO customers (portal_id, first_name, last_name, email, phone, portal_password_hash, \
-         street, city, country, auto_suspension, suspend_after_days, status, currency, created_at, updated_at) \
+         street, city, country, auto_suspension, suspend_after_days, status, currency, created_at, updated_at, uuid) \
          SELECT (10000000 + g)::text, 'Customer' || g, 'Bench', 'customer' || g || '@example.com', \
          '+1555' || lpad(g::text, 7, '0'), '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA', \
-         'Main Street ' || g, 'Nairobi', 'KE', true, 14, 'active', 'USD', now(), now() \
+         'Main Street ' || g, 'Nairobi', 'KE', true, 14, 'active', 'USD', now(), now(), gen_random_uuid()::text \
          FROM generate_series(1, $1) AS g",
     )
     .bind(CUSTOMERS)

@@ -238,8 +238,8 @@ impl Database {
         }
     }
 
-    /// Inserts `count` customers in one statement; returns the live customers' id range
-    /// and count.
+    /// Inserts `count` customers in one statement (skipping a portal id the earlier steps
+    /// happened to take); returns the live customers' id range and count.
     async fn seed_customers(&self, count: u64) -> anyhow::Result<(i64, i64, i64)> {
         // Customers with a fixed (valid, never matching) argon2id PHC string: no hashing.
         const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA";
@@ -250,11 +250,12 @@ impl Database {
                 sqlx::query(
                     "INSERT INTO customers (portal_id, first_name, last_name, email, phone, \
                      portal_password_hash, street, city, country, auto_suspension, \
-                     suspend_after_days, status, currency, created_at, updated_at) \
+                     suspend_after_days, status, currency, created_at, updated_at, uuid) \
                      SELECT (90000000 - g)::text, 'Customer' || g, 'Seeded', \
                      'seeded' || g || '@example.com', '+1555' || lpad(g::text, 7, '0'), $2, \
-                     'Main Street ' || g, 'Nairobi', 'KE', true, 14, 'active', 'USD', now(), now() \
-                     FROM generate_series(1, $1) AS g",
+                     'Main Street ' || g, 'Nairobi', 'KE', true, 14, 'active', 'USD', now(), now(), \
+                     gen_random_uuid()::text \
+                     FROM generate_series(1, $1) AS g ON CONFLICT DO NOTHING",
                 )
                 .bind(count as i64)
                 .bind(HASH)
@@ -269,14 +270,17 @@ impl Database {
                 let pool = sqlx::SqlitePool::connect(url).await?;
                 sqlx::query(
                     "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ?1) \
-                     INSERT INTO customers (portal_id, first_name, last_name, email, phone, \
-                     portal_password_hash, street, city, country, auto_suspension, \
-                     suspend_after_days, status, currency, created_at, updated_at) \
+                     INSERT OR IGNORE INTO customers (portal_id, first_name, last_name, email, \
+                     phone, portal_password_hash, street, city, country, auto_suspension, \
+                     suspend_after_days, status, currency, created_at, updated_at, uuid) \
                      SELECT CAST(90000000 - n AS TEXT), 'Customer' || n, 'Seeded', \
                      'seeded' || n || '@example.com', '+1555' || substr('0000000' || n, -7), ?2, \
                      'Main Street ' || n, 'Nairobi', 'KE', 1, 14, 'active', 'USD', \
                      strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'), \
-                     strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now') FROM g",
+                     strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'), \
+                     lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || \
+                     substr(hex(randomblob(2)), 2) || '-a' || substr(hex(randomblob(2)), 2) || '-' || \
+                     hex(randomblob(6))) FROM g",
                 )
                 .bind(count as i64)
                 .bind(HASH)
