@@ -105,7 +105,8 @@ impl Authenticator {
     /// on every call (one indexed read), so a revocation applies at once everywhere.
     async fn authenticate_client_token(&self, token: &str) -> Result<Principal> {
         let invalid = || Error::Unauthenticated(AuthFailure::InvalidToken);
-        let found = identity::store_find_token(&self.db, &identity::digest(token)).await?;
+        let digest = identity::digest(token);
+        let found = identity::store_find_token(&self.db, &digest).await?;
         let found = found.ok_or_else(invalid)?;
         let now = self.clock.now();
         if found.revoked_at.is_some() {
@@ -114,7 +115,9 @@ impl Authenticator {
         if found.expires_at <= now {
             return Err(Error::Unauthenticated(AuthFailure::TokenExpired));
         }
-        let mut principal = key_principal(found.key, now).map_err(|_| invalid())?;
+        let mut principal = key_principal(found.key.clone(), now).map_err(|_| invalid())?;
+        // The client's last use, like a key's.
+        self.record_use(&digest, &found.key);
         principal.expires_at = Some(
             principal
                 .expires_at

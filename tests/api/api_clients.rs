@@ -104,6 +104,19 @@ async fn an_admin_creates_a_client_whose_secret_buys_a_token_that_works_until_re
     );
     let (status, _) = customers_with(&app, &second).await;
     assert_eq!(status, StatusCode::OK);
+
+    // The client's use is recorded (in the background, to the minute), like a key's.
+    // The write happens beside the answer, not before it: wait (at most 5 s) to see it.
+    let mut last_used = Value::Null;
+    for _ in 0..250 {
+        let (_, list) = app.get("/api/v1/api-clients").await;
+        last_used = list["data"]["api_clients"][0]["last_used_at"].clone();
+        if !last_used.is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(last_used.is_string(), "last_used_at never set");
     app.stop().await;
 }
 
