@@ -17,6 +17,11 @@ use tonic::transport::Channel;
 /// the edge within seconds; the core checks the key on every business call anyway.
 const TTL: Duration = Duration::from_secs(3);
 
+/// From this age on, one request asks the core again while the others keep the answer
+/// they have: a busy credential is renewed before it expires, instead of every request in
+/// flight missing at the same moment.
+const REFRESH_AFTER: Duration = Duration::from_secs(2);
+
 /// Most credentials remembered at once.
 const CAPACITY: usize = 10_000;
 
@@ -36,29 +41,72 @@ type Answer = Result<Known, ApiError>;
 /// raw key is kept beyond its request.
 #[derive(Debug, Default)]
 pub(crate) struct PrincipalCache {
-    entries: Mutex<HashMap<[u8; 32], (Instant, Answer)>>,
+    entries: Mutex<HashMap<[u8; 32], Entry>>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    at: Instant,
+    answer: Answer,
+    /// A request is asking the core again for this credential.
+    refreshing: bool,
+}
+
+/// What the cache knows of a credential.
+#[derive(Debug, PartialEq)]
+enum Cached {
+    /// An answer to use.
+    Fresh(Answer),
+    /// An answer still good, which this caller (alone) should renew.
+    Renew(Answer),
+    /// Nothing good: ask the core.
+    Miss,
 }
 
 impl PrincipalCache {
-    fn get(&self, key: &[u8; 32], now: Instant) -> Option<Answer> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(key)
-            .filter(|(at, _)| now.saturating_duration_since(*at) < TTL)
-            .map(|(_, answer)| answer.clone())
+    fn get(&self, key: &[u8; 32], now: Instant) -> Cached {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(entry) = entries.get_mut(key) else {
+            return Cached::Miss;
+        };
+        let age = now.saturating_duration_since(entry.at);
+        if age >= TTL {
+            Cached::Miss
+        } else if age < REFRESH_AFTER || entry.refreshing {
+            Cached::Fresh(entry.answer.clone())
+        } else {
+            entry.refreshing = true;
+            Cached::Renew(entry.answer.clone())
+        }
+    }
+
+    /// A renewal failed (the core unreachable): let a later request try again.
+    fn renewal_failed(&self, key: &[u8; 32]) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = entries.get_mut(key) {
+            entry.refreshing = false;
+        }
     }
 
     fn put(&self, key: [u8; 32], answer: Answer, now: Instant) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= CAPACITY && !entries.contains_key(&key) {
-            entries.retain(|_, (at, _)| now.saturating_duration_since(*at) < TTL);
+            entries.retain(|_, entry| now.saturating_duration_since(entry.at) < TTL);
             if entries.len() >= CAPACITY {
                 // Every entry is fresh: a flood of distinct credentials. Start over rather
                 // than grow; the cost is one more lookup per credential.
                 entries.clear();
             }
         }
-        entries.insert(key, (now, answer));
+        let refreshing = false;
+        entries.insert(
+            key,
+            Entry {
+                at: now,
+                answer,
+                refreshing,
+            },
+        );
     }
 
     #[cfg(test)]
@@ -89,19 +137,40 @@ impl Principals {
     /// remembered like an accepted one; other failures (the core unreachable) are not.
     pub(crate) async fn resolve(&self, credential: &Credential, headers: &HeaderMap) -> Answer {
         let key = credential.fingerprint();
-        if let Some(answer) = self.cache.get(&key, self.clock.instant()) {
-            return answer;
+        let current = match self.cache.get(&key, self.clock.instant()) {
+            Cached::Fresh(answer) => return answer,
+            Cached::Renew(answer) => Some(answer),
+            Cached::Miss => None,
+        };
+        match self.ask(credential, headers).await {
+            Ok(answer) => {
+                self.cache.put(key, answer.clone(), self.clock.instant());
+                answer
+            }
+            // The core could not answer: a renewal keeps the answer it had, for now.
+            Err(error) => match current {
+                Some(current) => {
+                    self.cache.renewal_failed(&key);
+                    current
+                }
+                None => Err(error),
+            },
         }
+    }
+
+    /// The core's answer to remember (a principal, or the refusal of the credential), or
+    /// the error of a core that could not answer (not remembered).
+    async fn ask(&self, credential: &Credential, headers: &HeaderMap) -> Result<Answer, ApiError> {
         let request = principal_request(credential, headers, GetCurrentPrincipalRequest {})?;
-        let answer = match self.identity.clone().get_current_principal(request).await {
+        match self.identity.clone().get_current_principal(request).await {
             Ok(response) => match response.into_inner().principal {
-                Some(principal) => Ok(Known {
+                Some(principal) => Ok(Ok(Known {
                     subject: subject_of(&principal).into(),
                     tier: principal.tier(),
-                }),
+                })),
                 None => {
                     tracing::error!("the core named no principal for an accepted credential");
-                    return Err(ApiError::internal());
+                    Err(ApiError::internal())
                 }
             },
             Err(status) => {
@@ -109,11 +178,9 @@ impl Principals {
                 if error.body.code != ErrorCode::Unauthenticated.as_str() {
                     return Err(error);
                 }
-                Err(error) // remembered: the same key gets the same 401 without a lookup
+                Ok(Err(error)) // remembered: the same key gets the same 401 without a lookup
             }
-        };
-        self.cache.put(key, answer.clone(), self.clock.instant());
-        answer
+        }
     }
 }
 
@@ -143,11 +210,31 @@ mod tests {
         let key = Credential::new("k").fingerprint();
         let start = Instant::now();
         cache.put(key, known(1), start);
+        let soon = start + Duration::from_millis(1_999);
+        assert_eq!(cache.get(&key, soon), Cached::Fresh(known(1)));
+        assert_eq!(cache.get(&key, start + TTL), Cached::Miss);
+    }
+
+    #[test]
+    fn one_caller_renews_an_aging_answer_while_the_others_keep_it() {
+        let cache = PrincipalCache::default();
+        let key = Credential::new("k").fingerprint();
+        let start = Instant::now();
+        cache.put(key, known(1), start);
+        let aging = start + REFRESH_AFTER;
+        assert_eq!(cache.get(&key, aging), Cached::Renew(known(1)));
+        assert_eq!(cache.get(&key, aging), Cached::Fresh(known(1)));
+        // A failed renewal lets the next caller try.
+        cache.renewal_failed(&key);
+        assert_eq!(cache.get(&key, aging), Cached::Renew(known(1)));
+        // A renewed answer is young again.
+        cache.put(key, known(2), aging);
         assert_eq!(
-            cache.get(&key, start + Duration::from_secs(2)),
-            Some(known(1))
+            cache.get(&key, aging + REFRESH_AFTER / 2),
+            Cached::Fresh(known(2))
         );
-        assert_eq!(cache.get(&key, start + TTL), None);
+        // Past the TTL nothing is served, renewing or not.
+        assert_eq!(cache.get(&key, aging + TTL), Cached::Miss);
     }
 
     #[test]
@@ -156,7 +243,9 @@ mod tests {
         let key = Credential::new("bad").fingerprint();
         let now = Instant::now();
         cache.put(key, Err(ApiError::invalid_credential()), now);
-        let answer = cache.get(&key, now).unwrap().unwrap_err();
+        let Cached::Fresh(Err(answer)) = cache.get(&key, now) else {
+            panic!("the rejection is remembered");
+        };
         assert_eq!(answer.status.as_u16(), 401);
     }
 
