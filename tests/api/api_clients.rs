@@ -179,6 +179,28 @@ async fn revoking_the_client_ends_its_tokens(app: TestApp) {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     let (status, _) = app.delete(&format!("/api/v1/api-clients/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Both are audited, with the client_id and never the secret.
+    let (status, audit) = app
+        .get("/api/v1/audit-log?resource_type=api_client&per_page=100")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{audit}");
+    let actions: Vec<_> = audit["data"]["audit_entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        actions.contains(&"api_client.created".to_owned()),
+        "{audit}"
+    );
+    assert!(
+        actions.contains(&"api_client.revoked".to_owned()),
+        "{audit}"
+    );
+    let text = audit.to_string();
+    assert!(text.contains(&client_id), "{audit}");
+    assert!(!text.contains(&secret), "the secret is never audited");
     // An API key's id is no client.
     let (key_id, _) = app.key(Role::Support, None, None).await;
     let (status, _) = app.delete(&format!("/api/v1/api-clients/{key_id}")).await;

@@ -5,14 +5,12 @@
 //! accepted as a key, and revoking the client ends every token it was issued.
 
 use chrono::Duration as ChronoDuration;
-use serde_json::{Map, Value, json};
 use subtle::ConstantTimeEq;
 
-use super::keys::{KeyRequest, checked};
+use super::keys::KeyRequest;
 use super::service::Identity;
 use super::store::{self, KeyKind, KeyScope};
-use super::{ApiKeyRecord, Principal, digest, generate_key, prefix_of};
-use crate::audit::{self, Change};
+use super::{ApiKeyRecord, Principal, digest, generate_key};
 use crate::auth::RequestContext;
 use crate::db::Tx;
 use crate::error::{AuthFailure, Error, Result};
@@ -38,15 +36,6 @@ pub fn is_client_token(credential: &str) -> bool {
     credential.starts_with(CLIENT_TOKEN_PREFIX)
 }
 
-fn audit_fields(client: &ApiKeyRecord) -> Map<String, Value> {
-    let value = json!({
-        "name": client.name, "client_id": client.client_id, "role": client.role,
-        "tier": client.tier, "expires_at": client.expires_at,
-        "owner_user_id": client.owner_user_id,
-    });
-    value.as_object().cloned().unwrap_or_default()
-}
-
 impl Identity {
     /// Every live API client, newest first (the permission table lets admins only).
     pub async fn list_api_clients(&self, page: PageQuery) -> Result<Page<ApiKeyRecord>> {
@@ -70,27 +59,8 @@ impl Identity {
         context: &RequestContext,
         request: KeyRequest,
     ) -> Result<(ApiKeyRecord, String)> {
-        let now = self.clock.now();
-        let new = checked(&request, &context.principal, now)?;
-        let secret = generate_key();
-        let prefix = prefix_of(&secret).ok_or_else(|| anyhow::anyhow!("secret too short"))?;
-        let client_id = uuid::new_v4();
-        let id = store::insert(
-            &mut tx.conn(),
-            &new,
-            prefix,
-            &digest(&secret),
-            Some(&client_id),
-            now,
-        )
-        .await?;
-        let record: ApiKeyRecord = store::find_listed(&mut tx.conn(), id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("client {id} vanished"))?
-            .into();
-        let change = Change::created("api_client", id, audit_fields(&record));
-        audit::record(&mut tx.conn(), context, change, now).await?;
-        Ok((record, secret))
+        self.create_credential(tx, context, request, KeyKind::Client)
+            .await
     }
 
     /// Revokes an API client inside `tx`: its tokens stop working with it.
@@ -100,26 +70,8 @@ impl Identity {
         context: &RequestContext,
         id: i64,
     ) -> Result<()> {
-        let record: ApiKeyRecord = store::find_listed(&mut tx.conn(), id)
-            .await?
-            .filter(|k| k.revoked_at.is_none() && k.client_id.is_some())
-            .ok_or(Error::NotFound("API client"))?
-            .into();
-        let now = self.clock.now();
-        if store::revoke(&mut tx.conn(), id, now).await? == 0 {
-            return Err(Error::NotFound("API client"));
-        }
-        let before = audit_fields(&record);
-        let mut after = before.clone();
-        after.insert("revoked_at".into(), json!(now));
-        let change = Change::updated(
-            "api_client.revoked".into(),
-            "api_client",
-            id,
-            &before,
-            &after,
-        );
-        audit::record(&mut tx.conn(), context, change, now).await
+        self.revoke_credential(tx, context, id, KeyKind::Client, |_| true)
+            .await
     }
 
     /// Exchanges a live client's id and secret for an access token. Any mismatch is one

@@ -13,6 +13,7 @@ use crate::auth::RequestContext;
 use crate::authz;
 use crate::db::Tx;
 use crate::error::{Error, FieldErrors, Result};
+use crate::fields::uuid;
 use crate::paging::{Page, PageQuery};
 
 const NAME_MAX: usize = 255;
@@ -101,11 +102,7 @@ fn scope_of(principal: &Principal) -> KeyScope {
     }
 }
 
-pub(super) fn checked(
-    request: &KeyRequest,
-    creator: &Principal,
-    now: DateTime<Utc>,
-) -> Result<NewApiKey> {
+fn checked(request: &KeyRequest, creator: &Principal, now: DateTime<Utc>) -> Result<NewApiKey> {
     let mut errors = FieldErrors::new();
     let name = request.name.trim();
     if name.is_empty() {
@@ -169,11 +166,14 @@ pub(super) fn checked(
 }
 
 fn audit_fields(key: &ApiKeyRecord) -> Map<String, Value> {
-    let value = json!({
+    let mut value = json!({
         "name": key.name, "prefix": key.prefix, "role": key.role, "tier": key.tier,
         "expires_at": key.expires_at, "owner_user_id": key.owner_user_id,
         "partner_id": key.partner_id,
     });
+    if let Some(client_id) = &key.client_id {
+        value["client_id"] = json!(client_id);
+    }
     value.as_object().cloned().unwrap_or_default()
 }
 
@@ -204,19 +204,46 @@ impl Identity {
         context: &RequestContext,
         request: KeyRequest,
     ) -> Result<(ApiKeyRecord, String)> {
+        self.create_credential(tx, context, request, KeyKind::Key)
+            .await
+    }
+
+    /// Creates a key or an API client inside `tx`, with its audit entry; returns its
+    /// record and its secret. A key belongs to the user who made it (and stops working
+    /// with them); an API client is the deployment's, with a public `client_id`.
+    pub(super) async fn create_credential(
+        &self,
+        tx: &mut Tx,
+        context: &RequestContext,
+        request: KeyRequest,
+        kind: KeyKind,
+    ) -> Result<(ApiKeyRecord, String)> {
         let now = self.clock.now();
         let new = checked(&request, &context.principal, now)?;
-        let key = generate_key();
-        let prefix = prefix_of(&key).ok_or_else(|| anyhow::anyhow!("generated key too short"))?;
-        let id = store::insert(&mut tx.conn(), &new, prefix, &digest(&key), None, now).await?;
-        store::set_owner(&mut tx.conn(), id, context.principal.user_id).await?;
+        let secret = generate_key();
+        let prefix =
+            prefix_of(&secret).ok_or_else(|| anyhow::anyhow!("generated key too short"))?;
+        let client_id = (kind == KeyKind::Client).then(uuid::new_v4);
+        let digest = digest(&secret);
+        let id = store::insert(
+            &mut tx.conn(),
+            &new,
+            prefix,
+            &digest,
+            client_id.as_deref(),
+            now,
+        )
+        .await?;
+        if kind == KeyKind::Key {
+            store::set_owner(&mut tx.conn(), id, context.principal.user_id).await?;
+        }
         let record: ApiKeyRecord = store::find_listed(&mut tx.conn(), id)
             .await?
-            .ok_or_else(|| anyhow::anyhow!("key {id} vanished"))?
+            .ok_or_else(|| anyhow::anyhow!("{} {id} vanished", kind.resource()))?
             .into();
-        let change = Change::created("api_key", id, audit_fields(&record));
+        let change = Change::created(kind.resource(), id, audit_fields(&record));
         audit::record(&mut tx.conn(), context, change, now).await?;
-        Ok((record, key))
+        Ok((record, secret))
     }
 
     /// Revokes a key of the caller (any key, for admins) inside `tx`, with its audit
@@ -227,28 +254,46 @@ impl Identity {
         context: &RequestContext,
         id: i64,
     ) -> Result<()> {
-        let principal = &context.principal;
-        let record: ApiKeyRecord = store::find_listed(&mut tx.conn(), id)
-            .await?
-            .filter(|k| k.revoked_at.is_none() && k.client_id.is_none())
-            .ok_or(Error::NotFound("API key"))?
-            .into();
-        let visible = match scope_of(principal) {
+        let scope = scope_of(&context.principal);
+        let visible = |record: &ApiKeyRecord| match scope {
             KeyScope::All => true,
             KeyScope::Owner(user) => record.owner_user_id == Some(user),
             KeyScope::Only(key) => record.id == key,
         };
-        if !visible {
-            return Err(Error::NotFound("API key"));
+        self.revoke_credential(tx, context, id, KeyKind::Key, visible)
+            .await
+    }
+
+    /// Revokes a live key or API client that `visible` lets the caller see, inside `tx`,
+    /// with its audit entry; anything else is not found.
+    pub(super) async fn revoke_credential(
+        &self,
+        tx: &mut Tx,
+        context: &RequestContext,
+        id: i64,
+        kind: KeyKind,
+        visible: impl Fn(&ApiKeyRecord) -> bool,
+    ) -> Result<()> {
+        let not_found = || Error::NotFound(kind.title());
+        let record: ApiKeyRecord = store::find_listed(&mut tx.conn(), id)
+            .await?
+            .filter(|k| {
+                k.revoked_at.is_none() && k.client_id.is_some() == (kind == KeyKind::Client)
+            })
+            .ok_or_else(not_found)?
+            .into();
+        if !visible(&record) {
+            return Err(not_found());
         }
         let now = self.clock.now();
         if store::revoke(&mut tx.conn(), id, now).await? == 0 {
-            return Err(Error::NotFound("API key"));
+            return Err(not_found());
         }
         let before = audit_fields(&record);
         let mut after = before.clone();
         after.insert("revoked_at".into(), json!(now));
-        let change = Change::updated("api_key.revoked".into(), "api_key", id, &before, &after);
+        let action = format!("{}.revoked", kind.resource());
+        let change = Change::updated(action, kind.resource(), id, &before, &after);
         audit::record(&mut tx.conn(), context, change, now).await
     }
 }

@@ -191,6 +191,22 @@ pub(super) enum KeyKind {
 }
 
 impl KeyKind {
+    /// The resource's name in the audit log.
+    pub(super) fn resource(self) -> &'static str {
+        match self {
+            KeyKind::Key => "api_key",
+            KeyKind::Client => "api_client",
+        }
+    }
+
+    /// The name in messages ("API key not found").
+    pub(super) fn title(self) -> &'static str {
+        match self {
+            KeyKind::Key => "API key",
+            KeyKind::Client => "API client",
+        }
+    }
+
     fn filter(self) -> &'static str {
         match self {
             KeyKind::Key => "client_id IS NULL",

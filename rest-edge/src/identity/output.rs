@@ -116,7 +116,9 @@ impl ApiKeyJson {
     }
 }
 
-/// An API client; `client_secret` only in the answer that created it.
+/// An API client; `client_secret` only in the answer that created it. A client belongs to
+/// the deployment, not to the admin who made it (the audit log names them): it keeps
+/// working when they leave, until it is revoked.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ApiClientJson {
     /// Id (for revoking it).
@@ -137,8 +139,6 @@ pub(crate) struct ApiClientJson {
     pub created_at: Option<String>,
     /// When last used (to the minute).
     pub last_used_at: Option<String>,
-    /// The admin who created it.
-    pub owner_user_id: Option<i64>,
     /// The secret: shown once, at creation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
@@ -157,7 +157,6 @@ impl ApiClientJson {
             expires_at: timestamp(k.expires_at),
             created_at: timestamp(k.created_at),
             last_used_at: timestamp(k.last_used_at),
-            owner_user_id: k.owner_user_id,
             client_secret,
         }
     }
