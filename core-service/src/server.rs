@@ -108,6 +108,11 @@ async fn purge_idempotency_records(core: Core, stop: CancellationToken) {
             Ok(n) => tracing::info!(records = n, "purged expired idempotency records"),
             Err(err) => tracing::warn!(error = %err, "could not purge idempotency records"),
         }
+        match core.authenticator.identity().purge_client_tokens().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tokens = n, "purged expired API client tokens"),
+            Err(err) => tracing::warn!(error = %err, "could not purge API client tokens"),
+        }
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(PURGE_INTERVAL) => {}

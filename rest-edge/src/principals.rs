@@ -115,6 +115,22 @@ impl PrincipalCache {
     }
 }
 
+/// The renewal of a credential's answer by one request; unless it was answered, dropping
+/// it (the request ended, or was cancelled midway) lets another request renew.
+struct Renewal<'a> {
+    cache: &'a PrincipalCache,
+    key: [u8; 32],
+    answered: bool,
+}
+
+impl Drop for Renewal<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.cache.renewal_failed(&self.key);
+        }
+    }
+}
+
 /// Resolves credentials through `IdentityService.GetCurrentPrincipal`.
 #[derive(Debug)]
 pub(crate) struct Principals {
@@ -142,19 +158,23 @@ impl Principals {
             Cached::Renew(answer) => Some(answer),
             Cached::Miss => None,
         };
+        // A renewal that ends without an answer (the core unreachable, or this request
+        // dropped by its client) lets the next request renew.
+        let mut renewal = current.is_some().then_some(Renewal {
+            cache: &self.cache,
+            key,
+            answered: false,
+        });
         match self.ask(credential, headers).await {
             Ok(answer) => {
                 self.cache.put(key, answer.clone(), self.clock.instant());
+                if let Some(renewal) = renewal.as_mut() {
+                    renewal.answered = true;
+                }
                 answer
             }
             // The core could not answer: a renewal keeps the answer it had, for now.
-            Err(error) => match current {
-                Some(current) => {
-                    self.cache.renewal_failed(&key);
-                    current
-                }
-                None => Err(error),
-            },
+            Err(error) => current.unwrap_or(Err(error)),
         }
     }
 
@@ -224,9 +244,20 @@ mod tests {
         let aging = start + REFRESH_AFTER;
         assert_eq!(cache.get(&key, aging), Cached::Renew(known(1)));
         assert_eq!(cache.get(&key, aging), Cached::Fresh(known(1)));
-        // A failed renewal lets the next caller try.
-        cache.renewal_failed(&key);
+        // A renewal that ends without an answer lets the next caller try.
+        drop(Renewal {
+            cache: &cache,
+            key,
+            answered: false,
+        });
         assert_eq!(cache.get(&key, aging), Cached::Renew(known(1)));
+        let answered = Renewal {
+            cache: &cache,
+            key,
+            answered: true,
+        };
+        drop(answered);
+        assert_eq!(cache.get(&key, aging), Cached::Fresh(known(1)));
         // A renewed answer is young again.
         cache.put(key, known(2), aging);
         assert_eq!(

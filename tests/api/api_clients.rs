@@ -13,6 +13,7 @@ engine_tests!(
     a_client_token_expires_after_thirty_minutes,
     revoking_the_client_ends_its_tokens,
     only_admins_manage_clients,
+    a_client_token_cannot_make_or_revoke_credentials,
 );
 
 async fn create_client(app: &TestApp, name: &str) -> (i64, String, String) {
@@ -220,5 +221,51 @@ async fn only_admins_manage_clients(app: TestApp) {
     ))
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+
+async fn a_client_token_cannot_make_or_revoke_credentials(app: TestApp) {
+    // Even a client with the admin role: a 30-minute token must not mint lasting keys or
+    // clients, nor disable other integrations.
+    let (status, answer) = app
+        .post(
+            "/api/v1/api-clients",
+            &json!({"name": "powerful", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let client = &answer["data"]["api_client"];
+    let (client_id, secret) = (
+        client["client_id"].as_str().unwrap().to_owned(),
+        client["client_secret"].as_str().unwrap().to_owned(),
+    );
+    let (other, _, _) = create_client(&app, "other").await;
+    let (_, answer) = token(&app, &client_id, &secret).await;
+    let access = answer["access_token"].as_str().unwrap().to_owned();
+    let as_client = |request: reqwest::RequestBuilder| request.bearer_auth(&access);
+    for (request, what) in [
+        (
+            as_client(app.http.post(app.url("/api/v1/api-keys"))).json(&json!({"name": "lasting"})),
+            "a key",
+        ),
+        (
+            as_client(app.http.post(app.url("/api/v1/api-clients")))
+                .json(&json!({"name": "lasting"})),
+            "a client",
+        ),
+        (
+            as_client(
+                app.http
+                    .delete(app.url(&format!("/api/v1/api-clients/{other}"))),
+            ),
+            "a revocation",
+        ),
+    ] {
+        let (status, body) = send(request).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{what}: {body}");
+    }
+    // It may still do what its role allows with the API.
+    let (status, _) = customers_with(&app, &access).await;
+    assert_eq!(status, StatusCode::OK);
     app.stop().await;
 }

@@ -16,6 +16,7 @@ engine_tests!(
     key_creation_and_revocation_are_audited_without_the_key,
     the_keys_of_a_deleted_user_stop_working,
     a_key_stops_working_when_its_owners_role_falls_below_it,
+    a_key_made_with_an_expiring_key_expires_with_it,
 );
 
 const PASSWORD: &str = "Str0ng!pass";
@@ -294,5 +295,43 @@ async fn a_key_stops_working_when_its_owners_role_falls_below_it(app: TestApp) {
         .await;
     assert_eq!(status, StatusCode::OK);
     refused_after_three_seconds(&app, &key).await;
+    app.stop().await;
+}
+
+async fn a_key_made_with_an_expiring_key_expires_with_it(app: TestApp) {
+    let (_, parent) = app
+        .key(
+            lastmile_core::identity::Role::Manager,
+            None,
+            Some(chrono::Duration::hours(1)),
+        )
+        .await;
+    let create = |body: Value| {
+        app.http
+            .post(app.url("/api/v1/api-keys"))
+            .header("X-API-Key", &parent)
+            .json(&body)
+    };
+    let (_, parents) = send(
+        app.http
+            .get(app.url("/api/v1/api-keys"))
+            .header("X-API-Key", &parent),
+    )
+    .await;
+    let parent_expiry = parents["data"]["api_keys"][0]["expires_at"].clone();
+    assert!(parent_expiry.is_string(), "{parents}");
+
+    let (status, child) = send(create(json!({"name": "child"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{child}");
+    assert_eq!(child["data"]["api_key"]["expires_at"], parent_expiry);
+
+    let later =
+        (lastmile_core::clock::Clock::now(&app.clock) + chrono::Duration::hours(2)).to_rfc3339();
+    let (status, refused) = send(create(json!({"name": "outliving", "expires_at": later}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(
+        refused["errors"]["expires_at"],
+        json!(["The expires at may not be later than the expiry of your own credential."])
+    );
     app.stop().await;
 }

@@ -154,13 +154,26 @@ fn checked(request: &KeyRequest, creator: &Principal, now: DateTime<Utc>) -> Res
     if request.expires_at.is_some_and(|at| at <= now) {
         errors.add("expires_at", "The expires at must be a date in the future.");
     }
+    // Nor does it outlive the credential that made it: without an expiry it gets the
+    // creator's.
+    let expires_at = match (request.expires_at, creator.expires_at) {
+        (Some(at), Some(limit)) if at > limit => {
+            errors.add(
+                "expires_at",
+                "The expires at may not be later than the expiry of your own credential.",
+            );
+            None
+        }
+        (None, limit) => limit,
+        (at, _) => at,
+    };
     errors.into_result()?;
     Ok(NewApiKey {
         name: name.to_owned(),
         description: description.map(str::to_owned),
         role: role.unwrap_or(creator.role),
         tier: tier.unwrap_or(Tier::Standard),
-        expires_at: request.expires_at,
+        expires_at,
         partner_id: creator.partner_id,
     })
 }
@@ -171,8 +184,12 @@ fn audit_fields(key: &ApiKeyRecord) -> Map<String, Value> {
         "expires_at": key.expires_at, "owner_user_id": key.owner_user_id,
         "partner_id": key.partner_id,
     });
+    // A client is named by its client_id; its prefix is part of its secret.
     if let Some(client_id) = &key.client_id {
         value["client_id"] = json!(client_id);
+        if let Some(fields) = value.as_object_mut() {
+            fields.remove("prefix");
+        }
     }
     value.as_object().cloned().unwrap_or_default()
 }
@@ -218,6 +235,8 @@ impl Identity {
         request: KeyRequest,
         kind: KeyKind,
     ) -> Result<(ApiKeyRecord, String)> {
+        self.refuse_client_principals(tx, &context.principal)
+            .await?;
         let now = self.clock.now();
         let new = checked(&request, &context.principal, now)?;
         let secret = generate_key();
@@ -244,6 +263,22 @@ impl Identity {
         let change = Change::created(kind.resource(), id, audit_fields(&record));
         audit::record(&mut tx.conn(), context, change, now).await?;
         Ok((record, secret))
+    }
+
+    /// A principal that signed in with an API client's token may use the API, not make or
+    /// revoke credentials: a short-lived token must not mint lasting ones, nor disable
+    /// other integrations.
+    async fn refuse_client_principals(&self, tx: &mut Tx, principal: &Principal) -> Result<()> {
+        let Some(key) = principal.api_key_id else {
+            return Ok(());
+        };
+        let client = store::find_listed(&mut tx.conn(), key)
+            .await?
+            .is_some_and(|k| k.client_id.is_some());
+        match client {
+            true => Err(Error::Forbidden),
+            false => Ok(()),
+        }
     }
 
     /// Revokes a key of the caller (any key, for admins) inside `tx`, with its audit
@@ -274,6 +309,8 @@ impl Identity {
         kind: KeyKind,
         visible: impl Fn(&ApiKeyRecord) -> bool,
     ) -> Result<()> {
+        self.refuse_client_principals(tx, &context.principal)
+            .await?;
         let not_found = || Error::NotFound(kind.title());
         let record: ApiKeyRecord = store::find_listed(&mut tx.conn(), id)
             .await?

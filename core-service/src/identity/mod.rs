@@ -72,7 +72,9 @@ pub fn generate_key() -> String {
 /// The public prefix of a key: its first 11 characters (`lm_` and 8 random ones for
 /// generated keys; any key of at least 16 characters is accepted, e.g. a bootstrap key).
 pub fn prefix_of(key: &str) -> Option<&str> {
+    // `v2_…` is an API client's token, never a key.
     if key.len() < MIN_KEY_LEN
+        || is_client_token(key)
         || !key.is_ascii()
         || key
             .bytes()
@@ -115,7 +117,7 @@ impl ApiKeys {
     pub async fn ensure_bootstrap_key(&self, key: &str) -> Result<()> {
         if prefix_of(key).is_none() {
             return Err(Error::BadRequest(format!(
-                "The bootstrap API key must be at least {MIN_KEY_LEN} printable ASCII characters without spaces."
+                "The bootstrap API key must be at least {MIN_KEY_LEN} printable ASCII characters without spaces, not starting with {CLIENT_TOKEN_PREFIX}."
             )));
         }
         let mut tx = self.db.begin().await?;

@@ -112,6 +112,14 @@ pub(super) async fn insert_token(
     Ok(())
 }
 
+/// Deletes the tokens that expired before `before`.
+pub(super) async fn purge_tokens(conn: &mut Conn<'_>, before: DateTime<Utc>) -> Result<u64> {
+    Ok(
+        on_conn!(conn, c => sqlx::query("DELETE FROM api_tokens WHERE expires_at < $1")
+        .bind(before).execute(c).await.map(|done| done.rows_affected()))?,
+    )
+}
+
 /// Revokes the live token with this digest if it belongs to `api_key_id`.
 pub(super) async fn revoke_token(
     conn: &mut Conn<'_>,
