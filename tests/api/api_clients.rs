@@ -4,6 +4,8 @@
 //! expires after 30 minutes of the servers' clock, and revoking the client ends its tokens.
 
 use lastmile_core::identity::Role;
+use lastmile_proto::v1::IssueClientTokenRequest;
+use lastmile_proto::v1::identity_service_client::IdentityServiceClient;
 use lastmile_tests::{StatusCode, TestApp, engine_tests, json, send};
 use serde_json::Value;
 
@@ -151,6 +153,21 @@ async fn a_wrong_secret_an_unknown_client_and_the_secret_as_a_key_are_refused(ap
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = customers_with(&app, "v2_made-up-token").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Over gRPC the core itself names the missing fields, and a wrong secret is refused.
+    let mut identity = IdentityServiceClient::new(app.grpc_channel().await);
+    let empty = IssueClientTokenRequest {
+        client_id: " ".into(),
+        client_secret: String::new(),
+    };
+    let status = identity.issue_client_token(empty).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    let wrong = IssueClientTokenRequest {
+        client_id,
+        client_secret: "lm_wrongsec_0000000000000000000000000000000".into(),
+    };
+    let status = identity.issue_client_token(wrong).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
     app.stop().await;
 }
 

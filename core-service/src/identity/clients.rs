@@ -13,7 +13,7 @@ use super::store::{self, KeyKind, KeyScope};
 use super::{ApiKeyRecord, Principal, digest, generate_key};
 use crate::auth::RequestContext;
 use crate::db::Tx;
-use crate::error::{AuthFailure, Error, Result};
+use crate::error::{AuthFailure, Error, FieldErrors, Result};
 use crate::fields::uuid;
 use crate::paging::{Page, PageQuery};
 
@@ -77,6 +77,14 @@ impl Identity {
     /// Exchanges a live client's id and secret for an access token. Any mismatch is one
     /// answer, so the reply never tells whether the client exists.
     pub async fn issue_client_token(&self, client_id: &str, secret: &str) -> Result<ClientToken> {
+        let mut errors = FieldErrors::new();
+        for (field, value) in [("client_id", client_id), ("client_secret", secret)] {
+            if value.trim().is_empty() {
+                let label = field.replace('_', " ");
+                errors.add(field, format!("The {label} field is required."));
+            }
+        }
+        errors.into_result()?;
         let refused = || Error::Unauthenticated(AuthFailure::InvalidClient);
         let client_id = uuid::parse(client_id.trim()).ok_or_else(refused)?;
         // Checked on a read: an unknown caller never takes the write lock.

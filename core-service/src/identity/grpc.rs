@@ -380,19 +380,6 @@ impl IdentityService for IdentityGrpc {
         request: Request<pb::IssueClientTokenRequest>,
     ) -> Result<Response<pb::IssueClientTokenResponse>, Status> {
         let m = request.into_inner();
-        let mut errors = FieldErrors::new();
-        for (field, value) in [
-            ("client_id", &m.client_id),
-            ("client_secret", &m.client_secret),
-        ] {
-            if value.trim().is_empty() {
-                let label = field.replace('_', " ");
-                errors.add(field, format!("The {label} field is required."));
-            }
-        }
-        if !errors.is_empty() {
-            return Err(Error::Validation(errors).into());
-        }
         let token = self
             .identity
             .issue_client_token(&m.client_id, &m.client_secret)
