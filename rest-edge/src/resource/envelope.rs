@@ -43,6 +43,7 @@ struct FlatBody<'a, T> {
     meta: Option<PageMetaJson>,
 }
 
+/// `{success, message, data}`.
 fn flat_wrapper(message: &str, data: RefOr<Schema>) -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::Object)
@@ -143,31 +144,14 @@ fn reference(name: &str) -> Ref {
     Ref::from_schema_name(name)
 }
 
+/// `{success, message, data: {<key>: item}}`: the item under its key.
 fn wrapper(message: &str, key: &str, item: RefOr<Schema>) -> ObjectBuilder {
-    ObjectBuilder::new()
+    let data = ObjectBuilder::new()
         .schema_type(Type::Object)
-        .property(
-            "success",
-            ObjectBuilder::new()
-                .schema_type(Type::Boolean)
-                .description(Some("Always true.")),
-        )
-        .property(
-            "message",
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .description(Some(message)),
-        )
-        .property(
-            "data",
-            ObjectBuilder::new()
-                .schema_type(Type::Object)
-                .property(key, item)
-                .required(key),
-        )
-        .required("success")
-        .required("message")
-        .required("data")
+        .property(key, item)
+        .required(key)
+        .build();
+    flat_wrapper(message, RefOr::T(Schema::Object(data)))
 }
 
 impl Envelope for V1 {
