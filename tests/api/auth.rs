@@ -8,8 +8,7 @@ use chrono::{DateTime, Utc};
 use lastmile_core::clock::Clock;
 use lastmile_core::db::Db;
 use lastmile_core::identity::{NewApiKey, Role, Tier};
-use lastmile_tests::{StatusCode, TestApp, engine_tests, json};
-use reqwest::header::HeaderMap;
+use lastmile_tests::{StatusCode, TestApp, engine_tests, fetch, json};
 use serde_json::Value;
 
 engine_tests!(
@@ -34,25 +33,6 @@ engine_tests!(
 );
 
 const INVALID_DETAIL: &str = "The provided API key is invalid or does not exist.";
-
-/// Sends a request; returns status, headers and JSON body (Null when empty).
-async fn fetch(request: reqwest::RequestBuilder) -> (StatusCode, HeaderMap, Value) {
-    let response = request.send().await.expect("HTTP request");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.bytes().await.expect("HTTP body");
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            panic!(
-                "body is not JSON ({e}): {}",
-                String::from_utf8_lossy(&bytes)
-            )
-        })
-    };
-    (status, headers, body)
-}
 
 /// A key made directly in the core, with the given expiry.
 async fn new_key(app: &TestApp, name: &str, expires_at: Option<DateTime<Utc>>) -> (i64, String) {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use lastmile::Settings;
 use lastmile_core::clock::Clock;
 use lastmile_core::identity::{NewApiKey, Role, Tier};
-use lastmile_tests::{StatusCode, TestApp, engine_tests, json};
+use lastmile_tests::{StatusCode, TestApp, engine_tests, fetch, json};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
@@ -29,25 +29,6 @@ engine_tests!(with = three_a_minute;
     a_client_that_waits_retry_after_seconds_gets_through,
     a_minute_later_the_whole_budget_is_back,
 );
-
-/// Sends a request; returns status, headers and JSON body (Null when empty).
-async fn fetch(request: reqwest::RequestBuilder) -> (StatusCode, HeaderMap, Value) {
-    let response = request.send().await.expect("HTTP request");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.bytes().await.expect("HTTP body");
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            panic!(
-                "body is not JSON ({e}): {}",
-                String::from_utf8_lossy(&bytes)
-            )
-        })
-    };
-    (status, headers, body)
-}
 
 /// A numeric header.
 fn number(headers: &HeaderMap, name: &str) -> u64 {

@@ -351,8 +351,17 @@ pub fn customer_body(first_name: &str, phone: &str) -> Value {
 
 /// Sends a request; returns status and JSON body (Null when empty).
 pub async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let (status, _, body) = fetch(request).await;
+    (status, body)
+}
+
+/// Sends a request; returns status, headers and JSON body (`Null` when empty).
+pub async fn fetch(
+    request: reqwest::RequestBuilder,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
     let response = request.send().await.expect("HTTP request");
     let status = response.status();
+    let headers = response.headers().clone();
     let bytes = response.bytes().await.expect("HTTP body");
     let body = if bytes.is_empty() {
         Value::Null
@@ -364,7 +373,7 @@ pub async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
             )
         })
     };
-    (status, body)
+    (status, headers, body)
 }
 
 /// Adds a credential to a gRPC request as metadata `x-api-key`.
