@@ -25,9 +25,8 @@ impl Resource for Clients {
     const PLURAL: &'static str = "clients";
     const TITLE: &'static str = "Client";
     const ABOUT: &'static str = "The customers, for clients that call them clients";
-    const ID: &'static str = "Customer id (a positive 64-bit integer), 8-digit portal id or \
-                              UUID; anything else is a 404.";
-    const INTEGER_ID: bool = false;
+    const ID: &'static str = <Customers as Resource>::ID;
+    const INTEGER_ID: bool = <Customers as Resource>::INTEGER_ID;
     type Item = Customer;
     type View = CustomerJson;
     type Key = CustomerRef;
