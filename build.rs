@@ -11,6 +11,9 @@ const PROTOS: &[&str] = &[
     "proto/lastmile/v1/identity.proto",
     "proto/lastmile/v1/audit.proto",
     "proto/lastmile/v1/directory.proto",
+    "proto/lastmile/v1/jobs.proto",
+    "proto/lastmile/v1/events.proto",
+    "proto/lastmile/v1/webhooks.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

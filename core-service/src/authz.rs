@@ -34,6 +34,12 @@ pub enum Resource {
     AuditLog,
     /// The role table itself.
     Roles,
+    /// Background jobs (operators' view and retries).
+    Jobs,
+    /// The event log (ListEvents, StreamEvents).
+    Events,
+    /// Webhook endpoints and their deliveries.
+    Webhooks,
 }
 
 /// What is done to a resource.
@@ -53,7 +59,7 @@ pub enum Operation {
 
 impl Resource {
     /// Every resource.
-    pub const ALL: [Resource; 9] = [
+    pub const ALL: [Resource; 12] = [
         Resource::Customers,
         Resource::Partners,
         Resource::Organizations,
@@ -63,6 +69,9 @@ impl Resource {
         Resource::ApiClients,
         Resource::AuditLog,
         Resource::Roles,
+        Resource::Jobs,
+        Resource::Events,
+        Resource::Webhooks,
     ];
 
     /// The name used in the API.
@@ -77,6 +86,9 @@ impl Resource {
             Resource::ApiClients => "api_clients",
             Resource::AuditLog => "audit_log",
             Resource::Roles => "roles",
+            Resource::Jobs => "jobs",
+            Resource::Events => "events",
+            Resource::Webhooks => "webhooks",
         }
     }
 }
@@ -134,6 +146,9 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::ApiClients, OWN_KEYS),
             (Resource::AuditLog, &[Read]),
             (Resource::Roles, &[Read]),
+            (Resource::Jobs, &[Read, Act]),
+            (Resource::Events, &[Read]),
+            (Resource::Webhooks, ALL_OPS),
         ],
     ),
     (
@@ -147,6 +162,9 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::ApiKeys, OWN_KEYS),
             (Resource::AuditLog, &[Read]),
             (Resource::Roles, &[Read]),
+            (Resource::Jobs, &[Read]),
+            (Resource::Events, &[Read]),
+            (Resource::Webhooks, ALL_OPS),
         ],
     ),
     (
@@ -184,6 +202,8 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Customers, &[Read, Create, Update, Act]),
             (Resource::ApiKeys, OWN_KEYS),
             (Resource::Roles, &[Read]),
+            (Resource::Events, &[Read]),
+            (Resource::Webhooks, ALL_OPS),
         ],
     ),
     (
