@@ -28,11 +28,54 @@ pub enum Db {
 
 /// A transaction on the live engine. Dropping it without [`Tx::commit`] rolls back.
 #[derive(Debug)]
-pub enum Tx {
+pub struct Tx {
+    /// The engine's transaction.
+    pub engine: TxEngine,
+    /// What to signal in this process once the transaction commits.
+    signals: Vec<Signal>,
+}
+
+/// The engine's transaction inside a [`Tx`].
+#[derive(Debug)]
+pub enum TxEngine {
     /// SQLite transaction, begun `IMMEDIATE`.
     Sqlite(Transaction<'static, Sqlite>),
     /// PostgreSQL transaction.
     Postgres(Transaction<'static, Postgres>),
+}
+
+/// Something that waiters in this process want to hear about as soon as it is committed
+/// (other processes hear of it through PostgreSQL's NOTIFY).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Jobs were enqueued or became due.
+    Jobs,
+    /// Events were written to the outbox.
+    Events,
+}
+
+static SIGNALS: std::sync::LazyLock<[tokio::sync::watch::Sender<u64>; 2]> =
+    std::sync::LazyLock::new(|| {
+        [
+            tokio::sync::watch::Sender::new(0),
+            tokio::sync::watch::Sender::new(0),
+        ]
+    });
+
+impl Signal {
+    fn sender(self) -> &'static tokio::sync::watch::Sender<u64> {
+        &SIGNALS[self as usize]
+    }
+
+    /// Tells every waiter in this process.
+    pub fn raise(self) {
+        self.sender().send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that sees a change each time the signal is raised.
+    pub fn subscribe(self) -> tokio::sync::watch::Receiver<u64> {
+        self.sender().subscribe()
+    }
 }
 
 /// Runs the same code on whichever pool is live: `on_db!(db, pool => query.fetch_one(pool).await)`.
@@ -61,8 +104,25 @@ impl Conn<'_> {
     pub fn is_postgres(&self) -> bool {
         matches!(
             self,
-            Conn::Pool(Db::Postgres(_)) | Conn::Tx(Tx::Postgres(_))
+            Conn::Pool(Db::Postgres(_))
+                | Conn::Tx(Tx {
+                    engine: TxEngine::Postgres(_),
+                    ..
+                })
         )
+    }
+
+    /// Raises `signal` once what this connection wrote is committed: at once for a pooled
+    /// statement, at [`Tx::commit`] for a transaction (never, if it rolls back).
+    pub fn signal_on_commit(&mut self, signal: Signal) {
+        match self {
+            Conn::Pool(_) => signal.raise(),
+            Conn::Tx(tx) => {
+                if !tx.signals.contains(&signal) {
+                    tx.signals.push(signal);
+                }
+            }
+        }
     }
 }
 
@@ -81,11 +141,17 @@ macro_rules! on_conn {
                 let $c = pool;
                 $body
             }
-            $crate::db::Conn::Tx($crate::db::Tx::Sqlite(tx)) => {
+            $crate::db::Conn::Tx($crate::db::Tx {
+                engine: $crate::db::TxEngine::Sqlite(tx),
+                ..
+            }) => {
                 let $c = &mut **tx;
                 $body
             }
-            $crate::db::Conn::Tx($crate::db::Tx::Postgres(tx)) => {
+            $crate::db::Conn::Tx($crate::db::Tx {
+                engine: $crate::db::TxEngine::Postgres(tx),
+                ..
+            }) => {
                 let $c = &mut **tx;
                 $body
             }
@@ -137,9 +203,13 @@ impl Db {
     /// SQLITE_BUSY halfway (a deferred one cannot be upgraded once another writer won);
     /// waiting for the lock is bounded by the busy timeout.
     pub async fn begin(&self) -> Result<Tx, Error> {
-        Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        let engine = match self {
+            Db::Sqlite(pool) => TxEngine::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => TxEngine::Postgres(pool.begin().await?),
+        };
+        Ok(Tx {
+            engine,
+            signals: Vec::new(),
         })
     }
 
@@ -184,13 +254,22 @@ impl Tx {
         Conn::Tx(self)
     }
 
-    /// Makes the transaction's changes durable.
+    /// Makes the transaction's changes durable, then raises the signals its writes asked
+    /// for.
     pub async fn commit(self) -> Result<(), Error> {
-        match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
-            Tx::Postgres(tx) => tx.commit().await?,
+        match self.engine {
+            TxEngine::Sqlite(tx) => tx.commit().await?,
+            TxEngine::Postgres(tx) => tx.commit().await?,
+        }
+        for signal in self.signals {
+            signal.raise();
         }
         Ok(())
+    }
+
+    /// Whether the transaction runs on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.engine, TxEngine::Postgres(_))
     }
 }
 

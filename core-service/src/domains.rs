@@ -7,7 +7,7 @@ use tonic::service::RoutesBuilder;
 
 use crate::Core;
 use crate::authz::{AccessTable, ServiceAccess};
-use crate::{audit, customers, directory, identity};
+use crate::{audit, customers, directory, events, identity, jobs, webhooks};
 
 /// A domain as the server sees it.
 #[derive(Debug, Clone, Copy)]
@@ -24,6 +24,9 @@ pub const DOMAINS: &[Domain] = &[
     identity::grpc::DOMAIN,
     audit::grpc::DOMAIN,
     directory::grpc::DOMAIN,
+    jobs::grpc::DOMAIN,
+    events::grpc::DOMAIN,
+    webhooks::grpc::DOMAIN,
 ];
 
 /// The access every RPC of every domain needs.

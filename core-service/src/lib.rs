@@ -11,15 +11,19 @@ pub mod db;
 pub mod directory;
 pub mod domains;
 pub mod error;
+pub mod events;
 pub mod fields;
+pub mod housekeeping;
 pub mod idempotency;
 pub mod identity;
+pub mod jobs;
 pub mod metrics;
 pub mod paging;
 pub mod password;
 pub mod principal;
 mod server;
 pub mod tenancy;
+pub mod webhooks;
 pub mod write;
 
 use std::sync::Arc;
@@ -31,7 +35,9 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::customers::{CustomerSettings, Customers};
 use crate::db::Db;
 use crate::identity::{ApiKeys, TokenSettings};
+use crate::jobs::{Registry, WorkerSettings};
 use crate::password::{HashingSettings, PasswordPolicy, Passwords};
+use crate::webhooks::{WebhookSettings, Webhooks};
 
 /// How to run the core.
 #[derive(Debug, Clone)]
@@ -50,6 +56,12 @@ pub struct CoreConfig {
     pub tokens: TokenSettings,
     /// The password hashing pool and the argon2id parameters of new hashes.
     pub password_hashing: HashingSettings,
+    /// This process's job workers.
+    pub workers: WorkerSettings,
+    /// Webhook retries and outbound rules.
+    pub webhooks: WebhookSettings,
+    /// The time zone of daily scheduled tasks.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl CoreConfig {
@@ -63,6 +75,9 @@ impl CoreConfig {
             clock: Arc::new(SystemClock),
             tokens: TokenSettings::default(),
             password_hashing: HashingSettings::default(),
+            workers: WorkerSettings::default(),
+            webhooks: WebhookSettings::default(),
+            time_zone: chrono_tz::Tz::UTC,
         }
     }
 }
@@ -84,6 +99,14 @@ pub struct Core {
     pub first_admin_key: Option<String>,
     /// Password hashing, shared by every domain that keeps passwords.
     pub passwords: Passwords,
+    /// Webhook endpoints and deliveries.
+    pub webhooks: Webhooks,
+    /// Every job kind this core runs.
+    pub jobs: Registry,
+    /// How this process's workers run.
+    pub workers: WorkerSettings,
+    /// The time zone of daily scheduled tasks.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl Core {
@@ -105,13 +128,27 @@ impl Core {
             .create_first_admin_key()
             .await
             .map_err(|e| anyhow::anyhow!("first admin key: {e}"))?;
+        let authenticator = Arc::new(Authenticator::with_tokens(
+            db.clone(),
+            clock.clone(),
+            config.tokens,
+            passwords.clone(),
+        ));
+        let mut jobs = Registry::new();
+        jobs::register_builtin(&mut jobs);
+        housekeeping::register(&mut jobs, db.clone(), clock.clone(), authenticator.clone());
+        webhooks::register(
+            &mut jobs,
+            db.clone(),
+            clock.clone(),
+            config.webhooks.clone(),
+        )?;
         Ok(Core {
-            authenticator: Arc::new(Authenticator::with_tokens(
-                db.clone(),
-                clock.clone(),
-                config.tokens,
-                passwords.clone(),
-            )),
+            authenticator,
+            webhooks: Webhooks::new(db.clone(), clock.clone(), config.webhooks),
+            jobs,
+            workers: config.workers,
+            time_zone: config.time_zone,
             customers: Customers::new(
                 db.clone(),
                 clock.clone(),

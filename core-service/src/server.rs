@@ -15,12 +15,15 @@ use tonic_health::server::HealthReporter;
 
 use crate::Core;
 use crate::auth::AuthLayer;
+use crate::jobs::{JobWorkers, scheduler};
 use crate::metrics::GrpcMetricsLayer;
-use crate::{domains, idempotency};
+use crate::{domains, housekeeping, jobs};
 
 /// How often the database is checked for the health service.
 pub const HEALTH_CHECK_INTERVAL: Duration = Duration::from_millis(500);
-const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
+const QUEUE_GAUGE_INTERVAL: Duration = Duration::from_secs(5);
+/// How often the scheduler looks for a new slot of its tasks.
+const SCHEDULER_TICK: Duration = Duration::from_secs(1);
 
 /// Serves the core's gRPC API on `listener` until `shutdown` is cancelled; in-flight
 /// calls finish first.
@@ -44,7 +47,21 @@ pub async fn serve(
         reporter.clone(),
         background.clone(),
     ));
-    tokio::spawn(purge_idempotency_records(core.clone(), background.clone()));
+    tokio::spawn(watch_queue(core.clone(), background.clone()));
+    tokio::spawn(scheduler::run(
+        core.db.clone(),
+        core.clock.clone(),
+        core.time_zone,
+        housekeeping::tasks(),
+        SCHEDULER_TICK,
+        background.clone(),
+    ));
+    let workers = JobWorkers::start(
+        core.db.clone(),
+        core.clock.clone(),
+        core.jobs.clone(),
+        core.workers.clone(),
+    );
 
     let mut routes = RoutesBuilder::default();
     routes
@@ -69,6 +86,8 @@ pub async fn serve(
         })
         .await;
     background.cancel();
+    // Running jobs finish (or are handed back) before the database closes.
+    workers.shutdown().await;
     result?;
     Ok(())
 }
@@ -101,21 +120,29 @@ async fn watch_database(core: Core, reporter: HealthReporter, stop: Cancellation
     }
 }
 
-async fn purge_idempotency_records(core: Core, stop: CancellationToken) {
+/// Keeps the queue-depth gauge (jobs per kind and status) current.
+async fn watch_queue(core: Core, stop: CancellationToken) {
+    let mut seen: std::collections::HashSet<(String, String)> = std::collections::HashSet::new();
     loop {
-        match idempotency::purge(&core.db, &core.clock).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(records = n, "purged expired idempotency records"),
-            Err(err) => tracing::warn!(error = %err, "could not purge idempotency records"),
-        }
-        match core.authenticator.identity().purge_client_tokens().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(tokens = n, "purged expired API client tokens"),
-            Err(err) => tracing::warn!(error = %err, "could not purge API client tokens"),
+        match jobs::depth(&mut core.db.conn()).await {
+            Ok(rows) => {
+                let mut now_seen = std::collections::HashSet::new();
+                for (kind, status, count) in rows {
+                    metrics::gauge!("lastmile_jobs", "kind" => kind.clone(), "status" => status.clone())
+                        .set(count as f64);
+                    now_seen.insert((kind, status));
+                }
+                for (kind, status) in seen.difference(&now_seen) {
+                    metrics::gauge!("lastmile_jobs", "kind" => kind.clone(), "status" => status.clone())
+                        .set(0.0);
+                }
+                seen = now_seen;
+            }
+            Err(err) => tracing::debug!(error = %err, "could not read the queue depth"),
         }
         tokio::select! {
             () = stop.cancelled() => return,
-            () = tokio::time::sleep(PURGE_INTERVAL) => {}
+            () = tokio::time::sleep(QUEUE_GAUGE_INTERVAL) => {}
         }
     }
 }

@@ -2,6 +2,11 @@
 //! entry through [`record`] inside the transaction of the change, so a change that rolls
 //! back leaves no entry and a committed change always has one. Entries are never changed
 //! or deleted (the database refuses it too).
+//!
+//! Recording a change also writes its event to the outbox ([`crate::events`]) in the same
+//! transaction: a change says what it publishes ([`Change::publish`]) or that it publishes
+//! nothing ([`Change::unpublished`], for sign-ins and the like); a change that says
+//! neither is refused, so no domain can forget its event.
 
 pub mod grpc;
 mod store;
@@ -12,6 +17,7 @@ use serde_json::{Map, Value};
 use crate::auth::RequestContext;
 use crate::db::Conn;
 use crate::error::{Error, Result};
+use crate::events::{self, NewEvent, Subject};
 
 pub use store::AuditRow;
 
@@ -33,6 +39,10 @@ pub struct Change {
     pub after: Option<Map<String, Value>>,
     /// A reason given in the body (wins over the `x-reason` header).
     pub reason: Option<String>,
+    /// The resource the change's event shows.
+    pub subject: Option<Subject>,
+    /// The change publishes no event (sign-ins, token renewals).
+    pub unpublished: bool,
 }
 
 impl Change {
@@ -92,7 +102,21 @@ impl Change {
             before,
             after,
             reason: None,
+            subject: None,
+            unpublished: false,
         }
+    }
+
+    /// Publishes the change's event, showing `subject`.
+    pub fn publish(mut self, subject: Subject) -> Self {
+        self.subject = Some(subject);
+        self
+    }
+
+    /// Publishes no event: the change is not one of a resource's.
+    pub fn unpublished(mut self) -> Self {
+        self.unpublished = true;
+        self
     }
 
     /// With a reason from the request body.
@@ -131,7 +155,32 @@ pub async fn record(
     at: DateTime<Utc>,
 ) -> Result<()> {
     let reason = change.reason.clone().or_else(|| context.reason.clone());
-    store::insert(conn, context, &change, reason.as_deref(), at).await
+    store::insert(conn, context, &change, reason.as_deref(), at).await?;
+    publish(conn, change, at).await
+}
+
+/// Writes the event of `change`, or refuses a change that says nothing about its event.
+async fn publish(conn: &mut Conn<'_>, change: Change, at: DateTime<Utc>) -> Result<()> {
+    let Some(subject) = change.subject else {
+        if change.unpublished {
+            return Ok(());
+        }
+        return Err(Error::Internal(anyhow::anyhow!(
+            "the change {} of {} {} names no event",
+            change.action,
+            change.resource_type,
+            change.resource_id
+        )));
+    };
+    let fallback = change.after.as_ref().or(change.before.as_ref());
+    let event = NewEvent::about(
+        change.action,
+        change.resource_type,
+        change.resource_id,
+        subject,
+        fallback,
+    );
+    events::publish(conn, event, at).await.map(drop)
 }
 
 /// Writes the entry for an attempt by nobody the core knows (a login with an unknown
@@ -150,7 +199,23 @@ pub async fn record_unattributed(
         request_id,
         client_address,
     };
-    store::insert_as(conn, &actor, &change, change.reason.as_deref(), at).await
+    store::insert_as(conn, &actor, &change, change.reason.as_deref(), at).await?;
+    publish(conn, change, at).await
+}
+
+/// Writes the entry (and event) of a change the core made on its own, not for a caller
+/// (e.g. disabling a webhook endpoint that keeps failing), inside the caller's
+/// transaction. The actor's role is recorded as "system".
+pub async fn record_system(conn: &mut Conn<'_>, change: Change, at: DateTime<Utc>) -> Result<()> {
+    let actor = store::Actor {
+        user_id: None,
+        api_key_id: None,
+        role: "system",
+        request_id: "",
+        client_address: "",
+    };
+    store::insert_as(conn, &actor, &change, change.reason.as_deref(), at).await?;
+    publish(conn, change, at).await
 }
 
 /// Filters for listing entries.

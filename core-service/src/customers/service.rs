@@ -17,9 +17,11 @@ use crate::auth::RequestContext;
 use crate::clock::SharedClock;
 use crate::db::{Conn, Db, Tx, unique_violation};
 use crate::error::{Error, FieldErrors, Result};
+use crate::events::Subject;
 use crate::paging::Page;
 use crate::password::{PasswordPolicy, Passwords};
 use crate::tenancy::Tenancy;
+use lastmile_proto::v1::event_subject::Resource;
 
 const PHONE_TAKEN: &str = "A customer with this phone number already exists.";
 const EMAIL_TAKEN: &str = "A customer with this email address already exists.";
@@ -164,7 +166,8 @@ impl Customers {
         .map_err(clash_to_field_error)?;
         store::set_organizations(&mut tx.conn(), id, &fields.organization_ids).await?;
         let customer = self.reload(tx, tenancy, id).await?;
-        let change = Change::created("customer", id, customer.audit_view());
+        let change =
+            Change::created("customer", id, customer.audit_view()).publish(subject(&customer));
         audit::record(&mut tx.conn(), context, change, now).await?;
         Ok(customer)
     }
@@ -302,7 +305,8 @@ impl Customers {
             current.id,
             &before,
             &after,
-        );
+        )
+        .publish(subject(&updated));
         audit::record(&mut tx.conn(), context, change, self.clock.now()).await?;
         Ok(updated)
     }
@@ -317,7 +321,8 @@ impl Customers {
         let current = find(&mut tx.conn(), Tenancy::of(&context.principal), key, true).await?;
         let now = self.clock.now();
         store::soft_delete(&mut tx.conn(), current.id, now).await?;
-        let change = Change::deleted("customer", current.id, current.audit_view());
+        let change = Change::deleted("customer", current.id, current.audit_view())
+            .publish(subject(&current));
         audit::record(&mut tx.conn(), context, change, now).await
     }
 
@@ -367,7 +372,8 @@ impl Customers {
             &current.audit_view(),
             &updated.audit_view(),
         )
-        .because(reason);
+        .because(reason)
+        .publish(subject(&updated));
         audit::record(&mut tx.conn(), context, change, now).await?;
         Ok(updated)
     }
@@ -456,6 +462,14 @@ async fn free_portal_id(conn: &mut Conn<'_>) -> Result<String> {
 
 /// A unique-index violation on write means a concurrent writer took the phone or e-mail
 /// between our check and our insert: report it on the field, like the check would have.
+/// What a customer's events show: the customer as the API returns it.
+fn subject(customer: &Customer) -> Subject {
+    Subject::new(
+        Resource::Customer(customer.clone().into()),
+        customer.fields.partner_id,
+    )
+}
+
 fn clash_to_field_error(err: sqlx::Error) -> Error {
     let Some(index) = unique_violation(&err) else {
         return err.into();

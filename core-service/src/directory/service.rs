@@ -9,7 +9,9 @@ use crate::auth::RequestContext;
 use crate::clock::SharedClock;
 use crate::db::{Conn, Db, Tx, unique_violation};
 use crate::error::{Error, FieldErrors, Result};
+use crate::events::Subject;
 use crate::paging::Page;
+use lastmile_proto::v1::event_subject::Resource;
 
 /// The directory operations.
 #[derive(Debug, Clone)]
@@ -45,7 +47,8 @@ impl Directory {
             .await
             .map_err(clash_to_field_error)?;
         let entry = find(&mut tx.conn(), kind, id, false).await?;
-        let change = Change::created(kind.resource_type(), id, entry.audit_view());
+        let change = Change::created(kind.resource_type(), id, entry.audit_view())
+            .publish(subject(kind, &entry));
         audit::record(&mut tx.conn(), context, change, now).await?;
         Ok(entry)
     }
@@ -99,7 +102,8 @@ impl Directory {
             id,
             &current.audit_view(),
             &updated.audit_view(),
-        );
+        )
+        .publish(subject(kind, &updated));
         audit::record(&mut tx.conn(), context, change, now).await?;
         Ok(updated)
     }
@@ -130,9 +134,21 @@ impl Directory {
         }
         let now = self.clock.now();
         store::soft_delete(&mut tx.conn(), kind, id, now).await?;
-        let change = Change::deleted(kind.resource_type(), id, current.audit_view());
+        let change = Change::deleted(kind.resource_type(), id, current.audit_view())
+            .publish(subject(kind, &current));
         audit::record(&mut tx.conn(), context, change, now).await
     }
+}
+
+/// What an entry's events show: the entry as the API returns it. A partner's events belong
+/// to the partner itself.
+fn subject(kind: Kind, entry: &Entry) -> Subject {
+    let (resource, partner_id) = match kind {
+        Kind::Partner => (Resource::Partner(entry.clone().into()), Some(entry.id)),
+        Kind::Organization => (Resource::Organization(entry.clone().into()), None),
+        Kind::UserGroup => (Resource::UserGroup(entry.clone().into()), None),
+    };
+    Subject::new(resource, partner_id)
 }
 
 /// The fields an update mask names; every unknown path is reported.

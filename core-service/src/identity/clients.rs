@@ -118,6 +118,12 @@ impl Identity {
         store::purge_tokens(&mut self.db.conn(), before).await
     }
 
+    /// Deletes the refresh tokens that expired more than a day ago; returns how many.
+    pub async fn purge_refresh_tokens(&self) -> Result<u64> {
+        let before = self.clock.now() - ChronoDuration::days(1);
+        super::sessions_store::purge_expired(&mut self.db.conn(), before).await
+    }
+
     /// Revokes `token`, which must be the credential of the call (`principal`'s).
     pub async fn revoke_client_token(&self, principal: &Principal, token: &str) -> Result<()> {
         let invalid = || Error::Unauthenticated(AuthFailure::InvalidToken);

@@ -260,7 +260,8 @@ impl Identity {
             .await?
             .ok_or_else(|| anyhow::anyhow!("{} {id} vanished", kind.resource()))?
             .into();
-        let change = Change::created(kind.resource(), id, audit_fields(&record));
+        let change =
+            Change::created(kind.resource(), id, audit_fields(&record)).publish(subject(&record));
         audit::record(&mut tx.conn(), context, change, now).await?;
         Ok((record, secret))
     }
@@ -330,9 +331,20 @@ impl Identity {
         let mut after = before.clone();
         after.insert("revoked_at".into(), json!(now));
         let action = format!("{}.revoked", kind.resource());
-        let change = Change::updated(action, kind.resource(), id, &before, &after);
+        let mut revoked = record;
+        revoked.revoked_at = Some(now);
+        let change = Change::updated(action, kind.resource(), id, &before, &after)
+            .publish(subject(&revoked));
         audit::record(&mut tx.conn(), context, change, now).await
     }
+}
+
+/// What a credential's events show: the key as the API lists it (never its secret).
+fn subject(record: &ApiKeyRecord) -> crate::events::Subject {
+    crate::events::Subject::new(
+        lastmile_proto::v1::event_subject::Resource::ApiKey(record.clone().into()),
+        record.partner_id,
+    )
 }
 
 #[cfg(test)]

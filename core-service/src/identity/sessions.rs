@@ -125,6 +125,8 @@ fn event(action: &str, user_id: Option<i64>, after: Value) -> Change {
         before: None,
         after: after.as_object().cloned().or_else(|| Some(Map::new())),
         reason: None,
+        subject: None,
+        unpublished: true,
     }
 }
 

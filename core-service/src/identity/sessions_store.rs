@@ -74,3 +74,12 @@ pub(super) async fn setting_or_insert(
         "SELECT value FROM instance_settings WHERE name = $1")
         .bind(name).fetch_one(c).await)?)
 }
+
+/// Deletes refresh tokens that expired before `before` (spent ones included: past expiry
+/// a reuse can no longer be told from a stale token, and either is refused).
+pub(super) async fn purge_expired(conn: &mut Conn<'_>, before: DateTime<Utc>) -> Result<u64> {
+    let done = on_conn!(conn, c => sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
+        .bind(before)
+        .execute(c).await.map(|d| d.rows_affected()))?;
+    Ok(done)
+}

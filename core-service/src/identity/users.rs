@@ -266,12 +266,13 @@ impl Identity {
         let id = users_store::insert(&mut tx.conn(), &values, now)
             .await
             .map_err(taken_email)?;
-        let change = Change::created("user", id, checked.audit_fields());
-        audit::record(&mut tx.conn(), context, change, now).await?;
-        users_store::find(&mut tx.conn(), id)
+        let user: User = users_store::find(&mut tx.conn(), id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("user {id} vanished"))?
-            .try_into()
+            .try_into()?;
+        let change = Change::created("user", id, checked.audit_fields()).publish(subject(&user));
+        audit::record(&mut tx.conn(), context, change, now).await?;
+        Ok(user)
     }
 
     pub async fn get_user(&self, id: i64) -> Result<User> {
@@ -397,12 +398,14 @@ impl Identity {
             old.insert("password".into(), Value::Null);
             new.insert("password".into(), Value::from(REDACTED));
         }
-        let change = Change::updated(action.to_owned(), "user", id, &old, &new);
-        audit::record(&mut tx.conn(), context, change, now).await?;
-        users_store::find(&mut tx.conn(), id)
+        let user: User = users_store::find(&mut tx.conn(), id)
             .await?
             .ok_or(Error::NotFound("User"))?
-            .try_into()
+            .try_into()?;
+        let change =
+            Change::updated(action.to_owned(), "user", id, &old, &new).publish(subject(&user));
+        audit::record(&mut tx.conn(), context, change, now).await?;
+        Ok(user)
     }
 
     /// Deletes a user inside `tx`, with its audit entry: they can no longer sign in, and
@@ -421,9 +424,17 @@ impl Identity {
         if users_store::mark_deleted(&mut tx.conn(), id, now).await? == 0 {
             return Err(Error::NotFound("User"));
         }
-        let change = Change::deleted("user", id, before.audit_fields());
+        let change = Change::deleted("user", id, before.audit_fields()).publish(subject(&before));
         audit::record(&mut tx.conn(), context, change, now).await
     }
+}
+
+/// What a user's events show: the user as the API returns it (never a password).
+fn subject(user: &User) -> crate::events::Subject {
+    crate::events::Subject::new(
+        lastmile_proto::v1::event_subject::Resource::User(user.clone().into()),
+        user.partner_id,
+    )
 }
 
 #[cfg(test)]
