@@ -11,6 +11,8 @@ use anyhow::Context;
 use lastmile_core::clock::{SharedClock, SystemClock};
 use lastmile_core::customers::CustomerSettings;
 use lastmile_core::identity::TokenSettings;
+use lastmile_core::jobs::WorkerSettings;
+use lastmile_core::webhooks::WebhookSettings;
 use lastmile_core::password::HashingSettings;
 use lastmile_core::{Core, CoreConfig};
 use lastmile_edge::{EdgeConfig, RateLimits};
@@ -61,6 +63,12 @@ pub struct Settings {
     pub access_token_ttl: Duration,
     /// The password hashing pool and the argon2id parameters of new hashes.
     pub password_hashing: HashingSettings,
+    /// This process's job workers (a core's).
+    pub workers: WorkerSettings,
+    /// Webhook retries and outbound rules.
+    pub webhooks: WebhookSettings,
+    /// The time zone of daily scheduled tasks.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl Default for Settings {
@@ -79,6 +87,9 @@ impl Default for Settings {
             jwt_secret: None,
             access_token_ttl: TokenSettings::default().access_ttl,
             password_hashing: HashingSettings::default(),
+            workers: WorkerSettings::default(),
+            webhooks: WebhookSettings::default(),
+            time_zone: chrono_tz::Tz::UTC,
         }
     }
 }
@@ -141,6 +152,9 @@ fn core_config(settings: &Settings) -> CoreConfig {
     };
     config.clock = settings.clock.clone();
     config.password_hashing = settings.password_hashing;
+    config.workers = settings.workers.clone();
+    config.webhooks = settings.webhooks.clone();
+    config.time_zone = settings.time_zone;
     config.tokens = TokenSettings {
         secret: settings.jwt_secret.clone(),
         access_ttl: settings.access_token_ttl,

@@ -1,6 +1,8 @@
 //! `lastmile`: the ISP management core and its REST edge, and the operator commands.
 #![forbid(unsafe_code)]
 
+use lastmile_core::jobs::WorkerSettings;
+use lastmile_core::webhooks::WebhookSettings;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -131,6 +133,37 @@ struct ServerArgs {
     /// argon2id lanes of new password hashes.
     #[arg(long, env = "LASTMILE_ARGON2_PARALLELISM", default_value_t = 1)]
     argon2_parallelism: u32,
+    /// Background jobs this core process runs at once (0: none; other cores run them).
+    #[arg(long, env = "LASTMILE_JOB_WORKERS", default_value_t = 16)]
+    job_workers: usize,
+    /// How long a claimed job is held without a heartbeat before another core takes it
+    /// over, in milliseconds.
+    #[arg(long, env = "LASTMILE_JOB_LEASE_MS", default_value_t = 60_000)]
+    job_lease_ms: u64,
+    /// How often idle workers look for due jobs when no wake-up comes, in milliseconds.
+    #[arg(long, env = "LASTMILE_JOB_POLL_MS", default_value_t = 1000)]
+    job_poll_ms: u64,
+    /// The time zone of daily scheduled tasks (an IANA name such as Africa/Nairobi).
+    #[arg(long, env = "LASTMILE_TIME_ZONE", default_value = "UTC")]
+    time_zone: String,
+    /// Webhook retry schedule: seconds before each attempt, separated by commas; the
+    /// first attempt is immediate (0).
+    #[arg(
+        long,
+        env = "LASTMILE_WEBHOOK_RETRY_SCHEDULE",
+        default_value = "0,5,300,1800,7200,18000,36000,36000"
+    )]
+    webhook_retry_schedule: String,
+    /// Allow webhook endpoints on loopback, private and link-local addresses (on-premise
+    /// receivers).
+    #[arg(long, env = "LASTMILE_WEBHOOKS_ALLOW_PRIVATE_NETWORKS")]
+    webhooks_allow_private_networks: bool,
+    /// An endpoint whose deliveries fail this many hours without a success is disabled.
+    #[arg(long, env = "LASTMILE_WEBHOOK_DISABLE_AFTER_HOURS", default_value_t = 120)]
+    webhook_disable_after_hours: u64,
+    /// How long a webhook delivery attempt may take, in seconds.
+    #[arg(long, env = "LASTMILE_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 15)]
+    webhook_timeout_seconds: u64,
 }
 
 #[derive(Debug, Args)]
@@ -206,7 +239,41 @@ impl ServerArgs {
             .argon2
             .check()
             .context("--argon2-memory-kib, --argon2-iterations, --argon2-parallelism")?;
+        let retry_schedule = lastmile_core::webhooks::parse_schedule(&self.webhook_retry_schedule)
+            .map_err(|e| anyhow::anyhow!("--webhook-retry-schedule: {e}"))?;
+        anyhow::ensure!(
+            retry_schedule.first() == Some(&std::time::Duration::ZERO),
+            "--webhook-retry-schedule: the first attempt is immediate, so the first entry must be 0"
+        );
+        anyhow::ensure!(
+            self.webhook_timeout_seconds > 0 && self.webhook_timeout_seconds <= 300,
+            "--webhook-timeout-seconds must be between 1 and 300"
+        );
+        anyhow::ensure!(
+            self.job_lease_ms >= 1000,
+            "--job-lease-ms must be at least 1000"
+        );
+        anyhow::ensure!(self.job_poll_ms >= 10, "--job-poll-ms must be at least 10");
+        let time_zone: chrono_tz::Tz = self.time_zone.trim().parse().map_err(|_| {
+            anyhow::anyhow!(
+                "--time-zone: '{}' is not an IANA time zone such as Europe/Berlin",
+                self.time_zone
+            )
+        })?;
         Ok(Settings {
+            workers: WorkerSettings {
+                concurrency: self.job_workers,
+                lease: std::time::Duration::from_millis(self.job_lease_ms),
+                poll: std::time::Duration::from_millis(self.job_poll_ms),
+                ..WorkerSettings::default()
+            },
+            webhooks: WebhookSettings {
+                retry_schedule,
+                allow_private_networks: self.webhooks_allow_private_networks,
+                disable_after: std::time::Duration::from_secs(self.webhook_disable_after_hours * 3600),
+                timeout: std::time::Duration::from_secs(self.webhook_timeout_seconds),
+            },
+            time_zone,
             password_hashing,
             jwt_secret,
             access_token_ttl: std::time::Duration::from_secs(self.access_token_ttl_seconds),
