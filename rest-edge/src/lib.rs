@@ -16,6 +16,7 @@ mod format;
 mod guard;
 mod health;
 mod identity;
+mod jobs;
 mod json_input;
 mod limits;
 pub mod metrics;
@@ -24,6 +25,7 @@ mod principals;
 mod request_id;
 mod resource;
 mod resources;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::Request;

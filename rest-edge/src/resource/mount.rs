@@ -4,7 +4,9 @@ use super::doc::{self, Op};
 use super::fields::{self, Intent};
 use super::handlers;
 use super::query;
-use super::{Action, Body, Create, Delete, Envelope, Get, List, Resource, Update, V1};
+use super::{
+    Action, Body, Command, Create, Delete, Envelope, Get, List, ListIn, Resource, Update, V1,
+};
 use crate::{AppState, ModuleRoutes};
 use axum::Router;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -48,6 +50,12 @@ fn camel(snake: &str) -> String {
             })
         })
         .collect()
+}
+
+/// The `{name}`s of a path.
+fn further_ids(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
 }
 
 impl<R: Resource> Mount<R> {
@@ -101,8 +109,23 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
     }
 
     fn answer(&mut self) -> String {
-        let schema = E::one_schema(R::SINGULAR, &R::View::name());
-        self.schema(format!("{}Answer", camel(R::SINGULAR)), schema)
+        self.answer_of::<R>()
+    }
+
+    /// The answer of one item of `T` (this resource or one inside it), with `T`'s schemas.
+    fn answer_of<T: Resource>(&mut self) -> String {
+        self.view_schemas::<T>();
+        let schema = E::one_schema(T::SINGULAR, &T::View::name());
+        self.schema(format!("{}Answer", camel(T::SINGULAR)), schema)
+    }
+
+    /// The schemas of `T`'s view, once.
+    fn view_schemas<T: Resource>(&mut self) {
+        let name = T::View::name().into_owned();
+        if self.schemas.iter().all(|(known, _)| *known != name) {
+            self.schemas.push((name, T::View::schema()));
+            T::View::schemas(&mut self.schemas);
+        }
     }
 
     fn op(&self, id: String, summary: String) -> Op<'static> {
@@ -314,6 +337,75 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         )
     }
 
+    /// `POST {path}/{id}/{C::PATH}`.
+    pub(crate) fn command<C: Command<On = R>>(mut self) -> Self {
+        let answer = self.answer_of::<C::Out>();
+        let mut op = self.op(
+            C::OPERATION.to_owned(),
+            format!("{} Honours `Idempotency-Key`.", C::SUMMARY),
+        );
+        op.parameters = vec![doc::id(R::ID, R::INTEGER_ID)];
+        for name in further_ids(C::PATH) {
+            let about = format!(
+                "The {} (a positive 64-bit integer; anything else is a 404).",
+                name.replace('_', " ")
+            );
+            op.parameters.push(query::id_path_parameter(name, &about));
+        }
+        op.parameters.push(doc::idempotency_key());
+        op.success = (200, C::MESSAGE.to_owned(), Some(answer));
+        let missing = match further_ids(C::PATH).next() {
+            None => format!("{} not found", R::TITLE),
+            Some(_) => format!("{} or {} not found", R::TITLE, C::Out::TITLE.to_lowercase()),
+        };
+        op.errors = vec![(400, "Bad Idempotency-Key".to_owned()), (404, missing)];
+        op.errors
+            .extend(C::ERRORS.iter().map(|(s, d)| (*s, (*d).to_owned())));
+        let path = format!("{}/{}", self.item_path(), C::PATH);
+        self.add(
+            path,
+            HttpMethod::Post,
+            post(handlers::command::<C, E>),
+            doc::operation(op),
+        )
+    }
+
+    /// `GET {path}/{id}/{L::SEGMENT}`.
+    pub(crate) fn list_in<L: ListIn<In = R>>(mut self) -> Self {
+        self.view_schemas::<L>();
+        let page = E::page_schema(L::PLURAL, &L::View::name());
+        let page = self.schema(format!("{}Page", camel(L::SINGULAR)), page);
+        let mut op = self.op(
+            format!("list_{}_{}", R::SINGULAR, L::PLURAL),
+            format!(
+                "Lists the {} of one {}, a page at a time.",
+                L::PLURAL.replace('_', " "),
+                R::TITLE.to_lowercase()
+            ),
+        );
+        op.parameters = [doc::id(R::ID, R::INTEGER_ID)]
+            .into_iter()
+            .chain(query::page_parameters())
+            .chain(L::filters())
+            .collect();
+        op.success = (
+            200,
+            format!("One page of {}", L::PLURAL.replace('_', " ")),
+            Some(page),
+        );
+        op.errors = vec![
+            (400, "Bad query parameter".to_owned()),
+            (404, format!("{} not found", R::TITLE)),
+        ];
+        let path = format!("{}/{}", self.item_path(), L::SEGMENT);
+        self.add(
+            path,
+            HttpMethod::Get,
+            get(handlers::list_in::<L, E>),
+            doc::operation(op),
+        )
+    }
+
     /// Links from the answer of a create to every operation on the item it made, so that a
     /// client (or a stateful test) can follow the new id.
     fn link_create(&mut self) {
@@ -322,6 +414,10 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         let mut targets = Vec::new();
         for (path, entry) in &self.paths.paths {
             if *path != item && !path.starts_with(&format!("{item}/")) {
+                continue;
+            }
+            // An operation that also needs an id the new item's answer cannot give.
+            if further_ids(&path[item.len()..]).next().is_some() {
                 continue;
             }
             let operations = [
