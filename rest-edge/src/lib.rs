@@ -12,6 +12,7 @@ mod customers;
 mod directory;
 mod discovery;
 mod envelope;
+pub mod events;
 mod format;
 mod guard;
 mod health;
@@ -32,6 +33,8 @@ use axum::extract::Request;
 use axum::http::Method;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
+pub use events::render_event_subject;
+
 use envelope::{ApiError, ErrorCode};
 use guard::RateGuard;
 use lastmile_proto::v1::customer_service_client::CustomerServiceClient;
