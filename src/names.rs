@@ -2,7 +2,7 @@
 //! (`ROLE_READ_ONLY` is `read_only`), one spelling for the core's storage and the edge's
 //! JSON alike.
 
-use crate::v1::{Operation, RateLimitTier, Role};
+use crate::v1::{JobStatus, Operation, RateLimitTier, Role};
 
 /// Wire number the edge sends for a name that is no value of the enum, so that the core,
 /// which owns the messages, reports the field as invalid.
@@ -96,6 +96,14 @@ rest_names!(Operation, "OPERATION_", [
     Act => "act",
 ]);
 
+rest_names!(JobStatus, "JOB_STATUS_", [
+    Queued => "queued",
+    Running => "running",
+    Succeeded => "succeeded",
+    Failed => "failed",
+    Dead => "dead",
+]);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +113,7 @@ mod tests {
         Role::proto_names_agree();
         RateLimitTier::proto_names_agree();
         Operation::proto_names_agree();
+        JobStatus::proto_names_agree();
         assert_eq!(Role::ALL.len(), 7);
         assert_eq!(RateLimitTier::ALL.len(), 4);
     }

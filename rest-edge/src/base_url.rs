@@ -16,6 +16,17 @@ impl BaseUrl {
         format!("{}{path}", self.0)
     }
 
+    /// No base: for a resource's JSON rendered outside any request (an event's data).
+    /// Links depend on how a client reached the API, so such JSON carries none.
+    pub(crate) fn unlinked() -> Self {
+        Self(String::new())
+    }
+
+    /// The base, unless this is [`BaseUrl::unlinked`] (a request always has one).
+    pub(crate) fn linked(&self) -> Option<&str> {
+        (!self.0.is_empty()).then_some(self.0.as_str())
+    }
+
     fn from_parts(headers: &HeaderMap, authority: Option<&str>) -> Self {
         let scheme = headers
             .get("x-forwarded-proto")

@@ -37,6 +37,8 @@ pub(crate) fn text(value: String) -> Option<String> {
     (!value.is_empty()).then_some(value)
 }
 
+// A resource's JSON holds it as `Option<SelfLink>`: none when the JSON is rendered outside
+// a request (`BaseUrl::unlinked`, an event's data), where no base URL exists.
 /// `links.self` of a resource.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub(crate) struct SelfLink {
@@ -47,11 +49,12 @@ pub(crate) struct SelfLink {
 }
 
 impl SelfLink {
-    /// The link to item `id` of the collection at `path`.
-    pub(crate) fn new(base: &crate::base_url::BaseUrl, path: &str, id: i64) -> Self {
-        Self {
-            self_url: base.join(&format!("{path}/{id}")),
-        }
+    /// The link to item `id` of the collection at `path`; none without a base.
+    pub(crate) fn new(base: &crate::base_url::BaseUrl, path: &str, id: i64) -> Option<Self> {
+        let base = base.linked()?;
+        Some(Self {
+            self_url: format!("{base}{path}/{id}"),
+        })
     }
 }
 

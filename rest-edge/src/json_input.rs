@@ -164,6 +164,21 @@ impl<'a> Fields<'a> {
         )
     }
 
+    /// An array of strings.
+    pub(crate) fn strings(&self, key: &str, errors: &mut FieldErrors) -> Field<Vec<String>> {
+        self.read(
+            key,
+            errors,
+            |label| format!("The {label} must be an array of strings."),
+            |v| {
+                v.as_array()?
+                    .iter()
+                    .map(|item| item.as_str().map(str::to_owned))
+                    .collect()
+            },
+        )
+    }
+
     /// A nested object.
     pub(crate) fn object(
         &self,

@@ -12,10 +12,12 @@ mod customers;
 mod directory;
 mod discovery;
 mod envelope;
+pub mod events;
 mod format;
 mod guard;
 mod health;
 mod identity;
+mod jobs;
 mod json_input;
 mod limits;
 pub mod metrics;
@@ -24,12 +26,15 @@ mod principals;
 mod request_id;
 mod resource;
 mod resources;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::Request;
 use axum::http::Method;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
+pub use events::render_event_subject;
+
 use envelope::{ApiError, ErrorCode};
 use guard::RateGuard;
 use lastmile_proto::v1::customer_service_client::CustomerServiceClient;

@@ -6,7 +6,9 @@ use crate::audit::{self, AuditLog};
 use crate::customers::{Clients, Customers};
 use crate::directory::{organizations::Organizations, partners::Partners, user_groups::UserGroups};
 use crate::identity::{self, ApiClients, ApiKeys, Users};
+use crate::jobs::{Jobs, RetryJob};
 use crate::resource::{Entry, Flat, Mount};
+use crate::webhooks::{Deliveries, Redeliver, RotateSecret, TestWebhook, Webhooks};
 use utoipa::OpenApi;
 
 /// Every entry, in the order of discovery's links.
@@ -27,6 +29,17 @@ pub(crate) fn all() -> Vec<Entry> {
         Mount::<ApiKeys>::new().list().create().delete().entry(),
         Mount::<ApiClients>::new().list().create().delete().entry(),
         Mount::<AuditLog>::new().list().entry(),
+        Mount::<Jobs>::new()
+            .list()
+            .get()
+            .command::<RetryJob>()
+            .entry(),
+        Mount::<Webhooks>::crud()
+            .command::<RotateSecret>()
+            .command::<TestWebhook>()
+            .list_in::<Deliveries>()
+            .command::<Redeliver>()
+            .entry(),
         Entry {
             routes: audit::routes(),
             doc: audit::Doc::openapi(),

@@ -124,7 +124,9 @@ async fn discovery_links_start_at_the_host_the_client_used() {
             "users": "http://edge.test/api/v1/users",
             "api_keys": "http://edge.test/api/v1/api-keys",
             "roles": "http://edge.test/api/v1/roles",
-            "audit_log": "http://edge.test/api/v1/audit-log"}}})
+            "audit_log": "http://edge.test/api/v1/audit-log",
+            "jobs": "http://edge.test/api/v1/jobs",
+            "webhooks": "http://edge.test/api/v1/webhooks"}}})
     );
 }
 
@@ -261,6 +263,30 @@ async fn input_the_edge_can_judge_is_refused_without_the_core() {
             422,
             "VALIDATION_ERROR",
         ),
+        ("GET", "/api/v1/jobs?status=gone", "", 400, "BAD_REQUEST"),
+        ("POST", "/api/v1/jobs/0/retry", "", 404, "NOT_FOUND"),
+        (
+            "GET",
+            "/api/v1/webhooks/abc/deliveries",
+            "",
+            404,
+            "NOT_FOUND",
+        ),
+        (
+            "GET",
+            "/api/v1/webhooks/1/deliveries?status=sent",
+            "",
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            "POST",
+            "/api/v1/webhooks/1/deliveries/-2/redeliver",
+            "",
+            404,
+            "NOT_FOUND",
+        ),
+        ("POST", "/api/v1/webhooks/x/test", "", 404, "NOT_FOUND"),
     ];
     for (method, uri, body, status, code) in cases {
         let response = send(&router, keyed(method, uri, body)).await;

@@ -100,6 +100,9 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "api_clients": own_keys,
             "audit_log": ["read"],
             "roles": ["read"],
+            "jobs": ["read", "act"],
+            "events": ["read"],
+            "webhooks": all,
         })
     );
     assert_eq!(
@@ -118,6 +121,8 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "customers": ["read", "create", "update", "act"],
             "api_keys": own_keys,
             "roles": ["read"],
+            "events": ["read"],
+            "webhooks": all,
         })
     );
     assert_eq!(

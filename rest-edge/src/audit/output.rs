@@ -30,8 +30,11 @@ pub(crate) struct RoleJson {
     /// `admin`, `manager`, `billing`, `support`, `technician`, `reseller` or `read_only`.
     pub name: String,
     /// Per resource (`customers`, `partners`, `organizations`, `user_groups`, `users`,
-    /// `api_keys`, `audit_log`, `roles`, ...), the allowed operations (`read`, `create`,
-    /// `update`, `delete`, `act`). A resource the role may not touch is absent.
+    /// `api_keys`, `api_clients`, `audit_log`, `roles`, `jobs`, `events`, `webhooks`), the
+    /// allowed operations (`read`, `create`, `update`, `delete`, `act`). A resource the role
+    /// may not touch is absent. `jobs`: `read` lists and shows jobs, `act` retries one;
+    /// `events`: `read` follows the event log (over gRPC); `webhooks`: `act` rotates a
+    /// secret, sends a test event and redelivers.
     #[schema(value_type = std::collections::HashMap<String, Vec<String>>)]
     pub permissions: Permissions,
 }

@@ -79,7 +79,10 @@ pub(crate) struct CustomerJson {
     #[schema(value_type = String, example = "2024-01-15T10:30:00.000000Z")]
     pub updated_at: Option<String>,
     /// Links to this resource.
-    pub links: SelfLink,
+    // Left out of JSON rendered outside a request (an event's data): no base URL there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = SelfLink, required = true)]
+    pub links: Option<SelfLink>,
 }
 
 /// A postal address.

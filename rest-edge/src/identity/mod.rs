@@ -19,6 +19,7 @@ use utoipa::OpenApi;
 
 pub(crate) use api_clients::ApiClients;
 pub(crate) use api_keys::ApiKeys;
+pub(crate) use output::{ApiClientJson, ApiKeyJson, UserJson};
 pub(crate) use users::Users;
 
 /// The session routes' part of the OpenAPI document (users and API keys are resources).

@@ -35,6 +35,8 @@ pub(crate) enum Kind<I> {
     Boolean(fn(&mut I, Option<bool>)),
     /// An array of integers.
     Integers(fn(&mut I, Option<Vec<i64>>)),
+    /// An array of strings.
+    Texts(fn(&mut I, Option<Vec<String>>)),
     /// A shape of its own (e.g. an address given as a string or an object): its reader
     /// touches the mask itself, and its schema describes what it reads.
     Custom {
@@ -250,6 +252,9 @@ pub(crate) fn read<I: Default>(
             Kind::Integers(set) => apply(fields.integers(name, &mut errors), |v| {
                 set(&mut out.input, v)
             }),
+            Kind::Texts(set) => apply(fields.strings(name, &mut errors), |v| {
+                set(&mut out.input, v)
+            }),
             Kind::DateTime(set) => {
                 let value = fields.string(name, &mut errors);
                 let at = match &value {
@@ -362,7 +367,7 @@ fn field_schema<I>(spec: &FieldSpec<I>) -> RefOr<Schema> {
         Kind::Text(_) | Kind::OneOf(..) | Kind::DateTime(_) => Type::String,
         Kind::Integer(_) => Type::Integer,
         Kind::Boolean(_) => Type::Boolean,
-        Kind::Integers(_) => Type::Array,
+        Kind::Integers(_) | Kind::Texts(_) => Type::Array,
     };
     let schema_type: SchemaType = if spec.nullable {
         [base, Type::Null].into_iter().collect()
@@ -370,6 +375,16 @@ fn field_schema<I>(spec: &FieldSpec<I>) -> RefOr<Schema> {
         base.into()
     };
     let rule = spec.rule;
+    if let Kind::Texts(_) = spec.kind {
+        let item = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(rule.text.map(Text::pattern));
+        return ArrayBuilder::new()
+            .schema_type(schema_type)
+            .items(item)
+            .description(Some(spec.description))
+            .into();
+    }
     if let Kind::Integers(_) = spec.kind {
         let item = ObjectBuilder::new()
             .schema_type(Type::Integer)

@@ -2,7 +2,10 @@
 //! resource's declaration, and wraps the answer in the envelope `E`.
 
 use super::fields::{self, Intent};
-use super::{Action, Body, Create, Delete, Envelope, Get, List, QueryPairs, Resource, Update};
+use super::{
+    Action, Body, Command, Create, Delete, Envelope, Get, List, ListIn, QueryPairs, Resource,
+    Update,
+};
 use crate::AppState;
 use crate::base_url::BaseUrl;
 use crate::credentials::Caller;
@@ -13,6 +16,7 @@ use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use lastmile_proto::v1::{PageMeta, PageRequest};
 use tonic::Status;
 use utoipa::openapi::path::Parameter;
 
@@ -75,28 +79,61 @@ fn body_changes<R: Body>(
     Ok(fields::read(R::FIELDS, &body, intent))
 }
 
+/// The query of a list with `filters`: each parameter at most once, and the page asked.
+fn list_query(
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    filters: Vec<Parameter>,
+) -> Result<(QueryPairs, PageRequest), ApiError> {
+    let Query(pairs) = query
+        .map_err(|rejection| ApiError::bad_request("Invalid request", rejection.body_text()))?;
+    let query = QueryPairs(pairs);
+    let known: Vec<Parameter> = super::query::page_parameters()
+        .into_iter()
+        .chain(filters)
+        .collect();
+    query.once(known.iter().map(|p| p.name.as_str()))?;
+    let page = query.page()?;
+    Ok((query, page))
+}
+
+/// A page of `R` answered.
+fn page<R: Resource, E: Envelope>(
+    (items, meta): (Vec<R::Item>, Option<PageMeta>),
+    query: &QueryPairs,
+    base: &BaseUrl,
+) -> Response {
+    let views = items.into_iter().map(|item| R::view(item, base)).collect();
+    let mut meta = PageMetaJson::from(meta.unwrap_or_default());
+    // The core numbers pages in 32 bits; a page asked for beyond that is past the last one,
+    // and the answer names the page that was asked for.
+    meta.current_page = meta.current_page.max(query.requested_page());
+    E::page(R::PLURAL, views, meta)
+}
+
 pub(crate) async fn list<R: List, E: Envelope>(
     State(state): State<AppState>,
     caller: Caller,
     base: BaseUrl,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Handled {
-    let Query(pairs) = query
-        .map_err(|rejection| ApiError::bad_request("Invalid request", rejection.body_text()))?;
-    let query = QueryPairs(pairs);
-    let known: Vec<Parameter> = super::query::page_parameters()
-        .into_iter()
-        .chain(R::filters())
-        .collect();
-    query.once(known.iter().map(|p| p.name.as_str()))?;
-    let request = R::request(query.page()?, &query)?;
-    let (items, meta) = R::call(state.core.clone(), caller.request(request)?).await?;
-    let views = items.into_iter().map(|item| R::view(item, &base)).collect();
-    let mut meta = PageMetaJson::from(meta.unwrap_or_default());
-    // The core numbers pages in 32 bits; a page asked for beyond that is past the last one,
-    // and the answer names the page that was asked for.
-    meta.current_page = meta.current_page.max(query.requested_page());
-    Ok(E::page(R::PLURAL, views, meta))
+    let (query, page_request) = list_query(query, R::filters())?;
+    let request = R::request(page_request, &query)?;
+    let answer = R::call(state.core.clone(), caller.request(request)?).await?;
+    Ok(page::<R, E>(answer, &query, &base))
+}
+
+pub(crate) async fn list_in<R: ListIn, E: Envelope>(
+    State(state): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Handled {
+    let key = key::<R::In>(path)?;
+    let (query, page_request) = list_query(query, R::filters())?;
+    let request = R::request(key, page_request, &query)?;
+    let answer = R::call(state.core.clone(), caller.request(request)?).await?;
+    Ok(page::<R, E>(answer, &query, &base))
 }
 
 pub(crate) async fn get<R: Get, E: Envelope>(
@@ -204,4 +241,28 @@ pub(crate) async fn act<R: Action, E: Envelope>(
         .find(|(_, value, _)| *value == action)
         .map_or(fallback.as_str(), |(.., message)| message);
     one::<R, E>(StatusCode::OK, message, item, &base)
+}
+
+pub(crate) async fn command<C: Command, E: Envelope>(
+    State(state): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    path: Result<Path<Vec<(String, String)>>, PathRejection>,
+) -> Handled {
+    let Ok(Path(segments)) = path else {
+        return Err(not_found::<C::On>());
+    };
+    let mut segments = segments.into_iter().map(|(_, segment)| segment);
+    let key = segments
+        .next()
+        .and_then(|segment| C::On::key(&segment))
+        .ok_or_else(not_found::<C::On>)?;
+    // Further ids name items inside the first one (a webhook's delivery).
+    let ids = segments
+        .map(|segment| super::query::path_id(&segment))
+        .collect::<Option<Vec<i64>>>()
+        .ok_or_else(not_found::<C::Out>)?;
+    let request = caller.request(C::request(key, &ids))?;
+    let item = C::call(state.core.clone(), request).await?;
+    one::<C::Out, E>(StatusCode::OK, C::MESSAGE, item, &base)
 }

@@ -6,7 +6,9 @@
 //!
 //! Declaring a resource: implement [`Resource`] and the operations it has ([`List`],
 //! [`Get`], [`Create`], [`Update`], [`Delete`], [`Action`]), then add one line to
-//! `resources.rs` with a [`Mount`] of it.
+//! `resources.rs` with a [`Mount`] of it. Operations under an item beyond those are
+//! declared as types of their own: a [`Command`] (`POST …/{id}/retry`) or a collection
+//! inside the item ([`ListIn`], `GET …/{id}/deliveries`).
 
 mod doc;
 mod envelope;
@@ -166,6 +168,60 @@ pub(crate) trait Action: Resource {
         core: Channel,
         request: tonic::Request<Self::Request>,
     ) -> impl Future<Output = Answer<Option<Self::Item>>> + Send;
+}
+
+/// `POST {On::PATH}/{id}/{PATH}`: a named operation on one item, without a body (e.g.
+/// `retry`, `rotate-secret`). Its answer is one item of `Out`: the item itself, or one of
+/// another resource (the delivery a test sends). Honours `Idempotency-Key`.
+pub(crate) trait Command: Send + Sync + 'static {
+    /// The collection whose item the command acts on.
+    type On: Resource;
+    /// The resource of the answer.
+    type Out: Resource;
+    /// The path under the item, e.g. `retry`. Further ids are written `{name}`, e.g.
+    /// `deliveries/{delivery_id}/redeliver`; each is a positive 64-bit integer (else 404).
+    const PATH: &'static str;
+    /// The operation id in the document, e.g. `retry_job`.
+    const OPERATION: &'static str;
+    /// What it does, for the document.
+    const SUMMARY: &'static str;
+    /// The answer's message.
+    const MESSAGE: &'static str;
+    /// Refusals beyond 404 that the core may answer, e.g. `(409, "Not failed or dead")`.
+    const ERRORS: &'static [(u16, &'static str)] = &[];
+    /// The core's request.
+    type Request: Send + 'static;
+    /// The request for the item and the path's further ids, in order.
+    fn request(key: <Self::On as Resource>::Key, ids: &[i64]) -> Self::Request;
+    /// Asks the core.
+    fn call(
+        core: Channel,
+        request: tonic::Request<Self::Request>,
+    ) -> impl Future<Output = Answer<Option<<Self::Out as Resource>::Item>>> + Send;
+}
+
+/// `GET {In::PATH}/{id}/{SEGMENT}`: a collection inside one item of `In` (a webhook's
+/// deliveries), a page at a time, with the same paging rules as every list.
+pub(crate) trait ListIn: Resource {
+    /// The collection whose items hold this one.
+    type In: Resource;
+    /// The path under the item, e.g. `deliveries`.
+    const SEGMENT: &'static str;
+    /// The core's list request.
+    type Request: Send + 'static;
+    /// The resource's own filters, for the document.
+    fn filters() -> Vec<Parameter>;
+    /// The request for the item's page and the query's filters (a bad filter is a 400).
+    fn request(
+        key: <Self::In as Resource>::Key,
+        page: PageRequest,
+        query: &QueryPairs,
+    ) -> Result<Self::Request, ApiError>;
+    /// Asks the core.
+    fn call(
+        core: Channel,
+        request: tonic::Request<Self::Request>,
+    ) -> impl Future<Output = Answer<(Vec<Self::Item>, Option<PageMeta>)>> + Send;
 }
 
 #[cfg(test)]

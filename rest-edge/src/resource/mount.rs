@@ -50,6 +50,15 @@ fn camel(snake: &str) -> String {
         .collect()
 }
 
+#[path = "mount_within.rs"]
+mod within;
+
+/// The `{name}`s of a path.
+fn further_ids(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+}
+
 impl<R: Resource> Mount<R> {
     /// The resource at its own path in the contract's envelope.
     pub(crate) fn new() -> Self {
@@ -101,8 +110,23 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
     }
 
     fn answer(&mut self) -> String {
-        let schema = E::one_schema(R::SINGULAR, &R::View::name());
-        self.schema(format!("{}Answer", camel(R::SINGULAR)), schema)
+        self.answer_of::<R>()
+    }
+
+    /// The answer of one item of `T` (this resource or one inside it), with `T`'s schemas.
+    fn answer_of<T: Resource>(&mut self) -> String {
+        self.view_schemas::<T>();
+        let schema = E::one_schema(T::SINGULAR, &T::View::name());
+        self.schema(format!("{}Answer", camel(T::SINGULAR)), schema)
+    }
+
+    /// The schemas of `T`'s view, once.
+    fn view_schemas<T: Resource>(&mut self) {
+        let name = T::View::name().into_owned();
+        if self.schemas.iter().all(|(known, _)| *known != name) {
+            self.schemas.push((name, T::View::schema()));
+            T::View::schemas(&mut self.schemas);
+        }
     }
 
     fn op(&self, id: String, summary: String) -> Op<'static> {
@@ -322,6 +346,10 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         let mut targets = Vec::new();
         for (path, entry) in &self.paths.paths {
             if *path != item && !path.starts_with(&format!("{item}/")) {
+                continue;
+            }
+            // An operation that also needs an id the new item's answer cannot give.
+            if further_ids(&path[item.len()..]).next().is_some() {
                 continue;
             }
             let operations = [

@@ -72,6 +72,17 @@ impl QueryPairs {
         self.get("page").and_then(positive).unwrap_or(1)
     }
 
+    /// An enumerated filter such as `status`: one of `values`, else a 400 naming them.
+    pub(crate) fn choice(&self, name: &str, values: &[&str]) -> Result<Option<&str>, ApiError> {
+        match self.get(name) {
+            Some(value) if !values.contains(&value) => Err(invalid(&format!(
+                "The {name} parameter must be one of: {}.",
+                values.join(", ")
+            ))),
+            value => Ok(value),
+        }
+    }
+
     /// An id filter such as `partner_id`: a positive 64-bit integer, else a 400.
     pub(crate) fn id(&self, name: &str) -> Result<Option<i64>, ApiError> {
         self.get(name)
@@ -216,22 +227,32 @@ pub(crate) fn sort_values(keys: &[&str]) -> Vec<String> {
 
 /// The `{id}` of a path: a positive 64-bit integer (or what `description` adds).
 pub(crate) fn path_parameter(description: &str, integer: bool) -> Parameter {
-    let schema: Object = if integer {
-        ObjectBuilder::new()
-            .schema_type(Type::Integer)
-            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
-                utoipa::openapi::KnownFormat::Int64,
-            )))
-            .minimum(Some(1))
-            .build()
-    } else {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some("^[0-9]{1,19}$"))
-            .build()
-    };
+    if integer {
+        return id_path_parameter("id", description);
+    }
+    let schema: Object = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some("^[0-9]{1,19}$"))
+        .build();
     ParameterBuilder::new()
         .name("id")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
+}
+
+/// An id in a path, named `name`: a positive 64-bit integer.
+pub(crate) fn id_path_parameter(name: &str, description: &str) -> Parameter {
+    let schema = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Int64,
+        )))
+        .minimum(Some(1));
+    ParameterBuilder::new()
+        .name(name)
         .parameter_in(ParameterIn::Path)
         .required(Required::True)
         .description(Some(description))

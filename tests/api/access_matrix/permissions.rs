@@ -16,8 +16,8 @@ const Y: bool = true;
 const N: bool = false;
 
 /// Who may do what: resource, operation, then one column per role of [`ROLES`]. Keys are
-/// always the principal's own (only an admin sees others'); a reseller's customers are
-/// always its partner's.
+/// always the principal's own (only an admin sees others'); a reseller's customers and
+/// webhooks are always its partner's.
 #[rustfmt::skip]
 pub(super) const PERMISSIONS: &[(&str, &str, [bool; 7])] = &[
     //                                admin manager billing support technician reseller read_only
@@ -50,7 +50,22 @@ pub(super) const PERMISSIONS: &[(&str, &str, [bool; 7])] = &[
     ("api_clients",   "delete",      [Y,    N,      N,      N,      N,         N,       N]),
     ("audit_log",     "read",        [Y,    Y,      N,      N,      N,         N,       N]),
     ("roles",         "read",        [Y,    Y,      Y,      Y,      Y,         Y,       Y]),
+    ("jobs",          "read",        [Y,    Y,      N,      N,      N,         N,       N]),
+    ("jobs",          "act",         [Y,    N,      N,      N,      N,         N,       N]),
+    ("events",        "read",        [Y,    Y,      N,      N,      N,         Y,       N]),
+    ("webhooks",      "read",        [Y,    Y,      N,      N,      N,         Y,       N]),
+    ("webhooks",      "create",      [Y,    Y,      N,      N,      N,         Y,       N]),
+    ("webhooks",      "update",      [Y,    Y,      N,      N,      N,         Y,       N]),
+    ("webhooks",      "delete",      [Y,    Y,      N,      N,      N,         Y,       N]),
+    ("webhooks",      "act",         [Y,    Y,      N,      N,      N,         Y,       N]),
 ];
+
+/// Resources the REST API does not serve, with where they are served instead: their rows
+/// are checked against `GET /api/v1/roles` but no REST endpoint exercises them.
+pub(super) const NOT_OVER_REST: &[(&str, &str)] = &[(
+    "events",
+    "gRPC only: EventService.ListEvents and StreamEvents",
+)];
 
 /// Whether the table lets `role` do `operation` to `resource`; a pair the table lacks is a
 /// failure, so every endpoint's permission must be written down.

@@ -1,0 +1,80 @@
+//! Mounting what lives under one item beyond get, update and delete: commands
+//! (`POST …/{id}/retry`) and collections inside it (`GET …/{id}/deliveries`).
+
+use super::doc;
+use super::{Mount, camel, further_ids};
+use crate::resource::{Command, Envelope, ListIn, Resource, handlers, query};
+use axum::routing::{get, post};
+use utoipa::ToSchema;
+use utoipa::openapi::path::HttpMethod;
+
+impl<R: Resource, E: Envelope> Mount<R, E> {
+    /// `POST {path}/{id}/{C::PATH}`.
+    pub(crate) fn command<C: Command<On = R>>(mut self) -> Self {
+        let answer = self.answer_of::<C::Out>();
+        let mut op = self.op(
+            C::OPERATION.to_owned(),
+            format!("{} Honours `Idempotency-Key`.", C::SUMMARY),
+        );
+        op.parameters = vec![doc::id(R::ID, R::INTEGER_ID)];
+        for name in further_ids(C::PATH) {
+            let about = format!(
+                "The {} (a positive 64-bit integer; anything else is a 404).",
+                name.replace('_', " ")
+            );
+            op.parameters.push(query::id_path_parameter(name, &about));
+        }
+        op.parameters.push(doc::idempotency_key());
+        op.success = (200, C::MESSAGE.to_owned(), Some(answer));
+        let missing = match further_ids(C::PATH).next() {
+            None => format!("{} not found", R::TITLE),
+            Some(_) => format!("{} or {} not found", R::TITLE, C::Out::TITLE.to_lowercase()),
+        };
+        op.errors = vec![(400, "Bad Idempotency-Key".to_owned()), (404, missing)];
+        op.errors
+            .extend(C::ERRORS.iter().map(|(s, d)| (*s, (*d).to_owned())));
+        let path = format!("{}/{}", self.item_path(), C::PATH);
+        self.add(
+            path,
+            HttpMethod::Post,
+            post(handlers::command::<C, E>),
+            doc::operation(op),
+        )
+    }
+
+    /// `GET {path}/{id}/{L::SEGMENT}`.
+    pub(crate) fn list_in<L: ListIn<In = R>>(mut self) -> Self {
+        self.view_schemas::<L>();
+        let page = E::page_schema(L::PLURAL, &L::View::name());
+        let page = self.schema(format!("{}Page", camel(L::SINGULAR)), page);
+        let mut op = self.op(
+            format!("list_{}_{}", R::SINGULAR, L::PLURAL),
+            format!(
+                "Lists the {} of one {}, a page at a time.",
+                L::PLURAL.replace('_', " "),
+                R::TITLE.to_lowercase()
+            ),
+        );
+        op.parameters = [doc::id(R::ID, R::INTEGER_ID)]
+            .into_iter()
+            .chain(query::page_parameters())
+            .chain(L::filters())
+            .collect();
+        op.success = (
+            200,
+            format!("One page of {}", L::PLURAL.replace('_', " ")),
+            Some(page),
+        );
+        op.errors = vec![
+            (400, "Bad query parameter".to_owned()),
+            (404, format!("{} not found", R::TITLE)),
+        ];
+        let path = format!("{}/{}", self.item_path(), L::SEGMENT);
+        self.add(
+            path,
+            HttpMethod::Get,
+            get(handlers::list_in::<L, E>),
+            doc::operation(op),
+        )
+    }
+}
