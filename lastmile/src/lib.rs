@@ -186,10 +186,16 @@ impl lastmile_edge::clock::Clock for EdgeTime {
     }
 }
 
+/// Events show resources as the REST contract does; the edge owns that JSON.
+pub fn install_event_renderer() {
+    lastmile_core::events::set_renderer(lastmile_edge::render_event_subject);
+}
+
 /// Starts the servers of `role`; the listen addresses may use port 0.
 pub async fn start(role: Role, settings: Settings) -> anyhow::Result<Running> {
     // One recorder per process, so that core and edge metrics land in one /metrics.
     lastmile_edge::metrics::install();
+    install_event_renderer();
     let shutdown = CancellationToken::new();
     let mut tasks = Vec::new();
     let mut running = Running {

@@ -370,6 +370,7 @@ async fn shutdown_signal() {
 }
 
 async fn create_key(args: CreateKeyArgs) -> anyhow::Result<()> {
+    lastmile::install_event_renderer();
     let role = match (args.admin, args.role.as_deref()) {
         (true, _) => KeyRole::Admin,
         (false, Some(name)) => {

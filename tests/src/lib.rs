@@ -204,6 +204,16 @@ impl TestApp {
                 max_wait: Duration::from_secs(60),
                 ..Default::default()
             },
+            // Receivers in tests listen on 127.0.0.1; idle workers look often, so a job
+            // made due by moving the test clock runs at once.
+            webhooks: lastmile_core::webhooks::WebhookSettings {
+                allow_private_networks: true,
+                ..Default::default()
+            },
+            workers: lastmile_core::jobs::WorkerSettings {
+                poll: Duration::from_millis(50),
+                ..Default::default()
+            },
             ..Settings::default()
         };
         adjust(&mut settings);

@@ -104,7 +104,7 @@ impl EventService for EventGrpc {
     }
 
     type StreamEventsStream =
-        std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::Event, Status>> + Send>>;
+        std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::StreamEventsResponse, Status>> + Send>>;
 
     async fn stream_events(
         &self,
@@ -128,7 +128,7 @@ async fn follow(
     db: Db,
     mut cursor: i64,
     filter: EventFilter,
-    sender: mpsc::Sender<Result<pb::Event, Status>>,
+    sender: mpsc::Sender<Result<pb::StreamEventsResponse, Status>>,
 ) {
     let mut wake = Signal::Events.subscribe();
     loop {
@@ -143,7 +143,10 @@ async fn follow(
         let full = i64::try_from(events.len()).unwrap_or(0) == BATCH;
         for event in events {
             cursor = event.id;
-            if sender.send(Ok(to_proto(event))).await.is_err() {
+            let message = pb::StreamEventsResponse {
+                event: Some(to_proto(event)),
+            };
+            if sender.send(Ok(message)).await.is_err() {
                 return;
             }
         }

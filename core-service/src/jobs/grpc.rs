@@ -173,6 +173,9 @@ impl JobService for JobGrpc {
             if !(0..=60_000).contains(&r.hold_ms) {
                 errors.add("hold_ms", "The hold_ms must be between 0 and 60000.");
             }
+            if !(0..=20).contains(&r.fail_attempts) {
+                errors.add("fail_attempts", "The fail_attempts must be between 0 and 20.");
+            }
             if r.label.chars().count() > 100 {
                 errors.add("label", "The label may not be greater than 100 characters.");
             }
@@ -183,7 +186,11 @@ impl JobService for JobGrpc {
             let now = self.clock.now();
             let mut job_ids = Vec::with_capacity(usize::try_from(r.count).unwrap_or(0));
             for _ in 0..r.count {
-                let payload = json!({"label": r.label, "hold_ms": r.hold_ms});
+                let payload = json!({
+                    "label": r.label,
+                    "hold_ms": r.hold_ms,
+                    "fail_attempts": r.fail_attempts,
+                });
                 if let Some(id) =
                     super::enqueue(&mut tx.conn(), NewJob::new(PROBE_KIND, payload), now).await?
                 {

@@ -24,6 +24,13 @@ pub fn register(registry: &mut Registry) {
 
 async fn run(attempt: Attempt) -> Outcome {
     let payload = &attempt.job.payload;
+    let fail = payload.get("fail_attempts").and_then(|v| v.as_i64()).unwrap_or(0);
+    if i64::from(attempt.job.attempts) <= fail {
+        return Outcome::retry(format!(
+            "probe asked to fail its first {fail} attempts (this is attempt {})",
+            attempt.job.attempts
+        ));
+    }
     let hold = payload.get("hold_ms").and_then(|v| v.as_u64()).unwrap_or(0);
     if hold > 0 {
         tokio::time::sleep(Duration::from_millis(hold.min(60_000))).await;
