@@ -159,7 +159,11 @@ struct ServerArgs {
     #[arg(long, env = "LASTMILE_WEBHOOKS_ALLOW_PRIVATE_NETWORKS")]
     webhooks_allow_private_networks: bool,
     /// An endpoint whose deliveries fail this many hours without a success is disabled.
-    #[arg(long, env = "LASTMILE_WEBHOOK_DISABLE_AFTER_HOURS", default_value_t = 120)]
+    #[arg(
+        long,
+        env = "LASTMILE_WEBHOOK_DISABLE_AFTER_HOURS",
+        default_value_t = 120
+    )]
     webhook_disable_after_hours: u64,
     /// How long a webhook delivery attempt may take, in seconds.
     #[arg(long, env = "LASTMILE_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 15)]
@@ -270,7 +274,9 @@ impl ServerArgs {
             webhooks: WebhookSettings {
                 retry_schedule,
                 allow_private_networks: self.webhooks_allow_private_networks,
-                disable_after: std::time::Duration::from_secs(self.webhook_disable_after_hours * 3600),
+                disable_after: std::time::Duration::from_secs(
+                    self.webhook_disable_after_hours * 3600,
+                ),
                 timeout: std::time::Duration::from_secs(self.webhook_timeout_seconds),
             },
             time_zone,

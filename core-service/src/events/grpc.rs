@@ -103,8 +103,9 @@ impl EventService for EventGrpc {
         }))
     }
 
-    type StreamEventsStream =
-        std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::StreamEventsResponse, Status>> + Send>>;
+    type StreamEventsStream = std::pin::Pin<
+        Box<dyn futures::Stream<Item = Result<pb::StreamEventsResponse, Status>> + Send>,
+    >;
 
     async fn stream_events(
         &self,

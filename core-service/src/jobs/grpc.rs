@@ -174,7 +174,10 @@ impl JobService for JobGrpc {
                 errors.add("hold_ms", "The hold_ms must be between 0 and 60000.");
             }
             if !(0..=20).contains(&r.fail_attempts) {
-                errors.add("fail_attempts", "The fail_attempts must be between 0 and 20.");
+                errors.add(
+                    "fail_attempts",
+                    "The fail_attempts must be between 0 and 20.",
+                );
             }
             if r.label.chars().count() > 100 {
                 errors.add("label", "The label may not be greater than 100 characters.");

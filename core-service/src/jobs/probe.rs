@@ -24,7 +24,10 @@ pub fn register(registry: &mut Registry) {
 
 async fn run(attempt: Attempt) -> Outcome {
     let payload = &attempt.job.payload;
-    let fail = payload.get("fail_attempts").and_then(|v| v.as_i64()).unwrap_or(0);
+    let fail = payload
+        .get("fail_attempts")
+        .and_then(|v| v.as_i64())
+        .unwrap_or(0);
     if i64::from(attempt.job.attempts) <= fail {
         return Outcome::retry(format!(
             "probe asked to fail its first {fail} attempts (this is attempt {})",
