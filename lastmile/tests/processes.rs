@@ -163,6 +163,7 @@ async fn enqueue(core: &Core, count: i32, label: &str, hold_ms: i32) -> Vec<i64>
         label: label.into(),
         hold_ms,
         fail_attempts: 0,
+        noop: false,
     };
     core.jobs()
         .await

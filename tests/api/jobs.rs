@@ -25,6 +25,7 @@ async fn enqueue_probes(app: &TestApp, count: i32, label: &str, fail_attempts: i
         label: label.into(),
         hold_ms: 0,
         fail_attempts,
+        noop: false,
     };
     client
         .enqueue_probes(with_key(request, &app.admin_key))

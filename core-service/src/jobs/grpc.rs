@@ -8,7 +8,7 @@ use tonic::server::NamedService;
 use tonic::service::RoutesBuilder;
 use tonic::{Request, Response, Status};
 
-use super::{Job, JobQuery, JobStatus, NewJob, PROBE_KIND};
+use super::{Job, JobQuery, JobStatus, NOOP_KIND, NewJob, PROBE_KIND};
 use crate::Core;
 use crate::audit::{self, Change};
 use crate::auth::RequestContext;
@@ -194,8 +194,12 @@ impl JobService for JobGrpc {
                     "hold_ms": r.hold_ms,
                     "fail_attempts": r.fail_attempts,
                 });
-                if let Some(id) =
-                    super::enqueue(&mut tx.conn(), NewJob::new(PROBE_KIND, payload), now).await?
+                if let Some(id) = super::enqueue(
+                    &mut tx.conn(),
+                    NewJob::new(if r.noop { NOOP_KIND } else { PROBE_KIND }, payload),
+                    now,
+                )
+                .await?
                 {
                     job_ids.push(id);
                 }
@@ -203,7 +207,7 @@ impl JobService for JobGrpc {
             let change = Change::created(
                 "job",
                 job_ids.first().copied().unwrap_or_default(),
-                json!({"kind": PROBE_KIND, "count": r.count, "label": r.label})
+                json!({"kind": if r.noop { NOOP_KIND } else { PROBE_KIND }, "count": r.count, "label": r.label})
                     .as_object()
                     .cloned()
                     .unwrap_or_default(),

@@ -31,7 +31,7 @@ use serde_json::Value;
 use crate::db::{Conn, Tx};
 use crate::error::Result;
 
-pub use probe::PROBE_KIND;
+pub use probe::{NOOP_KIND, PROBE_KIND};
 pub use store::JobQuery;
 pub use worker::{JobWorkers, WorkerSettings};
 

@@ -12,12 +12,19 @@ use crate::on_conn;
 
 /// The probe's kind.
 pub const PROBE_KIND: &str = "diagnostics.probe";
+/// The kind of jobs that do nothing (the queue's own cost).
+pub const NOOP_KIND: &str = "diagnostics.noop";
 
-/// Registers the probe.
+/// Registers the probe and the no-op job.
 pub fn register(registry: &mut Registry) {
     registry.register(
         PROBE_KIND,
         |attempt: Attempt| run(attempt).boxed(),
+        default_backoff(),
+    );
+    registry.register(
+        NOOP_KIND,
+        |_: Attempt| async { Outcome::done() }.boxed(),
         default_backoff(),
     );
 }
