@@ -16,6 +16,7 @@ engine_tests!(
     a_failing_job_backs_off_until_dead_and_an_operator_retries_it,
     operators_list_filter_and_read_jobs,
     housekeeping_is_scheduled_as_jobs,
+    the_queue_is_measured_on_metrics,
 );
 
 async fn enqueue_probes(app: &TestApp, count: i32, label: &str, fail_attempts: i32) -> Vec<i64> {
@@ -261,4 +262,39 @@ async fn housekeeping_is_scheduled_as_jobs(app: TestApp) {
             .all(|k| k.starts_with("schedule:housekeeping.idempotency_records:"))
     );
     assert_ne!(keys[0], keys[1]);
+}
+
+async fn the_queue_is_measured_on_metrics(app: TestApp) {
+    let id = enqueue_probes(&app, 1, "measured", 1).await[0];
+    wait_for_job(&app, id, "failed once", |j| j["status"] == "failed").await;
+    let started = Instant::now();
+    loop {
+        let text = app
+            .http
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let has = |needle: &str| text.lines().any(|l| !l.starts_with('#') && l.contains(needle));
+        let probe = r#"kind="diagnostics.probe""#;
+        let complete = has("lastmile_job_wait_seconds")
+            && has("lastmile_job_run_seconds")
+            && text
+                .lines()
+                .any(|l| l.starts_with("lastmile_job_failures_total") && l.contains(probe))
+            && text
+                .lines()
+                .any(|l| l.starts_with("lastmile_jobs{") && l.contains(probe) && l.contains(r#"status="failed""#));
+        if complete {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "queue metrics missing: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

@@ -111,8 +111,10 @@ pub(super) async fn insert(
 }
 
 /// Claims up to `limit` due jobs of the given kinds for `owner` until `lease_until`:
-/// queued or failed jobs whose time has come, and running jobs whose lease ran out. A job
-/// with an ordering key waits while an earlier job with the same key is unfinished.
+/// queued or failed jobs whose time has come, highest priority and oldest first (read in
+/// that order from the partial index `jobs_due`, so a claim costs the same with ten or a
+/// million jobs waiting). A job with an ordering key waits while an earlier job with the
+/// same key is unfinished. Jobs whose worker died are made claimable by [`reap_expired`].
 pub(super) async fn claim(
     conn: &mut Conn<'_>,
     owner: &str,
@@ -131,8 +133,7 @@ pub(super) async fn claim(
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = $1, \
          lease_expires_at = $2, started_at = $3, updated_at = $3 \
          WHERE id IN (SELECT j.id FROM jobs j \
-           WHERE ((j.status IN ('queued', 'failed') AND j.run_at <= $3) \
-                  OR (j.status = 'running' AND j.lease_expires_at < $3)) \
+           WHERE j.status IN ('queued', 'failed') AND j.run_at <= $3 \
              AND j.kind IN ({kinds_list}) \
              AND (j.ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs k \
                   WHERE k.ordering_key = j.ordering_key AND k.id < j.id \
@@ -210,6 +211,22 @@ pub(super) async fn fail(
         .bind(now)
         .execute(c).await.map(|d| d.rows_affected()))?;
     Ok(done == 1)
+}
+
+/// Ends the attempts whose lease ran out (their worker died or lost the database): each
+/// such job fails (due at once) or, if that was its last attempt, is dead. Answers how
+/// many.
+pub(super) async fn reap_expired(conn: &mut Conn<'_>, now: DateTime<Utc>) -> Result<u64> {
+    let done = on_conn!(conn, c => sqlx::query(
+        "UPDATE jobs SET \
+           status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'failed' END, \
+           finished_at = CASE WHEN attempts >= max_attempts THEN $1 ELSE NULL END, \
+           last_error = 'the worker stopped before finishing (its lease ran out)', \
+           run_at = $1, updated_at = $1, lease_owner = NULL, lease_expires_at = NULL \
+         WHERE status = 'running' AND lease_expires_at < $1")
+        .bind(now)
+        .execute(c).await.map(|d| d.rows_affected()))?;
+    Ok(done)
 }
 
 /// Extends every lease `owner` holds to `until`.

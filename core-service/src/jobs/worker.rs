@@ -287,28 +287,18 @@ async fn run_one(
 ) {
     let started = Instant::now();
     let kind = job.kind.clone();
-    let outcome = if job.attempts > job.max_attempts {
-        // Its worker died on the last attempt: nothing is left to try.
-        Outcome {
-            result: Err(Failure::Permanent(
-                "the worker running the last attempt stopped before finishing".into(),
-            )),
+    let outcome = match inner.registry.get(&kind) {
+        Some(k) => {
+            let attempt = Attempt {
+                job: job.clone(),
+                worker: inner.owner.clone(),
+            };
+            k.handler.run(attempt).await
+        }
+        None => Outcome {
+            result: Err(Failure::Permanent(format!("no handler for kind {kind}"))),
             finish: None,
-        }
-    } else {
-        match inner.registry.get(&kind) {
-            Some(k) => {
-                let attempt = Attempt {
-                    job: job.clone(),
-                    worker: inner.owner.clone(),
-                };
-                k.handler.run(attempt).await
-            }
-            None => Outcome {
-                result: Err(Failure::Permanent(format!("no handler for kind {kind}"))),
-                finish: None,
-            },
-        }
+        },
     };
     metrics::histogram!("lastmile_job_run_seconds", "kind" => kind.clone())
         .record(started.elapsed().as_secs_f64());
@@ -422,17 +412,26 @@ async fn complete_batches(inner: Arc<Inner>, mut done: mpsc::UnboundedReceiver<i
 }
 
 /// Extends this process's leases every third of the lease, so long jobs keep theirs and
-/// a dead process's run out.
+/// a dead process's run out; then ends the attempts of any process whose leases ran out,
+/// so their jobs run again.
 async fn heartbeat(inner: Arc<Inner>) {
     let every = (inner.settings.lease / 3).max(Duration::from_millis(100));
     loop {
-        // It keeps going through the shutdown grace period and is aborted after it.
-        tokio::time::sleep(every).await;
         let now = inner.clock.now();
         if let Err(err) =
             store::extend_leases(&mut inner.db.conn(), &inner.owner, now + lease(&inner), now).await
         {
             tracing::warn!(error = %err, "could not extend job leases");
         }
+        match store::reap_expired(&mut inner.db.conn(), now).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::warn!(jobs = n, "jobs of a stopped worker run again");
+                Signal::Jobs.raise();
+            }
+            Err(err) => tracing::debug!(error = %err, "could not look for expired leases"),
+        }
+        // It keeps going through the shutdown grace period and is aborted after it.
+        tokio::time::sleep(every).await;
     }
 }
