@@ -1,30 +1,26 @@
 //! Webhooks end to end: an operator registers an endpoint, changes happen, and a receiver
 //! in the test (a real HTTP server on 127.0.0.1) gets each event signed as the Standard
 //! Webhooks specification says, checked here with an HMAC computed by the test itself.
-//! Failed attempts are retried on the schedule (the test moves the servers' clock), one
-//! resource's events arrive in order, a 410 or failing too long disables the endpoint.
+//! `failures` covers retries, an outage and disabling; `receiver` is the test's server.
 
+mod failures;
 mod receiver;
-
-use std::time::Duration;
+mod support;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chrono::Utc;
-use hmac::{Hmac, KeyInit, Mac};
 use lastmile_core::clock::Clock;
 use lastmile_core::identity::Role;
-use lastmile_proto::v1::ListEventsRequest;
-use lastmile_proto::v1::event_service_client::EventServiceClient;
-use lastmile_tests::{StatusCode, TestApp, customer_body, engine_tests, json, send, with_key};
-use receiver::{PATIENCE, Received, Receiver, eventually, unused_address};
+use lastmile_tests::{StatusCode, TestApp, customer_body, engine_tests, json, send};
+use receiver::Receiver;
 use serde_json::Value;
-use sha2::Sha256;
+use support::{
+    assert_signed_with, deliveries, delivery_after, register, signatures, standard_signature,
+    timestamp,
+};
 
 engine_tests!(
     a_customer_created_after_registering_arrives_signed_with_its_rest_json,
-    a_delivery_answered_500_twice_is_retried_on_the_schedule_and_delivered_once,
-    an_endpoint_answering_410_is_disabled_with_a_webhook_disabled_event,
     private_addresses_are_accepted_when_the_deployment_allows_them,
     after_a_rotation_deliveries_carry_the_new_and_the_old_signature,
     a_test_event_is_delivered_and_a_redelivery_sends_the_same_body_and_id,
@@ -35,156 +31,16 @@ engine_tests!(with = refuse_private_networks;
     private_addresses_are_refused_on_the_url_field,
 );
 
-engine_tests!(with = retry_every_forty_seconds;
-    a_thousand_events_while_the_receiver_is_down_all_arrive_once_and_in_order_per_resource,
-);
-
-engine_tests!(with = disable_after_an_hour;
-    an_endpoint_failing_for_longer_than_the_disable_period_is_disabled,
-);
-
 fn refuse_private_networks(settings: &mut lastmile::Settings) {
     settings.webhooks.allow_private_networks = false;
 }
 
-/// At once, then every 40 s: shorter than a job's 60 s lease, so moving the clock by one
-/// wait never hands a running attempt to another worker.
-fn retry_every_forty_seconds(settings: &mut lastmile::Settings) {
-    settings.webhooks.retry_schedule = std::iter::once(Duration::ZERO)
-        .chain(std::iter::repeat_n(Duration::from_secs(40), 30))
-        .collect();
-}
-
-/// An endpoint failing for an hour is disabled; attempts every 20 minutes.
-fn disable_after_an_hour(settings: &mut lastmile::Settings) {
-    settings.webhooks.disable_after = Duration::from_secs(3600);
-    settings.webhooks.retry_schedule = std::iter::once(Duration::ZERO)
-        .chain(std::iter::repeat_n(Duration::from_secs(1200), 10))
-        .collect();
-}
-
-// ---- helpers ----------------------------------------------------------------------------
-
-/// `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, keyed with the secret's base64 part
-/// decoded, as the Standard Webhooks specification says.
-fn standard_signature(secret: &str, id: &str, timestamp: &str, body: &[u8]) -> String {
-    let encoded = secret.strip_prefix("whsec_").expect("a whsec_ secret");
-    let key = STANDARD.decode(encoded).expect("the secret is base64");
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).unwrap();
-    mac.update(id.as_bytes());
-    mac.update(b".");
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
-}
-
-/// The hex HMAC-SHA256 of the body keyed with the whole secret text.
-fn body_signature(secret: &str, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The signatures of `webhook-signature` (space-separated during a rotation).
-fn signatures(request: &Received) -> Vec<String> {
-    request
-        .header("webhook-signature")
-        .split(' ')
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Checks every signature header of `request` against `secret`, which must be the
-/// current one.
-fn assert_signed_with(request: &Received, secret: &str) {
-    let id = request.header("webhook-id");
-    let timestamp = request.header("webhook-timestamp");
-    let expected = standard_signature(secret, id, timestamp, &request.body);
-    assert_eq!(signatures(request)[0], expected, "webhook-signature");
-    let hex = body_signature(secret, &request.body);
-    assert_eq!(request.header("x-isp-signature"), format!("sha256={hex}"));
-    assert_eq!(request.header("x-signature"), hex);
-}
-
-/// Registers an endpoint as admin; answers its id and secret.
-async fn register(app: &TestApp, url: &str, events: &[&str]) -> (i64, String) {
-    let (status, body) = app
-        .post("/api/v1/webhooks", &json!({"url": url, "events": events}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let webhook = &body["data"]["webhook"];
-    let secret = webhook["secret"]
-        .as_str()
-        .expect("the secret, once")
-        .to_owned();
-    assert!(secret.starts_with("whsec_"), "{secret}");
-    (webhook["id"].as_i64().unwrap(), secret)
-}
-
-/// The endpoint's delivery log, newest first.
-async fn deliveries(app: &TestApp, webhook_id: i64) -> Vec<Value> {
-    let path = format!("/api/v1/webhooks/{webhook_id}/deliveries?per_page=100");
-    let (status, body) = app.get(&path).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["data"]["deliveries"].as_array().unwrap().clone()
-}
-
-/// Waits until the endpoint's only delivery shows `status` after `attempts` attempts.
-async fn delivery_after(app: &TestApp, webhook_id: i64, status: &str, attempts: i64) -> Value {
-    let what = format!("webhook {webhook_id}'s delivery {status} after {attempts} attempts");
-    eventually(&what, PATIENCE, || async move {
-        let log = deliveries(app, webhook_id).await;
-        assert_eq!(log.len(), 1, "{log:?}");
-        let delivery = &log[0];
-        (delivery["status"] == json!(status) && delivery["attempts"] == json!(attempts))
-            .then(|| delivery.clone())
-    })
-    .await
-}
-
-async fn webhook(app: &TestApp, id: i64) -> Value {
-    let (status, body) = app.get(&format!("/api/v1/webhooks/{id}")).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["data"]["webhook"].clone()
-}
-
-/// Waits until the system has disabled endpoint `id`; answers it.
-async fn disabled(app: &TestApp, id: i64) -> Value {
-    eventually("the endpoint disabled", PATIENCE, || async move {
-        let webhook = webhook(app, id).await;
-        (webhook["active"] == json!(false)).then_some(webhook)
-    })
-    .await
-}
-
-/// The `webhook.disabled` events, as the admin lists them over gRPC.
-async fn webhook_disabled_events(app: &TestApp) -> Vec<lastmile_proto::v1::Event> {
-    let mut events = EventServiceClient::new(app.grpc_channel().await);
-    let request = ListEventsRequest {
-        after_cursor: 0,
-        types: vec!["webhook.disabled".into()],
-        limit: 100,
-    };
-    events
-        .list_events(with_key(request, &app.admin_key))
-        .await
-        .expect("ListEvents")
-        .into_inner()
-        .events
-}
-
-fn timestamp(text: &Value) -> chrono::DateTime<Utc> {
-    chrono::DateTime::parse_from_rfc3339(text.as_str().expect("a timestamp"))
-        .expect("RFC 3339")
-        .with_timezone(&Utc)
-}
-
-// ---- tests ------------------------------------------------------------------------------
+/// A loopback, a cloud metadata and a private address.
+const PRIVATE_URLS: [&str; 3] = [
+    "http://127.0.0.1:9/hooks",
+    "http://169.254.169.254/latest/meta-data",
+    "http://10.0.0.1/",
+];
 
 async fn a_customer_created_after_registering_arrives_signed_with_its_rest_json(app: TestApp) {
     let receiver = Receiver::start().await;
@@ -232,180 +88,6 @@ async fn a_customer_created_after_registering_arrives_signed_with_its_rest_json(
     );
     assert_ne!(signatures(request)[0], forged);
 }
-
-async fn a_delivery_answered_500_twice_is_retried_on_the_schedule_and_delivered_once(app: TestApp) {
-    let receiver = Receiver::start().await.answering(&[500, 500], 200);
-    let (webhook_id, secret) = register(&app, &receiver.url(), &["customer.created"]).await;
-    app.create_customer("Otieno", "+254722000002").await;
-
-    receiver.wait_for(1, "the first attempt").await;
-    let failed = delivery_after(&app, webhook_id, "failed", 1).await;
-    assert_eq!(failed["response_status"], json!(500), "{failed}");
-    // The default schedule: at once, then 5 s, then 5 min later.
-    let wait = timestamp(&failed["next_attempt_at"]) - timestamp(&failed["updated_at"]);
-    assert_eq!(wait, chrono::Duration::seconds(5), "{failed}");
-    app.clock.advance(chrono::Duration::seconds(5));
-
-    receiver.wait_for(2, "the second attempt").await;
-    let failed = delivery_after(&app, webhook_id, "failed", 2).await;
-    let wait = timestamp(&failed["next_attempt_at"]) - timestamp(&failed["updated_at"]);
-    assert_eq!(wait, chrono::Duration::minutes(5), "{failed}");
-    app.clock.advance(chrono::Duration::minutes(5));
-
-    receiver.wait_for(3, "the third attempt").await;
-    let delivered = delivery_after(&app, webhook_id, "delivered", 3).await;
-    assert_eq!(delivered["response_status"], json!(200), "{delivered}");
-    assert!(delivered["delivered_at"].is_string(), "{delivered}");
-    assert!(delivered["next_attempt_at"].is_null(), "{delivered}");
-
-    // Nothing more comes, however late it gets: a later test event is the last request.
-    app.clock.advance(chrono::Duration::days(1));
-    let (status, body) = app
-        .post(&format!("/api/v1/webhooks/{webhook_id}/test"), &json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let requests = receiver.wait_for(4, "the test event").await;
-    assert_eq!(requests.len(), 4);
-    assert_eq!(requests[3].header("x-isp-event"), "webhook.test");
-    let attempts = &requests[..3];
-    let id = attempts[0].header("webhook-id");
-    for attempt in attempts {
-        assert_eq!(attempt.header("webhook-id"), id, "one id for every attempt");
-        assert_eq!(attempt.body, attempts[0].body, "one body for every attempt");
-        assert_eq!(attempt.header("x-isp-event"), "customer.created");
-        assert_signed_with(attempt, &secret);
-    }
-    assert_eq!(attempts[0].json()["id"], json!(id));
-}
-
-async fn a_thousand_events_while_the_receiver_is_down_all_arrive_once_and_in_order_per_resource(
-    app: TestApp,
-) {
-    use futures::StreamExt;
-    let deadline = Duration::from_secs(120);
-    let address = unused_address();
-    let url = format!("http://{address}/hooks");
-    let (webhook_id, _) = register(&app, &url, &["partner.*"]).await;
-
-    // 100 partners, each created ("step 0") then updated 9 times ("step 1" … "step 9").
-    let app = &app;
-    futures::stream::iter(0..100)
-        .map(|n| async move {
-            let body = json!({"name": format!("Partner {n:03}"), "description": "step 0"});
-            let (status, created) = app.post("/api/v1/partners", &body).await;
-            assert_eq!(status, StatusCode::CREATED, "{created}");
-            let id = created["data"]["partner"]["id"].as_i64().unwrap();
-            for step in 1..=9 {
-                let body = json!({"description": format!("step {step}")});
-                let (status, updated) = app.patch(&format!("/api/v1/partners/{id}"), &body).await;
-                assert_eq!(status, StatusCode::OK, "{updated}");
-            }
-        })
-        .buffer_unordered(8)
-        .collect::<Vec<()>>()
-        .await;
-
-    // Every event has its delivery, and the first ones failed: nobody was listening.
-    let path = format!("/api/v1/webhooks/{webhook_id}/deliveries");
-    let (_, all) = app.get(&path).await;
-    assert_eq!(all["meta"]["total"], json!(1000), "{}", all["meta"]);
-    let failed_path = format!("{path}?status=failed");
-    let failed_path = &failed_path;
-    eventually("failed attempts while down", PATIENCE, || async move {
-        let (_, failed) = app.get(failed_path).await;
-        (failed["meta"]["total"].as_i64() > Some(0)).then_some(())
-    })
-    .await;
-
-    let receiver = Receiver::start_on(address).await;
-    let started = tokio::time::Instant::now();
-    let mut seen = 0;
-    let mut quiet_since = tokio::time::Instant::now();
-    loop {
-        let count = receiver.requests().len();
-        if count >= 1000 {
-            break;
-        }
-        if count > seen {
-            seen = count;
-            quiet_since = tokio::time::Instant::now();
-        } else if quiet_since.elapsed() > Duration::from_millis(500) {
-            // The waiting attempts are due one wait (40 s) later.
-            app.clock.advance(chrono::Duration::seconds(40));
-            quiet_since = tokio::time::Instant::now();
-        }
-        assert!(
-            started.elapsed() < deadline,
-            "{count} of 1000 events arrived within {deadline:?}"
-        );
-        tokio::time::sleep(receiver::POLL).await;
-    }
-    let requests = receiver.requests();
-
-    let mut ids = std::collections::HashSet::new();
-    let mut steps: std::collections::BTreeMap<i64, Vec<u32>> = Default::default();
-    for (arrived, request) in requests.iter().enumerate() {
-        assert_eq!(request.order, arrived, "the log keeps arrival order");
-        let id = request.header("webhook-id").to_owned();
-        assert!(ids.insert(id.clone()), "{id} arrived twice");
-        let body = request.json();
-        let partner = body["data"]["id"].as_i64().unwrap();
-        let description = body["data"]["description"].as_str().unwrap();
-        let step: u32 = description.strip_prefix("step ").unwrap().parse().unwrap();
-        let expected_type = if step == 0 {
-            "partner.created"
-        } else {
-            "partner.updated"
-        };
-        assert_eq!(body["type"], json!(expected_type), "{body}");
-        steps.entry(partner).or_default().push(step);
-    }
-    assert_eq!(steps.len(), 100, "every partner's events arrived");
-    for (partner, arrived) in &steps {
-        assert_eq!(
-            arrived,
-            &(0..=9).collect::<Vec<u32>>(),
-            "partner {partner}'s events in arrival order"
-        );
-    }
-    let (_, delivered) = app.get(&format!("{path}?status=delivered")).await;
-    assert_eq!(
-        delivered["meta"]["total"],
-        json!(1000),
-        "{}",
-        delivered["meta"]
-    );
-}
-
-async fn an_endpoint_answering_410_is_disabled_with_a_webhook_disabled_event(app: TestApp) {
-    let receiver = Receiver::start().await.answering(&[410], 200);
-    let (webhook_id, _) = register(&app, &receiver.url(), &["customer.*"]).await;
-    app.create_customer("Kamau", "+254722000003").await;
-    receiver.wait_for(1, "the customer.created attempt").await;
-
-    let endpoint = disabled(&app, webhook_id).await;
-    assert_eq!(
-        endpoint["disabled_reason"],
-        json!("The endpoint answered 410 Gone.")
-    );
-    let delivery = delivery_after(&app, webhook_id, "dead", 1).await;
-    assert_eq!(delivery["response_status"], json!(410), "{delivery}");
-
-    let events = webhook_disabled_events(&app).await;
-    assert_eq!(events.len(), 1, "{events:?}");
-    assert_eq!(events[0].resource_type, "webhook");
-    assert_eq!(events[0].resource_id, webhook_id.to_string());
-
-    // Disabled means no more deliveries: the next customer queues nothing.
-    app.create_customer("Kamau Two", "+254722000004").await;
-    assert_eq!(deliveries(&app, webhook_id).await.len(), 1);
-}
-
-const PRIVATE_URLS: [&str; 3] = [
-    "http://127.0.0.1:9/hooks",
-    "http://169.254.169.254/latest/meta-data",
-    "http://10.0.0.1/",
-];
 
 async fn private_addresses_are_refused_on_the_url_field(app: TestApp) {
     let expected = ["127.0.0.1", "169.254.169.254", "10.0.0.1"];
@@ -575,44 +257,4 @@ async fn a_resellers_endpoint_receives_only_its_partners_events(app: TestApp) {
         .map(|w| &w["id"])
         .collect();
     assert_eq!(ids, [&json!(reseller_hook)]);
-}
-
-async fn an_endpoint_failing_for_longer_than_the_disable_period_is_disabled(app: TestApp) {
-    let receiver = Receiver::start().await.answering(&[], 503);
-    let (webhook_id, _) = register(&app, &receiver.url(), &["customer.*"]).await;
-    app.create_customer("Mutua", "+254722000010").await;
-
-    // Attempts at 0, 20 and 40 minutes fail with the endpoint still on; the one at 60
-    // minutes ends an hour without a success.
-    for attempt in 1..=3 {
-        receiver
-            .wait_for(attempt, &format!("attempt {attempt}"))
-            .await;
-        let failed = delivery_after(&app, webhook_id, "failed", attempt as i64).await;
-        assert_eq!(failed["response_status"], json!(503), "{failed}");
-        let endpoint = webhook(&app, webhook_id).await;
-        assert_eq!(
-            endpoint["active"],
-            json!(true),
-            "after attempt {attempt}: {endpoint}"
-        );
-        assert!(endpoint["failing_since"].is_string(), "{endpoint}");
-        app.clock.advance(chrono::Duration::minutes(20));
-    }
-    receiver.wait_for(4, "attempt 4").await;
-    let endpoint = disabled(&app, webhook_id).await;
-    assert_eq!(
-        endpoint["disabled_reason"],
-        json!("Deliveries failed for 1 hour without a success.")
-    );
-    let events = webhook_disabled_events(&app).await;
-    assert_eq!(events.len(), 1, "{events:?}");
-    assert_eq!(events[0].resource_id, webhook_id.to_string());
-    let data = events[0].data.clone().expect("the endpoint's JSON");
-    let active = data.fields.get("active").and_then(|v| v.kind.clone());
-    assert_eq!(
-        active,
-        Some(prost_types::value::Kind::BoolValue(false)),
-        "{data:?}"
-    );
 }
