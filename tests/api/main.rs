@@ -27,6 +27,7 @@ mod resellers;
 mod roles;
 mod settings_and_retention;
 mod users;
+mod webhooks;
 
 /// A CI run must cover PostgreSQL: without `LASTMILE_TEST_POSTGRES_URL` the PostgreSQL
 /// half would be ignored, so under `CI` this fails the run instead.

@@ -176,9 +176,10 @@ impl Deliverer {
                         let since =
                             store::mark_health(&mut tx.conn(), webhook_id, true, now).await?;
                         if since.is_some_and(|since| now - since >= disable_after) {
-                            let days = disable_after.num_hours() as f64 / 24.0;
-                            let reason =
-                                format!("Deliveries failed for {days} days without a success.");
+                            let reason = format!(
+                                "Deliveries failed for {} without a success.",
+                                spoken(disable_after)
+                            );
                             disable(tx, webhook_id, &reason, now).await?;
                         }
                         Ok(())
@@ -375,6 +376,18 @@ async fn disable(tx: &mut Tx, webhook_id: i64, reason: &str, now: DateTime<Utc>)
     audit::record_system(&mut tx.conn(), change, now).await
 }
 
+/// A period as an operator reads it: "5 days", "1 hour", "90 minutes", in the largest
+/// unit that shows it whole.
+fn spoken(period: chrono::Duration) -> String {
+    let seconds = period.num_seconds().max(0);
+    let (count, unit) = [(86_400, "day"), (3600, "hour"), (60, "minute")]
+        .into_iter()
+        .find(|(size, _)| seconds >= *size && seconds % size == 0)
+        .map_or((seconds, "second"), |(size, unit)| (seconds / size, unit));
+    let plural = if count == 1 { "" } else { "s" };
+    format!("{count} {unit}{plural}")
+}
+
 fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
@@ -384,4 +397,20 @@ fn error_chain(err: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spoken;
+    use chrono::Duration;
+
+    #[test]
+    fn periods_are_spoken_in_their_largest_whole_unit() {
+        assert_eq!(spoken(Duration::days(5)), "5 days");
+        assert_eq!(spoken(Duration::days(1)), "1 day");
+        assert_eq!(spoken(Duration::hours(1)), "1 hour");
+        assert_eq!(spoken(Duration::hours(36)), "36 hours");
+        assert_eq!(spoken(Duration::minutes(90)), "90 minutes");
+        assert_eq!(spoken(Duration::seconds(45)), "45 seconds");
+    }
 }
