@@ -278,16 +278,21 @@ async fn the_queue_is_measured_on_metrics(app: TestApp) {
             .text()
             .await
             .unwrap();
-        let has = |needle: &str| text.lines().any(|l| !l.starts_with('#') && l.contains(needle));
+        let has = |needle: &str| {
+            text.lines()
+                .any(|l| !l.starts_with('#') && l.contains(needle))
+        };
         let probe = r#"kind="diagnostics.probe""#;
         let complete = has("lastmile_job_wait_seconds")
             && has("lastmile_job_run_seconds")
             && text
                 .lines()
                 .any(|l| l.starts_with("lastmile_job_failures_total") && l.contains(probe))
-            && text
-                .lines()
-                .any(|l| l.starts_with("lastmile_jobs{") && l.contains(probe) && l.contains(r#"status="failed""#));
+            && text.lines().any(|l| {
+                l.starts_with("lastmile_jobs{")
+                    && l.contains(probe)
+                    && l.contains(r#"status="failed""#)
+            });
         if complete {
             return;
         }

@@ -181,7 +181,8 @@ pub(super) async fn rotate_secret(
     Ok(())
 }
 
-/// Turns endpoint `id` off for `reason` (by the system).
+/// Turns endpoint `id` off for `reason` (by the system); its deliveries still waiting for
+/// an attempt are cancelled with it, so the log promises no retry that will not come.
 pub(super) async fn disable_endpoint(
     conn: &mut Conn<'_>,
     id: i64,
@@ -197,6 +198,14 @@ pub(super) async fn disable_endpoint(
         .bind(now)
         .bind(true)
         .execute(c).await.map(|d| d.rows_affected()))?;
+    if done == 1 {
+        on_conn!(conn, c => sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'cancelled', next_attempt_at = NULL, \
+             updated_at = $2 WHERE webhook_id = $1 AND status IN ('pending', 'failed')")
+            .bind(id)
+            .bind(now)
+            .execute(c).await.map(|d| d.rows_affected()))?;
+    }
     Ok(done == 1)
 }
 
