@@ -3,6 +3,7 @@
 //! process's leases alive. Woken at once by a local commit or (on PostgreSQL) a NOTIFY
 //! from another process; polling is only the fallback.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -184,29 +185,41 @@ async fn run(inner: Arc<Inner>, stop: CancellationToken) {
     let heartbeat = tokio::spawn(heartbeat(inner.clone()));
     let mut wake = Signal::Jobs.subscribe();
     let mut running = JoinSet::new();
+    // Claimed jobs waiting for a free slot: claims fetch whole batches however many slots
+    // are free, so a backlog of short jobs costs one claim per batch, not per slot. They
+    // hold leases (kept alive by the heartbeat) and are handed back at shutdown.
+    let mut ready: VecDeque<Job> = VecDeque::new();
     let mut failing_since: Option<Instant> = None;
+    let start = |ready: &mut VecDeque<Job>, running: &mut JoinSet<()>| {
+        while !ready.is_empty() {
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                break;
+            };
+            if let Some(job) = ready.pop_front() {
+                running.spawn(run_one(
+                    inner.clone(),
+                    job,
+                    permit,
+                    freed.clone(),
+                    done_tx.clone(),
+                ));
+            }
+        }
+    };
     while !stop.is_cancelled() {
-        let free = slots.available_permits().min(inner.settings.batch);
-        let mut claimed = 0;
-        if free > 0 {
-            match claim(&inner, free).await {
+        start(&mut ready, &mut running);
+        let room = inner.settings.batch.saturating_sub(ready.len());
+        // Seen before claiming: a wake-up that comes during the claim is not lost.
+        wake.borrow_and_update();
+        let mut more = false;
+        if room > 0 {
+            match claim(&inner, room).await {
                 Ok(jobs) => {
                     if failing_since.take().is_some() {
                         tracing::info!("job queue reachable again");
                     }
-                    claimed = jobs.len();
-                    for job in jobs {
-                        let Ok(permit) = slots.clone().acquire_owned().await else {
-                            break;
-                        };
-                        running.spawn(run_one(
-                            inner.clone(),
-                            job,
-                            permit,
-                            freed.clone(),
-                            done_tx.clone(),
-                        ));
-                    }
+                    more = jobs.len() == room;
+                    ready.extend(jobs);
                 }
                 Err(err) => {
                     if failing_since.is_none() {
@@ -216,15 +229,15 @@ async fn run(inner: Arc<Inner>, stop: CancellationToken) {
                 }
             }
         }
+        start(&mut ready, &mut running);
         while running.try_join_next().is_some() {}
-        if free > 0 && claimed == free {
+        if more && slots.available_permits() > 0 {
             continue;
         }
-        wake.borrow_and_update();
         tokio::select! {
             () = stop.cancelled() => break,
-            _ = wake.changed() => {}
-            () = freed.notified(), if claimed == 0 && free == 0 => {}
+            _ = wake.changed(), if !more => {}
+            () = freed.notified(), if !ready.is_empty() || more => {}
             () = tokio::time::sleep(inner.settings.poll) => {}
         }
     }

@@ -133,13 +133,18 @@ impl Deliverer {
         metrics::counter!("lastmile_webhook_attempts_total", "result" => sent.label()).increment(1);
         let record = sent.record();
         let webhook_id = endpoint.id;
+        let was_failing = endpoint.failing_since.is_some();
         let disable_after = chrono::Duration::from_std(self.settings.disable_after)
             .unwrap_or(chrono::Duration::days(5));
         match sent.result {
             Sent::Delivered => Outcome::done_with(finish(move |tx, _, now| {
                 async move {
                     store::record_attempt(&mut tx.conn(), delivery_id, &record, now).await?;
-                    store::mark_health(&mut tx.conn(), webhook_id, false, now).await?;
+                    // A success ends a failure streak; with none running there is nothing
+                    // to write.
+                    if was_failing {
+                        store::mark_health(&mut tx.conn(), webhook_id, false, now).await?;
+                    }
                     Ok(())
                 }
                 .boxed()
