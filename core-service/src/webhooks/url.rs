@@ -8,6 +8,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use reqwest::Url;
 
+/// How long a host name may take to resolve when an endpoint is saved.
+const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Why a URL is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused(pub String);
@@ -86,9 +89,11 @@ pub async fn resolve(url: &Url) -> Result<Vec<SocketAddr>, Refused> {
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
-    let found = tokio::net::lookup_host((host, port))
+    let unresolved = || Refused(format!("The url's host {host} cannot be resolved."));
+    let found = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port)))
         .await
-        .map_err(|_| Refused(format!("The url's host {host} cannot be resolved.")))?;
+        .map_err(|_| unresolved())?
+        .map_err(|_| unresolved())?;
     let found: Vec<SocketAddr> = found.collect();
     if found.is_empty() {
         return Err(Refused(format!(
