@@ -2,7 +2,7 @@
 //! (`ROLE_READ_ONLY` is `read_only`), one spelling for the core's storage and the edge's
 //! JSON alike.
 
-use crate::v1::{JobStatus, Operation, RateLimitTier, Role};
+use crate::v1::{JobStatus, Operation, RateLimitTier, Role, WebhookDeliveryStatus};
 
 /// Wire number the edge sends for a name that is no value of the enum, so that the core,
 /// which owns the messages, reports the field as invalid.
@@ -104,6 +104,14 @@ rest_names!(JobStatus, "JOB_STATUS_", [
     Dead => "dead",
 ]);
 
+rest_names!(WebhookDeliveryStatus, "WEBHOOK_DELIVERY_STATUS_", [
+    Pending => "pending",
+    Delivered => "delivered",
+    Failed => "failed",
+    Dead => "dead",
+    Cancelled => "cancelled",
+]);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +122,7 @@ mod tests {
         RateLimitTier::proto_names_agree();
         Operation::proto_names_agree();
         JobStatus::proto_names_agree();
+        WebhookDeliveryStatus::proto_names_agree();
         assert_eq!(Role::ALL.len(), 7);
         assert_eq!(RateLimitTier::ALL.len(), 4);
     }

@@ -1,7 +1,7 @@
 //! The gRPC adapter of `WebhookService`.
 
-use lastmile_proto::timestamp;
 use lastmile_proto::v1 as pb;
+use lastmile_proto::{RestName, timestamp};
 use pb::webhook_service_server::{WebhookService, WebhookServiceServer};
 use prost::Message;
 use tonic::server::NamedService;
@@ -76,7 +76,7 @@ impl From<Delivery> for pb::WebhookDelivery {
             webhook_id: d.webhook_id,
             event_id: d.event_id,
             event_type: d.event_type,
-            status: d.status,
+            status: pb::WebhookDeliveryStatus::wire_number(&d.status),
             attempts: d.attempts,
             response_status: d.response_status,
             response_body: d.response_body,
@@ -218,7 +218,17 @@ impl WebhookService for WebhookGrpc {
     ) -> Result<Response<pb::ListWebhookDeliveriesResponse>, Status> {
         let r = request.get_ref();
         let page = PageQuery::from_request(r.page)?;
-        let status = Some(r.status.trim()).filter(|s| !s.is_empty());
+        let status = match pb::WebhookDeliveryStatus::try_from(r.status) {
+            Ok(pb::WebhookDeliveryStatus::Unspecified) => None,
+            Ok(status) => Some(status.rest_name()),
+            Err(_) => {
+                return Err(crate::error::Error::BadRequest(format!(
+                    "The status must be one of: {}.",
+                    pb::WebhookDeliveryStatus::NAMES.join(", ")
+                ))
+                .into());
+            }
+        };
         let list = self
             .webhooks
             .deliveries(context(&request)?, r.webhook_id, status, page)

@@ -7,15 +7,13 @@ use crate::envelope::ApiError;
 use crate::resource::query::{path_id, text_parameter};
 use crate::resource::{Answer, Command, ListIn, QueryPairs, Resource};
 use crate::webhooks::DeliveryJson;
+use lastmile_proto::RestName;
 use lastmile_proto::v1::{
     ListWebhookDeliveriesRequest, PageMeta, PageRequest, RedeliverWebhookRequest,
-    TestWebhookRequest, WebhookDelivery,
+    TestWebhookRequest, WebhookDelivery, WebhookDeliveryStatus,
 };
 use tonic::transport::Channel;
 use utoipa::openapi::path::Parameter;
-
-/// The statuses of a delivery.
-const STATUSES: &[&str] = &["pending", "delivered", "failed", "dead", "cancelled"];
 
 /// The deliveries of one webhook.
 pub(crate) struct Deliveries;
@@ -48,7 +46,7 @@ impl ListIn for Deliveries {
         vec![text_parameter(
             "status",
             "Only deliveries in this status; any other value is a 400.",
-            STATUSES,
+            WebhookDeliveryStatus::NAMES,
         )]
     }
 
@@ -57,11 +55,11 @@ impl ListIn for Deliveries {
         page: PageRequest,
         query: &QueryPairs,
     ) -> Result<ListWebhookDeliveriesRequest, ApiError> {
-        let status = query.choice("status", STATUSES)?;
+        let status = query.choice("status", WebhookDeliveryStatus::NAMES)?;
         Ok(ListWebhookDeliveriesRequest {
             webhook_id,
             page: Some(page),
-            status: status.unwrap_or_default().to_owned(),
+            status: status.map_or(0, WebhookDeliveryStatus::wire_number),
         })
     }
 

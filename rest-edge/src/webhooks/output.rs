@@ -1,7 +1,8 @@
 //! The JSON of webhook endpoints and their deliveries.
 
 use crate::format::timestamp;
-use lastmile_proto::v1::{Webhook, WebhookDelivery};
+use lastmile_proto::RestName;
+use lastmile_proto::v1::{Webhook, WebhookDelivery, WebhookDeliveryStatus};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -72,7 +73,7 @@ pub(crate) struct DeliveryJson {
     pub event_type: String,
     /// `pending`, `delivered`, `failed` (retrying), `dead` (gave up) or `cancelled`.
     #[schema(example = "delivered")]
-    pub status: String,
+    pub status: &'static str,
     /// Attempts made.
     pub attempts: i32,
     /// The last answer's status code; null when no answer came.
@@ -104,7 +105,7 @@ impl From<WebhookDelivery> for DeliveryJson {
             webhook_id: d.webhook_id,
             event_id: d.event_id,
             event_type: d.event_type,
-            status: d.status,
+            status: WebhookDeliveryStatus::rest_name_of(d.status),
             attempts: d.attempts,
             response_status: d.response_status,
             response_body: d.response_body,

@@ -1,6 +1,7 @@
 use super::*;
 use crate::resource::ListIn;
 use crate::resource::fields::{Intent, read};
+use lastmile_proto::v1::WebhookDeliveryStatus;
 use serde_json::{Value, json};
 
 fn body(value: Value) -> serde_json::Map<String, Value> {
@@ -122,9 +123,12 @@ fn the_delivery_status_filter_takes_the_five_statuses_and_nothing_else() {
     };
     let query = |status: &str| QueryPairs(vec![("status".into(), status.into())]);
     let request = <Deliveries as ListIn>::request(9, page, &query("dead")).unwrap();
-    assert_eq!((request.webhook_id, request.status.as_str()), (9, "dead"));
+    assert_eq!(
+        (request.webhook_id, request.status),
+        (9, WebhookDeliveryStatus::Dead as i32)
+    );
     let request = <Deliveries as ListIn>::request(9, page, &query("")).unwrap();
-    assert_eq!(request.status, "");
+    assert_eq!(request.status, 0, "no filter");
     let error = <Deliveries as ListIn>::request(9, page, &query("sent")).unwrap_err();
     assert_eq!(error.status.as_u16(), 400);
     assert_eq!(
