@@ -15,6 +15,10 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("last
 mod convert;
 mod error_code;
 mod names;
+mod webhooks;
 pub use convert::*;
 pub use error_code::ErrorCode;
 pub use names::{RestName, UNKNOWN_ENUM_VALUE};
+pub use webhooks::{
+    EVENT_SUBSCRIPTIONS, EVENT_TYPES, MAX_SUBSCRIPTIONS, WEBHOOK_URL_PATTERN, is_webhook_url,
+};

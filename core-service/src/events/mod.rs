@@ -174,49 +174,12 @@ pub async fn publish(conn: &mut Conn<'_>, event: NewEvent, at: DateTime<Utc>) ->
     Ok(stored)
 }
 
-/// Every event type the core emits today. Webhook subscriptions are checked against it
-/// (a name, a family of it such as `customer.*`, or `*`).
-pub const EVENT_TYPES: &[&str] = &[
-    "customer.created",
-    "customer.updated",
-    "customer.suspended",
-    "customer.activated",
-    "customer.terminated",
-    "customer.deleted",
-    "partner.created",
-    "partner.updated",
-    "partner.deleted",
-    "organization.created",
-    "organization.updated",
-    "organization.deleted",
-    "user_group.created",
-    "user_group.updated",
-    "user_group.deleted",
-    "user.created",
-    "user.updated",
-    "user.role_changed",
-    "user.deleted",
-    "api_key.created",
-    "api_key.revoked",
-    "api_client.created",
-    "api_client.revoked",
-    "webhook.created",
-    "webhook.updated",
-    "webhook.deleted",
-    "webhook.secret_rotated",
-    "webhook.disabled",
-    "webhook.test",
-];
+pub use lastmile_proto::EVENT_TYPES;
 
-/// Whether `pattern` names a known event type or family (or is `*`).
+/// Whether `pattern` is something an endpoint may subscribe to: `*`, a family of known
+/// types (`customer.*`), or a known type.
 pub fn is_known_pattern(pattern: &str) -> bool {
-    pattern == "*"
-        || match pattern.strip_suffix(".*") {
-            Some(family) => EVENT_TYPES
-                .iter()
-                .any(|t| t.strip_prefix(family).is_some_and(|r| r.starts_with('.'))),
-            None => EVENT_TYPES.contains(&pattern),
-        }
+    lastmile_proto::EVENT_SUBSCRIPTIONS.contains(&pattern)
 }
 
 /// Which events a reader wants.

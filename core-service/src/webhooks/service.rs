@@ -20,7 +20,7 @@ use crate::tenancy::Tenancy;
 /// How long the previous secret still signs after a rotation.
 const PREVIOUS_SECRET_GRACE: chrono::Duration = chrono::Duration::hours(24);
 const DESCRIPTION_MAX: usize = 500;
-const EVENTS_MAX: usize = 100;
+const EVENTS_MAX: usize = lastmile_proto::MAX_SUBSCRIPTIONS;
 
 /// An endpoint (its secrets stay inside the core).
 #[derive(Debug, Clone, PartialEq)]
@@ -493,7 +493,7 @@ impl Webhooks {
                 );
             }
             for name in &input.events {
-                let name = name.trim();
+                let name = name.as_str();
                 if !is_known_pattern(name) {
                     errors.add(
                         "events",

@@ -21,9 +21,11 @@ pub fn parse(text: &str) -> Result<Url, Refused> {
     if text.is_empty() {
         return Err(Refused("The url field is required.".into()));
     }
-    if text.len() > 2000 {
+    if !lastmile_proto::is_webhook_url(text) {
         return Err(Refused(
-            "The url may not be greater than 2000 characters.".into(),
+            "The url must be an http:// or https:// URL of a host name or IPv4 address, with \
+             an optional port and path (no user name, password or spaces)."
+                .into(),
         ));
     }
     let url = Url::parse(text).map_err(|_| Refused("The url must be a valid URL.".into()))?;

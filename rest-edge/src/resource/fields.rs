@@ -73,6 +73,10 @@ pub(crate) struct Rule {
     pub text: Option<Text>,
     /// An id of another row: below 1 is "The selected … is invalid.".
     pub reference: bool,
+    /// For an array of strings: the values an item may take.
+    pub choices: Option<&'static [&'static str]>,
+    /// For an array: how many items, at least and at most.
+    pub items: Option<(usize, usize)>,
 }
 
 /// The string rules of the core, each stated as a pattern that accepts what the core
@@ -91,6 +95,8 @@ pub(crate) enum Text {
     /// The default password policy: 8 to 128 characters with an upper-case and a
     /// lower-case letter, a digit and a special character.
     Password,
+    /// A webhook endpoint's URL (`lastmile_proto::WEBHOOK_URL_PATTERN`).
+    WebhookUrl,
 }
 
 /// The white space the core trims (Unicode `White_Space`, as Rust's `str::trim`).
@@ -129,6 +135,7 @@ impl Text {
                 let phone = format!("{gap}(\\+{gap}([0-9]{gap}){{8,15}}|([0-9]{gap}){{6,15}})");
                 optional_group(phone, optional)
             }
+            Text::WebhookUrl => lastmile_proto::WEBHOOK_URL_PATTERN.to_owned(),
             Text::Password => {
                 return "^(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[!-/:-@\\[-`{-~])[\\s\\S]{8,128}$".to_owned();
             }
@@ -152,7 +159,22 @@ impl Rule {
         maximum: None,
         text: None,
         reference: false,
+        choices: None,
+        items: None,
     };
+
+    /// An array of `min` to `max` strings, each one of `choices`.
+    pub(crate) const fn one_of_each(
+        choices: &'static [&'static str],
+        min: usize,
+        max: usize,
+    ) -> Rule {
+        Rule {
+            choices: Some(choices),
+            items: Some((min, max)),
+            ..Rule::NONE
+        }
+    }
 
     /// A length range in characters of the trimmed text; `min` 0: blank is not given.
     pub(crate) const fn length(min: usize, max: usize) -> Rule {
@@ -378,10 +400,13 @@ fn field_schema<I>(spec: &FieldSpec<I>) -> RefOr<Schema> {
     if let Kind::Texts(_) = spec.kind {
         let item = ObjectBuilder::new()
             .schema_type(Type::String)
-            .pattern(rule.text.map(Text::pattern));
+            .pattern(rule.text.map(Text::pattern))
+            .enum_values(rule.choices.map(|c| c.iter().copied()));
         return ArrayBuilder::new()
             .schema_type(schema_type)
             .items(item)
+            .min_items(rule.items.map(|(min, _)| min))
+            .max_items(rule.items.map(|(_, max)| max))
             .description(Some(spec.description))
             .into();
     }

@@ -30,7 +30,14 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
             None => format!("{} not found", R::TITLE),
             Some(_) => format!("{} or {} not found", R::TITLE, C::Out::TITLE.to_lowercase()),
         };
-        op.errors = vec![(400, "Bad Idempotency-Key".to_owned()), (404, missing)];
+        op.errors = vec![
+            (400, "Bad Idempotency-Key".to_owned()),
+            (404, missing),
+            (
+                422,
+                "Idempotency key reused with a different request".to_owned(),
+            ),
+        ];
         op.errors
             .extend(C::ERRORS.iter().map(|(s, d)| (*s, (*d).to_owned())));
         let path = format!("{}/{}", self.item_path(), C::PATH);

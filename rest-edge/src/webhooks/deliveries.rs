@@ -85,6 +85,8 @@ impl Command for Redeliver {
     const OPERATION: &'static str = "redeliver_webhook_delivery";
     const SUMMARY: &'static str = "Sends a delivery again, with the same event and `webhook-id`.";
     const MESSAGE: &'static str = "Webhook delivery queued again";
+    const ERRORS: &'static [(u16, &'static str)] =
+        &[(409, "The delivery is still being attempted")];
     type Request = RedeliverWebhookRequest;
 
     fn request(webhook_id: i64, ids: &[i64]) -> RedeliverWebhookRequest {

@@ -15,7 +15,7 @@ use crate::format::text;
 use crate::resource::query::path_id;
 use crate::resource::{
     Answer, Body, Changes, Command, Create, Delete, FieldSpec, Get, Kind, List, QueryPairs,
-    Resource, Rule, Update,
+    Resource, Rule, Text, Update,
 };
 use lastmile_proto::v1::webhook_service_client::WebhookServiceClient;
 use lastmile_proto::v1::{
@@ -83,15 +83,22 @@ impl Body for Webhooks {
             kind: Kind::Text(|w, v| w.url = v.unwrap_or_default()),
             nullable: false,
             required: true,
-            rule: Rule::NONE,
-            description: "Where events are POSTed: an http or https URL of a public host.",
+            rule: Rule::text(Text::WebhookUrl),
+            description: "Where events are POSTed: an http or https URL of a host name or IPv4 \
+                          address. Unless the deployment allows private networks, a host that \
+                          resolves to a loopback, private, link-local or other non-public \
+                          address is refused (422 on `url`).",
         },
         FieldSpec {
             name: "events",
             kind: Kind::Texts(|w, v| w.events = v.unwrap_or_default()),
             nullable: false,
             required: true,
-            rule: Rule::NONE,
+            rule: Rule::one_of_each(
+                lastmile_proto::EVENT_SUBSCRIPTIONS,
+                1,
+                lastmile_proto::MAX_SUBSCRIPTIONS,
+            ),
             description: "Event types to receive: `*` for all, `customer.*` for a family, or \
                           exact types such as `customer.created`; at least one.",
         },
@@ -100,7 +107,7 @@ impl Body for Webhooks {
             kind: Kind::Text(|w, v| w.description = v.filter(|v| !v.is_empty())),
             nullable: true,
             required: false,
-            rule: Rule::NONE,
+            rule: Rule::length(0, 500),
             description: "Free text; null or empty clears it.",
         },
         FieldSpec {
