@@ -9,6 +9,7 @@ mod api_keys;
 mod audit_log;
 mod auth;
 mod compatibility;
+mod compose;
 mod customers_create;
 mod customers_read;
 mod customers_write;
