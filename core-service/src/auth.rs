@@ -83,6 +83,29 @@ impl Authenticator {
         }
     }
 
+    /// Drops every remembered lookup of `subject` (`key:<id>`: the key; `user:<id>`: the
+    /// user and the keys they own), so that the next call reads the database: a revoked key
+    /// or a changed user takes effect at once instead of after the cache lifetime.
+    pub fn forget(&self, subject: &str) {
+        let id = |prefix: &str| {
+            subject
+                .strip_prefix(prefix)
+                .and_then(|s| s.parse::<i64>().ok())
+        };
+        if let Some(key) = id("key:") {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            cache.retain(|_, c| c.row.as_ref().is_none_or(|r| r.id != key));
+        }
+        if let Some(user) = id("user:") {
+            self.users
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&user);
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            cache.retain(|_, c| c.row.as_ref().is_none_or(|r| r.owner_user_id != Some(user)));
+        }
+    }
+
     /// The identity domain (users, sessions, keys) sharing this authenticator's tokens.
     pub fn identity(&self) -> &Identity {
         &self.identity

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod paging;
 pub mod password;
 pub mod principal;
+pub mod revocations;
 mod server;
 pub mod tenancy;
 pub mod webhooks;
@@ -62,6 +63,8 @@ pub struct CoreConfig {
     pub webhooks: WebhookSettings,
     /// The time zone of daily scheduled tasks.
     pub time_zone: chrono_tz::Tz,
+    /// Where principal changes are announced to the edges (Redis), when set.
+    pub revocations: Option<revocations::RevocationConfig>,
 }
 
 impl CoreConfig {
@@ -78,6 +81,7 @@ impl CoreConfig {
             workers: WorkerSettings::default(),
             webhooks: WebhookSettings::default(),
             time_zone: chrono_tz::Tz::UTC,
+            revocations: None,
         }
     }
 }
@@ -107,6 +111,8 @@ pub struct Core {
     pub workers: WorkerSettings,
     /// The time zone of daily scheduled tasks.
     pub time_zone: chrono_tz::Tz,
+    /// Where principal changes are announced, when set.
+    pub revocations: Option<revocations::RevocationConfig>,
 }
 
 impl Core {
@@ -149,6 +155,7 @@ impl Core {
             jobs,
             workers: config.workers,
             time_zone: config.time_zone,
+            revocations: config.revocations,
             customers: Customers::new(
                 db.clone(),
                 clock.clone(),

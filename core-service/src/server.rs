@@ -56,6 +56,12 @@ pub async fn serve(
         SCHEDULER_TICK,
         background.clone(),
     ));
+    tokio::spawn(crate::revocations::follow(
+        core.db.clone(),
+        core.authenticator.clone(),
+        core.revocations.clone(),
+        background.clone(),
+    ));
     let workers = JobWorkers::start(
         core.db.clone(),
         core.clock.clone(),

@@ -69,6 +69,10 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// The time zone of daily scheduled tasks.
     pub time_zone: chrono_tz::Tz,
+    /// Redis shared by the deployment's processes (rate limits, revocations), when set.
+    pub redis_url: Option<String>,
+    /// The prefix of the deployment's Redis keys and channels.
+    pub redis_prefix: String,
 }
 
 impl Default for Settings {
@@ -90,6 +94,8 @@ impl Default for Settings {
             workers: WorkerSettings::default(),
             webhooks: WebhookSettings::default(),
             time_zone: chrono_tz::Tz::UTC,
+            redis_url: None,
+            redis_prefix: "lastmile".into(),
         }
     }
 }
@@ -155,6 +161,14 @@ fn core_config(settings: &Settings) -> CoreConfig {
     config.workers = settings.workers.clone();
     config.webhooks = settings.webhooks.clone();
     config.time_zone = settings.time_zone;
+    config.revocations =
+        settings
+            .redis_url
+            .clone()
+            .map(|url| lastmile_core::revocations::RevocationConfig {
+                url,
+                prefix: settings.redis_prefix.clone(),
+            });
     config.tokens = TokenSettings {
         secret: settings.jwt_secret.clone(),
         access_ttl: settings.access_token_ttl,
@@ -168,6 +182,13 @@ fn edge_config(settings: &Settings) -> EdgeConfig {
         rate_limits: settings.rate_limits_enabled.then(|| RateLimits {
             default_per_minute: settings.rate_limit_per_minute,
             clock: Arc::new(EdgeTime(settings.clock.clone())),
+            shared: settings
+                .redis_url
+                .clone()
+                .map(|url| lastmile_edge::SharedConfig {
+                    url,
+                    prefix: settings.redis_prefix.clone(),
+                }),
         }),
     }
 }

@@ -165,6 +165,14 @@ struct ServerArgs {
         default_value_t = 120
     )]
     webhook_disable_after_hours: u64,
+    /// Redis shared by the deployment's processes: rate limits and instant revocation
+    /// across edges (e.g. redis://127.0.0.1:6379). Unset: each process limits on its own.
+    #[arg(long, env = "LASTMILE_REDIS_URL")]
+    redis_url: Option<String>,
+    /// The prefix of the deployment's Redis keys and channels (one per deployment sharing
+    /// a Redis).
+    #[arg(long, env = "LASTMILE_REDIS_PREFIX", default_value = "lastmile")]
+    redis_prefix: String,
     /// How long a webhook delivery attempt may take, in seconds.
     #[arg(long, env = "LASTMILE_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 15)]
     webhook_timeout_seconds: u64,
@@ -258,6 +266,14 @@ impl ServerArgs {
             "--job-lease-ms must be at least 1000"
         );
         anyhow::ensure!(self.job_poll_ms >= 10, "--job-poll-ms must be at least 10");
+        if let Some(url) = self.redis_url.as_deref().filter(|u| !u.trim().is_empty()) {
+            anyhow::ensure!(
+                ["redis://", "rediss://", "unix://", "redis+unix://"]
+                    .iter()
+                    .any(|scheme| url.starts_with(scheme)),
+                "--redis-url must be a redis:// URL, such as redis://127.0.0.1:6379"
+            );
+        }
         let time_zone: chrono_tz::Tz = self.time_zone.trim().parse().map_err(|_| {
             anyhow::anyhow!(
                 "--time-zone: '{}' is not an IANA time zone such as Europe/Berlin",
@@ -280,6 +296,8 @@ impl ServerArgs {
                 timeout: std::time::Duration::from_secs(self.webhook_timeout_seconds),
             },
             time_zone,
+            redis_url: self.redis_url.clone().filter(|u| !u.trim().is_empty()),
+            redis_prefix: self.redis_prefix.clone(),
             password_hashing,
             jwt_secret,
             access_token_ttl: std::time::Duration::from_secs(self.access_token_ttl_seconds),

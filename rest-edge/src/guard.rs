@@ -5,11 +5,14 @@ use crate::credentials::{Presented, presented};
 use crate::envelope::ApiError;
 use crate::limits::{Decision, Limits};
 use crate::principals::Principals;
+use crate::shared::SharedLimits;
 use crate::{AppState, RateLimits};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use lastmile_proto::v1::RateLimitTier;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use tonic::transport::Channel;
 
 /// Principal lookups and budgets, present when the edge does rate limiting.
@@ -17,15 +20,51 @@ use tonic::transport::Channel;
 pub(crate) struct RateGuard {
     principals: Principals,
     limits: Limits,
+    /// The deployment's shared budgets, when configured; `limits` decides while they are
+    /// unreachable.
+    shared: Option<Arc<SharedLimits>>,
 }
 
 impl RateGuard {
     /// Budgets as `limits` says, principals asked of the core on `channel`.
     pub(crate) fn new(limits: RateLimits, channel: Channel) -> Self {
+        let principals = Principals::new(channel, limits.clock.clone());
+        let shared = limits
+            .shared
+            .map(|config| SharedLimits::start(config, principals.cache()));
         Self {
-            principals: Principals::new(channel, limits.clock.clone()),
+            principals,
             limits: Limits::new(limits.default_per_minute, limits.clock),
+            shared,
         }
+    }
+
+    /// Counts a request of a principal against its tier's budget: the shared one when it
+    /// answers, else this edge's own.
+    async fn check_key(&self, tier: RateLimitTier, subject: &Arc<str>) -> Decision {
+        if let Some(shared) = &self.shared {
+            let (budget, per_minute, per_day) = self.limits.quota(tier);
+            let at = self.limits.now();
+            if let Some(decision) = shared.check(budget, subject, per_minute, per_day, at).await {
+                return decision;
+            }
+        }
+        self.limits.check_key(tier, subject)
+    }
+
+    /// Counts a request without a credential against its client address's budget.
+    async fn check_ip(&self, ip: IpAddr) -> Decision {
+        if let Some(shared) = &self.shared {
+            let per_minute = self.limits.ip_quota();
+            let at = self.limits.now();
+            if let Some(decision) = shared
+                .check("ip", &ip.to_string(), per_minute, None, at)
+                .await
+            {
+                return decision;
+            }
+        }
+        self.limits.check_ip(ip)
     }
 }
 
@@ -51,11 +90,11 @@ async fn within(decision: Decision, request: Request, next: Next) -> Response {
 /// Answers a request refused for its credential. With rate limits on, the refusal spends
 /// the client address's budget, so guessing keys from one address is limited like any
 /// other traffic, and the answer carries the budget headers like every other.
-fn refused(guard: Option<&RateGuard>, request: &Request, error: ApiError) -> Response {
+async fn refused(guard: Option<&RateGuard>, ip: IpAddr, error: ApiError) -> Response {
     let Some(guard) = guard else {
         return error.into_response();
     };
-    let decision = guard.limits.check_ip(client_ip(request));
+    let decision = guard.check_ip(ip).await;
     let mut response = match decision.refusal() {
         Some(refusal) => refusal.into_response(),
         None => error.into_response(),
@@ -73,8 +112,12 @@ pub(crate) async fn protected(
     let guard = state.guard.as_ref();
     let credential = match presented(request.headers()) {
         Presented::Credential(credential) => credential,
-        Presented::Nothing => return refused(guard, &request, ApiError::missing_credential()),
-        Presented::Unusable => return refused(guard, &request, ApiError::invalid_credential()),
+        Presented::Nothing => {
+            return refused(guard, client_ip(&request), ApiError::missing_credential()).await;
+        }
+        Presented::Unusable => {
+            return refused(guard, client_ip(&request), ApiError::invalid_credential()).await;
+        }
     };
     let Some(guard) = guard else {
         return next.run(request).await;
@@ -85,9 +128,9 @@ pub(crate) async fn protected(
         .await
     {
         Ok(known) => known,
-        Err(error) => return refused(Some(guard), &request, error),
+        Err(error) => return refused(Some(guard), client_ip(&request), error).await,
     };
-    let decision = guard.limits.check_key(known.tier, &known.subject);
+    let decision = guard.check_key(known.tier, &known.subject).await;
     within(decision, request, next).await
 }
 
@@ -112,8 +155,11 @@ pub(crate) async fn public(
         Presented::Nothing | Presented::Unusable => None,
     };
     let decision = match known {
-        Some(known) => guard.limits.check_key(known.tier, &known.subject),
-        None => guard.limits.check_ip(client_ip(&request)),
+        Some(known) => guard.check_key(known.tier, &known.subject).await,
+        None => {
+            let ip = client_ip(&request);
+            guard.check_ip(ip).await
+        }
     };
     within(decision, request, next).await
 }

@@ -26,7 +26,10 @@ mod principals;
 mod request_id;
 mod resource;
 mod resources;
+mod shared;
 mod webhooks;
+
+pub use shared::SharedConfig;
 
 use axum::Router;
 use axum::extract::Request;
@@ -71,6 +74,8 @@ pub struct RateLimits {
     pub default_per_minute: u32,
     /// What the budgets and the memory of principals are timed by.
     pub clock: clock::SharedClock,
+    /// Budgets and revocations shared with the deployment's other edges, when set.
+    pub shared: Option<SharedConfig>,
 }
 
 impl Default for RateLimits {
@@ -78,6 +83,7 @@ impl Default for RateLimits {
         Self {
             default_per_minute: 60,
             clock: clock::system(),
+            shared: None,
         }
     }
 }

@@ -83,6 +83,7 @@ impl Decision {
 /// One budget: a per-minute limiter and, for some tiers, a per-day one.
 struct Budget<K: Hash + Eq + Clone> {
     per_minute: u32,
+    per_day: Option<u32>,
     minute: Keyed<K>,
     day: Option<Keyed<K>>,
 }
@@ -109,6 +110,7 @@ impl<K: Hash + Eq + Clone> Budget<K> {
         });
         Self {
             per_minute,
+            per_day,
             minute: keyed(Quota::per_minute(burst), clock),
             day,
         }
@@ -216,6 +218,27 @@ impl Limits {
             }
             self.by_ip.sweep();
         }
+    }
+
+    /// The budget of `tier`: its name (in shared keys), requests per minute and per day.
+    pub(crate) fn quota(&self, tier: RateLimitTier) -> (&'static str, u32, Option<u32>) {
+        let (name, budget) = match tier {
+            RateLimitTier::Free => ("free", &self.free),
+            RateLimitTier::Professional => ("professional", &self.professional),
+            RateLimitTier::Enterprise => ("enterprise", &self.enterprise),
+            RateLimitTier::Standard | RateLimitTier::Unspecified => ("standard", &self.standard),
+        };
+        (name, budget.per_minute, budget.per_day)
+    }
+
+    /// The budget of client addresses: requests per minute.
+    pub(crate) fn ip_quota(&self) -> u32 {
+        self.by_ip.per_minute
+    }
+
+    /// The edge's wall clock.
+    pub(crate) fn now(&self) -> std::time::SystemTime {
+        self.clock.wall()
     }
 
     /// Counts a request of a principal (its `subject`: "key:<id>" or "user:<id>") against

@@ -109,6 +109,14 @@ impl PrincipalCache {
         );
     }
 
+    /// Drops every answer naming `subject` (a revoked key, a user whose role changed), so
+    /// the next request asks the core.
+    pub(crate) fn forget(&self, subject: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .retain(|_, entry| !matches!(&entry.answer, Ok(known) if &*known.subject == subject));
+    }
+
     #[cfg(test)]
     fn len(&self) -> usize {
         self.entries.lock().unwrap().len()
@@ -135,7 +143,7 @@ impl Drop for Renewal<'_> {
 #[derive(Debug)]
 pub(crate) struct Principals {
     identity: IdentityServiceClient<Channel>,
-    cache: PrincipalCache,
+    cache: std::sync::Arc<PrincipalCache>,
     clock: SharedClock,
 }
 
@@ -144,9 +152,14 @@ impl Principals {
     pub(crate) fn new(channel: Channel, clock: SharedClock) -> Self {
         Self {
             identity: IdentityServiceClient::new(channel),
-            cache: PrincipalCache::default(),
+            cache: std::sync::Arc::default(),
             clock,
         }
+    }
+
+    /// The memory of answers, for whoever learns that a principal changed.
+    pub(crate) fn cache(&self) -> std::sync::Arc<PrincipalCache> {
+        self.cache.clone()
     }
 
     /// The principal behind a credential, or the error to answer. A rejected credential is

@@ -120,6 +120,22 @@ impl ApiKeys {
                 "The bootstrap API key must be at least {MIN_KEY_LEN} printable ASCII characters without spaces, not starting with {CLIENT_TOKEN_PREFIX}."
             )));
         }
+        let created = self.insert_bootstrap_key(key).await;
+        // Several cores starting together on one database may all try: the one whose
+        // insert lost to another's finds the key there, which is all it wanted.
+        match created {
+            Err(err)
+                if store::find_by_digest(&mut self.db.conn(), &digest(key))
+                    .await?
+                    .is_none() =>
+            {
+                Err(err)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn insert_bootstrap_key(&self, key: &str) -> Result<()> {
         let mut tx = self.db.begin().await?;
         if store::find_by_digest(&mut tx.conn(), &digest(key))
             .await?

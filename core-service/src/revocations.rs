@@ -1,0 +1,148 @@
+//! Makes a revoked key or a changed user take effect at once everywhere: each core follows
+//! the outbox (woken by its own commits and other cores' NOTIFY), drops what its
+//! authenticator remembers of the principal, and, with Redis configured, publishes the
+//! principal's subject (`key:<id>`, `user:<id>`) on `<prefix>:principals` so that every
+//! edge drops its remembered answer too, rather than after their cache lifetimes. Each core
+//! publishes what it reads; a subject announced twice is dropped twice, which is harmless.
+
+use std::time::Duration;
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::Authenticator;
+
+use crate::db::{Db, Signal};
+use crate::events::{self, EventFilter};
+use crate::on_conn;
+
+/// The event types after which a principal's remembered answers are stale.
+const CHANGES: &[&str] = &[
+    "api_key.revoked",
+    "api_client.revoked",
+    "user.updated",
+    "user.role_changed",
+    "user.deleted",
+];
+
+/// Where revocations are published.
+#[derive(Debug, Clone)]
+pub struct RevocationConfig {
+    /// `redis://…`.
+    pub url: String,
+    /// The deployment's key prefix.
+    pub prefix: String,
+}
+
+/// The subject an event's principal is remembered under.
+fn subject(event_type: &str, resource_id: &str) -> String {
+    if event_type.starts_with("user.") {
+        format!("user:{resource_id}")
+    } else {
+        format!("key:{resource_id}")
+    }
+}
+
+/// Follows principal changes until `stop`.
+pub async fn follow(
+    db: Db,
+    authenticator: Arc<Authenticator>,
+    config: Option<RevocationConfig>,
+    stop: CancellationToken,
+) {
+    let channel = config
+        .as_ref()
+        .map(|c| format!("{}:principals", c.prefix))
+        .unwrap_or_default();
+    let filter = EventFilter {
+        types: CHANGES.iter().map(|t| (*t).to_owned()).collect(),
+        tenancy: None,
+    };
+    // Only what happens from now on: older changes are past every edge's cache lifetime.
+    let mut cursor: i64 = loop {
+        let latest = on_conn!(&mut db.conn(), c => sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT MAX(id) FROM events").fetch_one(c).await);
+        match latest {
+            Ok(latest) => break latest.unwrap_or(0),
+            Err(_) => tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            },
+        }
+    };
+    let mut wake = Signal::Events.subscribe();
+    let mut connection: Option<redis::aio::MultiplexedConnection> = None;
+    let mut warned = false;
+    loop {
+        wake.borrow_and_update();
+        if let Ok(changes) = events::after(&mut db.conn(), cursor, &filter, 500).await {
+            for change in changes {
+                let subject = subject(&change.event_type, &change.resource_id);
+                authenticator.forget(&subject);
+                let Some(config) = &config else {
+                    cursor = change.id;
+                    continue;
+                };
+                if connection.is_none() {
+                    connection = connect(&config.url).await.ok();
+                }
+                let Some(open) = connection.as_mut() else {
+                    break;
+                };
+                let published: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+                    .arg(&channel)
+                    .arg(&subject)
+                    .query_async(open)
+                    .await;
+                match published {
+                    Ok(_) => {
+                        cursor = change.id;
+                        warned = false;
+                    }
+                    Err(err) => {
+                        if !warned {
+                            tracing::warn!(error = %err, "cannot publish revocations; edges forget principals after their cache lifetime until Redis answers");
+                            warned = true;
+                        }
+                        connection = None;
+                        break;
+                    }
+                }
+            }
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = wake.changed() => {}
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+async fn connect(url: &str) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+    let client = redis::Client::open(url)?;
+    match tokio::time::timeout(
+        Duration::from_secs(2),
+        client.get_multiplexed_async_connection(),
+    )
+    .await
+    {
+        Ok(connection) => connection,
+        Err(_) => Err(redis::RedisError::from((
+            redis::ErrorKind::Io,
+            "connecting to Redis timed out",
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_and_keys_have_their_subjects() {
+        assert_eq!(subject("user.role_changed", "7"), "user:7");
+        assert_eq!(subject("api_key.revoked", "12"), "key:12");
+        assert_eq!(subject("api_client.revoked", "3"), "key:3");
+    }
+}

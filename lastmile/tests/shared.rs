@@ -1,0 +1,352 @@
+//! Two edges and one core sharing Redis behave as one deployment: one rate limit across
+//! the edges, a key revoked through one edge refused by the other at once, and a Redis
+//! outage that degrades to local limits instead of refusing traffic. Real `lastmile`
+//! processes on the machine's PostgreSQL and Redis; ignored unless
+//! `LASTMILE_TEST_POSTGRES_URL` was set at build time (Redis: `LASTMILE_TEST_REDIS_URL`,
+//! default redis://127.0.0.1:6379; the outage test runs its own `redis-server`).
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+
+const BIN: &str = env!("CARGO_BIN_EXE_lastmile");
+const KEY: &str = "lm_shared_limits_test_admin_key_0123456789";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn redis_url() -> String {
+    std::env::var("LASTMILE_TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".into())
+}
+
+/// A fresh database on the configured server, dropped at the end.
+struct Database {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl Database {
+    async fn create() -> Database {
+        let admin_url = std::env::var("LASTMILE_TEST_POSTGRES_URL")
+            .expect("LASTMILE_TEST_POSTGRES_URL is set at run time too");
+        let name = format!("lastmile_shared_{}", uuid::Uuid::new_v4().simple());
+        let admin = PgPool::connect(&admin_url).await.expect("connect");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .expect("create database");
+        admin.close().await;
+        let base = admin_url.split('?').next().unwrap_or(&admin_url);
+        let cut = base
+            .rfind('/')
+            .filter(|i| *i > "postgres://".len())
+            .unwrap_or(base.len());
+        let url = format!("{}/{name}", &base[..cut]);
+        Database {
+            admin_url,
+            name,
+            url,
+        }
+    }
+
+    async fn drop_it(self) {
+        if let Ok(admin) = PgPool::connect(&self.admin_url).await {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            )))
+            .execute(&admin)
+            .await;
+        }
+    }
+}
+
+/// A child process, killed when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A deployment: one core and two edges sharing one Redis namespace.
+struct Deployment {
+    _core: Process,
+    _edges: Vec<Process>,
+    edges: Vec<String>,
+}
+
+async fn wait_until_ready(url: &str) {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    loop {
+        if let Ok(answer) = client.get(format!("{url}/readyz")).send().await
+            && answer.status().is_success()
+        {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{url} not ready in 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+impl Deployment {
+    async fn start(database: &Database, redis: &str) -> Deployment {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let prefix = format!("lmtest{}", uuid::Uuid::new_v4().simple());
+        let grpc = format!("127.0.0.1:{}", free_port());
+        let core = Command::new(BIN)
+            .arg("core")
+            .args(["--database-url", &database.url])
+            .args(["--grpc-addr", &grpc])
+            .args(["--bootstrap-api-key", KEY])
+            .args(["--redis-url", redis])
+            .args(["--redis-prefix", &prefix])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start lastmile core");
+        let core = Process(core);
+        let mut processes = Vec::new();
+        let mut edges = Vec::new();
+        for _ in 0..2 {
+            let http = format!("127.0.0.1:{}", free_port());
+            let edge = Command::new(BIN)
+                .arg("edge")
+                .args(["--core-url", &format!("http://{grpc}")])
+                .args(["--http-addr", &http])
+                .args(["--rate-limit-per-minute", "60"])
+                .args(["--redis-url", redis])
+                .args(["--redis-prefix", &prefix])
+                .env("RUST_LOG", "warn")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start lastmile edge");
+            processes.push(Process(edge));
+            edges.push(format!("http://{http}"));
+        }
+        for edge in &edges {
+            wait_until_ready(edge).await;
+        }
+        // Shared budgets are used once the edges reach Redis.
+        for edge in &edges {
+            wait_for_metric(edge, "lastmile_shared_limits_degraded", 0.0).await;
+        }
+        Deployment {
+            _core: core,
+            _edges: processes,
+            edges,
+        }
+    }
+}
+
+async fn metric(edge: &str, name: &str) -> Option<f64> {
+    let text = reqwest::get(format!("{edge}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find(|l| l.starts_with(name) && !l.starts_with('#'))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+async fn wait_for_metric(edge: &str, name: &str, value: f64) {
+    let started = Instant::now();
+    loop {
+        if metric(edge, name).await == Some(value) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{name} on {edge} never became {value} (now {:?})",
+            metric(edge, name).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn get(client: &reqwest::Client, url: String, key: &str) -> reqwest::StatusCode {
+    client
+        .get(url)
+        .header("X-API-Key", key)
+        .send()
+        .await
+        .expect("request")
+        .status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "set LASTMILE_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+async fn two_edges_share_one_rate_limit() {
+    let database = Database::create().await;
+    let deployment = Deployment::start(&database, &redis_url()).await;
+    let client = reqwest::Client::new();
+    // 70 requests of one key, alternating between the edges, 14 at a time.
+    let started = Instant::now();
+    let mut statuses = Vec::new();
+    for batch in 0..5 {
+        let calls = (0..14).map(|n| {
+            let edge = &deployment.edges[(batch * 14 + n) % 2];
+            get(&client, format!("{edge}/api/v1/customers"), KEY)
+        });
+        statuses.extend(futures::future::join_all(calls).await);
+    }
+    let elapsed = started.elapsed();
+    let ok = statuses.iter().filter(|s| s.as_u16() == 200).count();
+    let limited = statuses.iter().filter(|s| s.as_u16() == 429).count();
+    assert_eq!(ok + limited, 70, "{statuses:?}");
+    // The budget is 60 a minute, refilled one a second: within the first second exactly
+    // 60 pass (each later second could let one more through).
+    let refills = usize::try_from(elapsed.as_secs()).unwrap_or(usize::MAX);
+    if refills == 0 {
+        assert_eq!((ok, limited), (60, 10), "one budget for both edges");
+    } else {
+        assert!(
+            (60..=60 + refills).contains(&ok),
+            "{ok} passed in {elapsed:?}"
+        );
+    }
+    drop(deployment);
+    database.drop_it().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "set LASTMILE_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+async fn a_key_revoked_through_one_edge_is_refused_by_the_other_at_once() {
+    let database = Database::create().await;
+    let deployment = Deployment::start(&database, &redis_url()).await;
+    let client = reqwest::Client::new();
+    let (first, second) = (&deployment.edges[0], &deployment.edges[1]);
+    let created: serde_json::Value = client
+        .post(format!("{first}/api/v1/api-keys"))
+        .header("X-API-Key", KEY)
+        .json(&serde_json::json!({"name": "integration", "role": "support"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["data"]["api_key"]["id"].as_i64().expect("key id");
+    let key = created["data"]["api_key"]["key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    // Both edges know the key now.
+    for edge in [first, second] {
+        assert_eq!(
+            get(&client, format!("{edge}/api/v1/customers"), &key).await,
+            200
+        );
+    }
+    let revoked = client
+        .delete(format!("{first}/api/v1/api-keys/{id}"))
+        .header("X-API-Key", KEY)
+        .send()
+        .await
+        .unwrap();
+    assert!(revoked.status().is_success(), "{}", revoked.status());
+    let started = Instant::now();
+    loop {
+        let status = get(&client, format!("{second}/api/v1/customers"), &key).await;
+        if status == 401 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the other edge still accepts the revoked key ({status})"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(deployment);
+    database.drop_it().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "set LASTMILE_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+async fn a_redis_outage_degrades_to_local_limits_and_recovers() {
+    let port = free_port();
+    let start_redis = || {
+        Process(
+            Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("redis-server (apt-get install redis-server)"),
+        )
+    };
+    let redis = start_redis();
+    let url = format!("redis://127.0.0.1:{port}");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "redis-server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let database = Database::create().await;
+    let deployment = Deployment::start(&database, &url).await;
+    let client = reqwest::Client::new();
+    let edge = &deployment.edges[0];
+    assert_eq!(
+        get(&client, format!("{edge}/api/v1/customers"), KEY).await,
+        200
+    );
+
+    drop(redis);
+    // Requests keep being served, limited by the edge itself.
+    for _ in 0..5 {
+        let status = get(&client, format!("{edge}/api/v1/customers"), KEY).await;
+        assert_eq!(status, 200, "served while Redis is down");
+    }
+    wait_for_metric(edge, "lastmile_shared_limits_degraded", 1.0).await;
+
+    let _redis = start_redis();
+    wait_for_metric(edge, "lastmile_shared_limits_degraded", 0.0).await;
+    assert_eq!(
+        get(&client, format!("{edge}/api/v1/customers"), KEY).await,
+        200
+    );
+    drop(deployment);
+    database.drop_it().await;
+}
