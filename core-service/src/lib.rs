@@ -22,6 +22,7 @@ pub mod paging;
 pub mod password;
 pub mod principal;
 mod server;
+pub mod telemetry;
 pub mod tenancy;
 pub mod webhooks;
 pub mod write;
