@@ -45,6 +45,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use telemetry::Answered;
 use tonic_health::pb::health_client::HealthClient;
+use tower::util::MapRequestLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -150,17 +151,17 @@ pub fn router(config: EdgeConfig, core: tonic::transport::Channel) -> Router {
     let protected = protected
         .route_layer(from_fn_with_state(state.clone(), guard::protected))
         .route_layer(from_fn(metrics::record))
-        .route_layer(from_fn(telemetry::name_route));
+        .route_layer(MapRequestLayer::new(telemetry::name_route));
     let public = public
         .route_layer(from_fn_with_state(state.clone(), guard::public))
         .route_layer(from_fn(metrics::record))
-        .route_layer(from_fn(telemetry::name_route));
+        .route_layer(MapRequestLayer::new(telemetry::name_route));
 
     let operations = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
-        .route_layer(from_fn(telemetry::name_route))
+        .route_layer(MapRequestLayer::new(telemetry::name_route))
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi::document()));
 
     Router::new()
