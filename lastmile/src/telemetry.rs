@@ -8,8 +8,9 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor;
+use tracing::Level;
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::registry::LookupSpan;
 
 /// A running trace exporter; [`Traces::shutdown`] sends what is still buffered.
@@ -55,14 +56,18 @@ impl Traces {
     }
 
     /// The `tracing` layer that turns spans into OpenTelemetry spans. It has its own
-    /// level (info), so `RUST_LOG` quietens the log without losing traces.
+    /// level (info), so `RUST_LOG` quietens the log without losing traces; the exporter's
+    /// own stack is left out, so that exporting never makes spans to export.
     pub fn layer<S>(&self) -> impl Layer<S> + use<S>
     where
         S: tracing::Subscriber + for<'a> LookupSpan<'a>,
     {
+        let own = Targets::new()
+            .with_default(Level::INFO)
+            .with_targets(["opentelemetry", "tonic", "hyper", "h2"].map(|t| (t, LevelFilter::OFF)));
         tracing_opentelemetry::layer()
             .with_tracer(self.provider.tracer("lastmile"))
-            .with_filter(LevelFilter::INFO)
+            .with_filter(own)
     }
 
     /// Makes the core and the edge record their spans (once the layer is installed).

@@ -238,10 +238,37 @@ async fn one_rest_request_is_one_trace_from_the_edge_through_the_core_to_the_dat
         .await
         .unwrap();
     assert_eq!(answer.status(), 201, "{}", answer.text().await.unwrap());
+    let answer = http_client
+        .get(format!("http://{http}/api/v1/partners"))
+        .header("x-api-key", KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
     edge.stop();
     core.stop();
 
     let started = Instant::now();
+    let new_trace = loop {
+        let found = receiver
+            .spans()
+            .into_iter()
+            .find(|s| s.name == "GET /api/v1/partners");
+        if let Some(span) = found {
+            break span;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "no span of the request without traceparent"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        new_trace.parent_span_id, "",
+        "a request without traceparent starts a trace"
+    );
+    assert_ne!(new_trace.trace_id, trace_id);
+
     let spans = loop {
         let spans: Vec<Received> = receiver
             .spans()
