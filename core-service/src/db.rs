@@ -12,6 +12,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
+use tracing::Instrument;
+
 use crate::error::Error;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -33,6 +35,8 @@ pub struct Tx {
     pub engine: TxEngine,
     /// What to signal in this process once the transaction commits.
     signals: Vec<Signal>,
+    /// The trace span from begin to commit or rollback (disabled when traces are off).
+    span: tracing::Span,
 }
 
 /// The engine's transaction inside a [`Tx`].
@@ -203,13 +207,22 @@ impl Db {
     /// SQLITE_BUSY halfway (a deferred one cannot be upgraded once another writer won);
     /// waiting for the lock is bounded by the busy timeout.
     pub async fn begin(&self) -> Result<Tx, Error> {
+        let span = crate::telemetry::transaction_span(match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgresql",
+        });
         let engine = match self {
-            Db::Sqlite(pool) => TxEngine::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(pool) => TxEngine::Postgres(pool.begin().await?),
+            Db::Sqlite(pool) => TxEngine::Sqlite(
+                pool.begin_with("BEGIN IMMEDIATE")
+                    .instrument(span.clone())
+                    .await?,
+            ),
+            Db::Postgres(pool) => TxEngine::Postgres(pool.begin().instrument(span.clone()).await?),
         };
         Ok(Tx {
             engine,
             signals: Vec::new(),
+            span,
         })
     }
 
@@ -258,8 +271,8 @@ impl Tx {
     /// for.
     pub async fn commit(self) -> Result<(), Error> {
         match self.engine {
-            TxEngine::Sqlite(tx) => tx.commit().await?,
-            TxEngine::Postgres(tx) => tx.commit().await?,
+            TxEngine::Sqlite(tx) => tx.commit().instrument(self.span).await?,
+            TxEngine::Postgres(tx) => tx.commit().instrument(self.span).await?,
         }
         for signal in self.signals {
             signal.raise();

@@ -23,6 +23,7 @@ pub mod password;
 pub mod principal;
 pub mod revocations;
 mod server;
+pub mod telemetry;
 pub mod tenancy;
 pub mod webhooks;
 pub mod write;

@@ -17,6 +17,7 @@ use crate::Core;
 use crate::auth::AuthLayer;
 use crate::jobs::{JobWorkers, scheduler};
 use crate::metrics::GrpcMetricsLayer;
+use crate::telemetry::GrpcTraceLayer;
 use crate::{domains, housekeeping, jobs};
 
 /// How often the database is checked for the health service.
@@ -76,6 +77,8 @@ pub async fn serve(
         .add_service(reflection().build_v1alpha()?);
     domains::serve(&core, &mut routes);
     let result = Server::builder()
+        // Outermost, so the RPC's span covers authentication and the metrics too.
+        .layer(GrpcTraceLayer)
         .layer(GrpcMetricsLayer)
         .layer(AuthLayer::new(
             core.authenticator.clone(),

@@ -3,6 +3,8 @@
 //! benchmark start the same servers through [`start`].
 #![forbid(unsafe_code)]
 
+pub mod telemetry;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,6 +75,8 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// The prefix of the deployment's Redis keys and channels.
     pub redis_prefix: String,
+    /// A listener of its own for Prometheus `/metrics` (the edge serves it too).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Default for Settings {
@@ -96,6 +100,7 @@ impl Default for Settings {
             time_zone: chrono_tz::Tz::UTC,
             redis_url: None,
             redis_prefix: "lastmile".into(),
+            metrics_addr: None,
         }
     }
 }
@@ -107,6 +112,8 @@ pub struct Running {
     pub http_addr: Option<SocketAddr>,
     /// Where the core listens, if it runs.
     pub grpc_addr: Option<SocketAddr>,
+    /// Where `/metrics` is served on a listener of its own, if it is.
+    pub metrics_addr: Option<SocketAddr>,
     /// The admin key created at the first start of an empty database.
     pub first_admin_key: Option<String>,
     /// The core, if it runs in this process.
@@ -222,6 +229,7 @@ pub async fn start(role: Role, settings: Settings) -> anyhow::Result<Running> {
     let mut running = Running {
         http_addr: None,
         grpc_addr: None,
+        metrics_addr: None,
         first_admin_key: None,
         core: None,
         shutdown: shutdown.clone(),
@@ -263,6 +271,18 @@ pub async fn start(role: Role, settings: Settings) -> anyhow::Result<Running> {
         let router = lastmile_edge::router(edge_config(&settings), channel);
         let stop = shutdown.clone();
         tasks.push(tokio::spawn(async move {
+            lastmile_edge::serve(listener, router, async move { stop.cancelled().await }).await?;
+            Ok(())
+        }));
+    }
+    if let Some(addr) = settings.metrics_addr {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the metrics address {addr}"))?;
+        running.metrics_addr = Some(listener.local_addr()?);
+        let stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            let router = lastmile_edge::metrics::router();
             lastmile_edge::serve(listener, router, async move { stop.cancelled().await }).await?;
             Ok(())
         }));

@@ -9,10 +9,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
+use lastmile::telemetry::Traces;
 use lastmile::{Role, Settings};
 use lastmile_core::identity::{ApiKeys, NewApiKey, Role as KeyRole, Tier};
 use lastmile_core::password::{Argon2Settings, HashingSettings};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 /// Lastmile: customers, services, provisioning, billing and SLA for ISPs.
 #[derive(Debug, Parser)]
@@ -71,6 +74,10 @@ struct ServerArgs {
     /// gRPC core listen address.
     #[arg(long, env = "LASTMILE_GRPC_ADDR", default_value = "127.0.0.1:50051")]
     grpc_addr: SocketAddr,
+    /// Serve Prometheus `/metrics` on a listener of its own (e.g. for `lastmile core`,
+    /// which has no edge to serve it).
+    #[arg(long, env = "LASTMILE_METRICS_ADDR")]
+    metrics_addr: Option<SocketAddr>,
     /// Where `lastmile edge` finds the core.
     #[arg(
         long,
@@ -310,22 +317,37 @@ impl ServerArgs {
             rate_limits_enabled: !self.rate_limit_disabled,
             currency,
             billing_enabled: self.billing_enabled,
+            metrics_addr: self.metrics_addr,
             ..Settings::default()
         })
     }
 }
 
-fn init_logging(format: &str) {
+/// The log on standard error and, when the `OTEL_*` variables ask for it, trace export.
+/// `RUST_LOG` filters the log only; traces keep their own level.
+fn init_logging(format: &str, role: Role) -> anyhow::Result<Option<Traces>> {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if format == "json" {
-        builder.json().init();
+    let log = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let log = if format == "json" {
+        log.json().with_filter(filter).boxed()
     } else {
-        builder.init();
+        log.with_filter(filter).boxed()
+    };
+    let service = match role {
+        Role::Serve => "lastmile",
+        Role::Core => "lastmile-core",
+        Role::Edge => "lastmile-edge",
+    };
+    let traces = Traces::from_env(service).context("OTEL_* settings")?;
+    tracing_subscriber::registry()
+        .with(log)
+        .with(traces.as_ref().map(Traces::layer))
+        .init();
+    if let Some(traces) = &traces {
+        traces.enable_spans();
     }
+    Ok(traces)
 }
 
 #[tokio::main]
@@ -350,7 +372,15 @@ async fn main() -> ExitCode {
 }
 
 async fn run(role: Role, args: &ServerArgs) -> anyhow::Result<()> {
-    init_logging(&args.log_format);
+    let traces = init_logging(&args.log_format, role)?;
+    let result = serve(role, args).await;
+    if let Some(traces) = traces {
+        traces.shutdown().await;
+    }
+    result
+}
+
+async fn serve(role: Role, args: &ServerArgs) -> anyhow::Result<()> {
     let running = lastmile::start(role, args.settings()?).await?;
     if let Some(key) = &running.first_admin_key {
         // Printed on stdout, once, so that it can be captured; it is never shown again.
@@ -362,6 +392,9 @@ async fn run(role: Role, args: &ServerArgs) -> anyhow::Result<()> {
     }
     if let Some(addr) = running.http_addr {
         tracing::info!(%addr, "REST edge listening");
+    }
+    if let Some(addr) = running.metrics_addr {
+        tracing::info!(%addr, "metrics listening");
     }
     let shutdown = running.shutdown_token();
     tokio::spawn(async move {

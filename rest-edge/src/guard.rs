@@ -1,6 +1,7 @@
 //! The gate in front of the handlers: refuses requests that plainly lack a credential, and,
 //! when rate limits are on, counts each request against its key's or its client's budget.
 
+use crate::core_channel::Channel;
 use crate::credentials::{Presented, presented};
 use crate::envelope::ApiError;
 use crate::limits::{Decision, Limits};
@@ -13,7 +14,6 @@ use axum::response::{IntoResponse, Response};
 use lastmile_proto::v1::RateLimitTier;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use tonic::transport::Channel;
 
 /// Principal lookups and budgets, present when the edge does rate limiting.
 #[derive(Debug)]

@@ -3,6 +3,7 @@
 //! no REST call creates, changes or deletes one.
 
 use crate::base_url::BaseUrl;
+use crate::core_channel::Channel;
 use crate::envelope::ApiError;
 use crate::format::timestamp;
 use crate::resource::query::{path_id, text_parameter};
@@ -14,7 +15,6 @@ use lastmile_proto::v1::{
 use lastmile_proto::{RestName, struct_to_json};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use tonic::transport::Channel;
 use utoipa::ToSchema;
 use utoipa::openapi::path::Parameter;
 

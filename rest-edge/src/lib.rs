@@ -7,6 +7,7 @@
 mod audit;
 mod base_url;
 pub mod clock;
+mod core_channel;
 mod credentials;
 mod customers;
 mod directory;
@@ -27,6 +28,7 @@ mod request_id;
 mod resource;
 mod resources;
 mod shared;
+pub mod telemetry;
 mod webhooks;
 
 pub use shared::SharedConfig;
@@ -38,13 +40,15 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
 pub use events::render_event_subject;
 
+use core_channel::Channel;
 use envelope::{ApiError, ErrorCode};
 use guard::RateGuard;
 use lastmile_proto::v1::customer_service_client::CustomerServiceClient;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tonic::transport::Channel;
+use telemetry::Answered;
 use tonic_health::pb::health_client::HealthClient;
+use tower::util::MapRequestLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -130,7 +134,8 @@ impl std::ops::Deref for AppState {
 }
 
 /// The edge's routes, calling the core on `core`.
-pub fn router(config: EdgeConfig, core: Channel) -> Router {
+pub fn router(config: EdgeConfig, core: tonic::transport::Channel) -> Router {
+    let core = Channel::new(core);
     let state = AppState(Arc::new(Shared {
         core: core.clone(),
         customers: CustomerServiceClient::new(core.clone()),
@@ -151,15 +156,18 @@ pub fn router(config: EdgeConfig, core: Channel) -> Router {
     }
     let protected = protected
         .route_layer(from_fn_with_state(state.clone(), guard::protected))
-        .route_layer(from_fn(metrics::record));
+        .route_layer(from_fn(metrics::record))
+        .route_layer(MapRequestLayer::new(telemetry::name_route));
     let public = public
         .route_layer(from_fn_with_state(state.clone(), guard::public))
-        .route_layer(from_fn(metrics::record));
+        .route_layer(from_fn(metrics::record))
+        .route_layer(MapRequestLayer::new(telemetry::name_route));
 
     let operations = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
+        .route_layer(MapRequestLayer::new(telemetry::name_route))
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi::document()));
 
     Router::new()
@@ -172,19 +180,25 @@ pub fn router(config: EdgeConfig, core: Channel) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                .on_response(Answered(
+                    DefaultOnResponse::new().level(tracing::Level::INFO),
+                )),
         )
         // Outermost, so the id exists before the log span opens and stamps every answer.
         .layer(from_fn(request_id::assign))
 }
 
 /// The log span of one request; every line logged while serving it carries the request id.
+/// While traces are recorded it is also the request's server span.
 fn request_span(request: &Request) -> tracing::Span {
     let request_id = request
         .headers()
         .get(request_id::REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    if telemetry::enabled() {
+        return telemetry::server_span(request, request_id);
+    }
     tracing::info_span!(
         "http",
         method = %request.method(),

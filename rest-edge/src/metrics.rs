@@ -27,6 +27,11 @@ pub fn install() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// `/metrics` alone, for a process that serves no edge (`lastmile core`).
+pub fn router() -> axum::Router {
+    axum::Router::new().route("/metrics", axum::routing::get(render))
+}
+
 /// Counts each request and its duration under its route template.
 pub(crate) async fn record(request: Request, next: Next) -> Response {
     let started = Instant::now();

@@ -3,6 +3,7 @@
 //! without a lookup per request.
 
 use crate::clock::SharedClock;
+use crate::core_channel::Channel;
 use crate::credentials::{Credential, principal_request};
 use crate::envelope::{ApiError, ErrorCode};
 use axum::http::HeaderMap;
@@ -11,7 +12,6 @@ use lastmile_proto::v1::{GetCurrentPrincipalRequest, RateLimitTier};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tonic::transport::Channel;
 
 /// How long an answer of the core is trusted. Short, so a revoked key stops working at
 /// the edge within seconds; the core checks the key on every business call anyway.

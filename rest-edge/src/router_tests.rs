@@ -9,8 +9,8 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-fn unreachable_core() -> Channel {
-    Channel::from_static("http://127.0.0.1:9").connect_lazy()
+fn unreachable_core() -> tonic::transport::Channel {
+    tonic::transport::Channel::from_static("http://127.0.0.1:9").connect_lazy()
 }
 
 fn edge(rate_limits: Option<RateLimits>) -> Router {

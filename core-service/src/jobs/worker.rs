@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::{Attempt, Failure, Job, Outcome, Registry, Transition, store};
 use crate::clock::SharedClock;
@@ -196,13 +197,11 @@ async fn run(inner: Arc<Inner>, stop: CancellationToken) {
                 break;
             };
             if let Some(job) = ready.pop_front() {
-                running.spawn(run_one(
-                    inner.clone(),
-                    job,
-                    permit,
-                    freed.clone(),
-                    done_tx.clone(),
-                ));
+                let span = crate::telemetry::job_span(&job.kind, job.id, job.attempts);
+                running.spawn(
+                    run_one(inner.clone(), job, permit, freed.clone(), done_tx.clone())
+                        .instrument(span),
+                );
             }
         }
     };
@@ -317,6 +316,7 @@ async fn run_one(
         .record(started.elapsed().as_secs_f64());
     if let Err(failure) = &outcome.result {
         metrics::counter!("lastmile_job_failures_total", "kind" => kind.clone()).increment(1);
+        tracing::Span::current().record("otel.status_code", "error");
         tracing::debug!(job = job.id, kind = %kind, error = failure.message(), "job attempt failed");
     }
     match outcome {

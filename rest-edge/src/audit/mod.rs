@@ -7,6 +7,7 @@ mod query;
 pub(crate) use output::{AuditActorJson, AuditEntryJson, RoleJson};
 
 use crate::base_url::BaseUrl;
+use crate::core_channel::Channel;
 use crate::credentials::Caller;
 use crate::envelope::{ApiError, ErrorBody, Success};
 use crate::resource::{Answer, List, QueryPairs, Resource};
@@ -21,7 +22,6 @@ use lastmile_proto::v1::{
     AuditEntry, ListAuditEntriesRequest, ListRolesRequest, PageMeta, PageRequest,
 };
 use serde::Serialize;
-use tonic::transport::Channel;
 use utoipa::openapi::path::Parameter;
 use utoipa::{OpenApi, ToSchema};
 

@@ -5,6 +5,7 @@
 
 use super::{CustomerJson, Customers, input};
 use crate::base_url::BaseUrl;
+use crate::core_channel::Channel;
 use crate::envelope::ApiError;
 use crate::resource::{
     Answer, Body, Changes, Create, Delete, FieldSpec, Get, List, QueryPairs, Resource, Update,
@@ -13,7 +14,6 @@ use lastmile_proto::v1::{
     CreateCustomerRequest, Customer, CustomerInput, CustomerRef, DeleteCustomerRequest,
     GetCustomerRequest, ListCustomersRequest, PageMeta, PageRequest, UpdateCustomerRequest,
 };
-use tonic::transport::Channel;
 use utoipa::openapi::path::Parameter;
 
 /// The customers, as clients.

@@ -10,6 +10,7 @@ pub(crate) use clients::Clients;
 pub(crate) use output::{AddressJson, CustomerJson, OrganizationJson};
 
 use crate::base_url::BaseUrl;
+use crate::core_channel::Channel;
 use crate::envelope::ApiError;
 use crate::resource::query::{id_parameter, invalid, positive, sort_values, text_parameter};
 use crate::resource::{
@@ -22,7 +23,6 @@ use lastmile_proto::v1::{
     DeleteCustomerRequest, GetCustomerRequest, ListCustomersRequest, PageMeta, PageRequest,
     PerformCustomerActionRequest, UpdateCustomerRequest, customer_ref,
 };
-use tonic::transport::Channel;
 use utoipa::openapi::path::Parameter;
 
 /// The customers collection.

@@ -8,13 +8,13 @@ pub(crate) mod partners;
 pub(crate) mod user_groups;
 
 use crate::base_url::BaseUrl;
+use crate::core_channel::Channel;
 use crate::format::{SelfLink, timestamp};
 use crate::resource::query::text_parameter;
 use crate::resource::{FieldSpec, Kind, QueryPairs, Rule};
 use lastmile_proto::v1::PageRequest;
 use lastmile_proto::v1::directory_service_client::DirectoryServiceClient;
 use serde::Serialize;
-use tonic::transport::Channel;
 use utoipa::ToSchema;
 use utoipa::openapi::path::Parameter;
 
@@ -172,7 +172,7 @@ macro_rules! directory_calls {
                 Ok($list { page, search, sort })
             }
             async fn call(
-                core: tonic::transport::Channel,
+                core: crate::core_channel::Channel,
                 request: tonic::Request<$list>,
             ) -> $crate::resource::Answer<(Vec<$item>, Option<lastmile_proto::v1::PageMeta>)> {
                 let answer = $crate::directory::client(core)
@@ -188,7 +188,7 @@ macro_rules! directory_calls {
                 $get { id }
             }
             async fn call(
-                core: tonic::transport::Channel,
+                core: crate::core_channel::Channel,
                 request: tonic::Request<$get>,
             ) -> $crate::resource::Answer<Option<$item>> {
                 Ok($crate::directory::client(core)
@@ -207,7 +207,7 @@ macro_rules! directory_calls {
                 }
             }
             async fn call(
-                core: tonic::transport::Channel,
+                core: crate::core_channel::Channel,
                 request: tonic::Request<$create>,
             ) -> $crate::resource::Answer<Option<$item>> {
                 Ok($crate::directory::client(core)
@@ -235,7 +235,7 @@ macro_rules! directory_calls {
                 }
             }
             async fn call(
-                core: tonic::transport::Channel,
+                core: crate::core_channel::Channel,
                 request: tonic::Request<$update>,
             ) -> $crate::resource::Answer<Option<$item>> {
                 Ok($crate::directory::client(core)
@@ -252,7 +252,7 @@ macro_rules! directory_calls {
                 $delete { id }
             }
             async fn call(
-                core: tonic::transport::Channel,
+                core: crate::core_channel::Channel,
                 request: tonic::Request<$delete>,
             ) -> $crate::resource::Answer<()> {
                 $crate::directory::client(core).$delete_rpc(request).await?;

@@ -6,6 +6,7 @@ use super::api_keys::ApiKeys;
 use super::client;
 use super::output::ApiClientJson;
 use crate::base_url::BaseUrl;
+use crate::core_channel::Channel;
 use crate::envelope::ApiError;
 use crate::resource::query::path_id;
 use crate::resource::{
@@ -15,7 +16,6 @@ use lastmile_proto::v1::{
     ApiKey, CreateApiClientRequest, CreateApiKeyRequest, ListApiClientsRequest, PageMeta,
     PageRequest, RevokeApiClientRequest,
 };
-use tonic::transport::Channel;
 use utoipa::openapi::path::Parameter;
 
 /// The API clients collection.

@@ -3,6 +3,7 @@
 use super::client;
 use super::output::ApiKeyJson;
 use crate::base_url::BaseUrl;
+use crate::core_channel::Channel;
 use crate::envelope::ApiError;
 use crate::resource::query::path_id;
 use crate::resource::{
@@ -14,7 +15,6 @@ use lastmile_proto::v1::{
     ApiKey, CreateApiKeyRequest, ListApiKeysRequest, PageMeta, PageRequest, RateLimitTier,
     RevokeApiKeyRequest, Role,
 };
-use tonic::transport::Channel;
 use utoipa::openapi::path::Parameter;
 
 /// The API keys collection.

@@ -9,12 +9,12 @@ mod output;
 mod sessions;
 mod users;
 
+use crate::core_channel::Channel;
 use crate::envelope::FieldErrors;
 use crate::{AppState, ModuleRoutes};
 use axum::Router;
 use axum::routing::post;
 use lastmile_proto::v1::identity_service_client::IdentityServiceClient;
-use tonic::transport::Channel;
 use utoipa::OpenApi;
 
 pub(crate) use api_clients::ApiClients;

@@ -3,6 +3,7 @@
 use super::client;
 use super::output::UserJson;
 use crate::base_url::BaseUrl;
+use crate::core_channel::Channel;
 use crate::envelope::ApiError;
 use crate::resource::fields::When;
 use crate::resource::query::path_id;
@@ -15,7 +16,6 @@ use lastmile_proto::v1::{
     CreateUserRequest, DeleteUserRequest, GetUserRequest, ListUsersRequest, PageMeta, PageRequest,
     Role, UpdateUserRequest, User,
 };
-use tonic::transport::Channel;
 use utoipa::openapi::path::Parameter;
 
 /// The users collection.

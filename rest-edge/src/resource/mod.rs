@@ -26,12 +26,12 @@ pub(crate) use mount::{Entry, Mount};
 pub(crate) use query::QueryPairs;
 
 use crate::base_url::BaseUrl;
+use crate::core_channel::Channel;
 use crate::envelope::ApiError;
 use lastmile_proto::v1::{PageMeta, PageRequest};
 use serde::Serialize;
 use std::future::Future;
 use tonic::Status;
-use tonic::transport::Channel;
 use utoipa::ToSchema;
 use utoipa::openapi::path::Parameter;
 

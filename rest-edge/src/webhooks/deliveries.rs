@@ -3,6 +3,7 @@
 
 use super::{Webhooks, client};
 use crate::base_url::BaseUrl;
+use crate::core_channel::Channel;
 use crate::envelope::ApiError;
 use crate::resource::query::{path_id, text_parameter};
 use crate::resource::{Answer, Command, ListIn, QueryPairs, Resource};
@@ -12,7 +13,6 @@ use lastmile_proto::v1::{
     ListWebhookDeliveriesRequest, PageMeta, PageRequest, RedeliverWebhookRequest,
     TestWebhookRequest, WebhookDelivery, WebhookDeliveryStatus,
 };
-use tonic::transport::Channel;
 use utoipa::openapi::path::Parameter;
 
 /// The deliveries of one webhook.

@@ -10,6 +10,7 @@ pub(crate) use deliveries::{Deliveries, Redeliver, TestWebhook};
 pub(crate) use output::{DeliveryJson, WebhookJson};
 
 use crate::base_url::BaseUrl;
+use crate::core_channel::Channel;
 use crate::envelope::ApiError;
 use crate::format::text;
 use crate::resource::query::path_id;
@@ -22,7 +23,6 @@ use lastmile_proto::v1::{
     CreateWebhookRequest, DeleteWebhookRequest, GetWebhookRequest, ListWebhooksRequest, PageMeta,
     PageRequest, RotateWebhookSecretRequest, UpdateWebhookRequest, Webhook, WebhookInput,
 };
-use tonic::transport::Channel;
 use utoipa::openapi::path::Parameter;
 
 /// The webhooks collection.
