@@ -3,7 +3,9 @@
 //!
 //! 1. directly over gRPC to the core;
 //! 2. through the REST edge with authentication and rate limiting (the normal edge);
-//! 3. through a REST edge without them (credential still forwarded; the core still
+//! 3. through a REST edge whose rate limits live in Redis (shared by every edge of a
+//!    deployment; `BENCH_REDIS_URL`, default redis://127.0.0.1:6379);
+//! 4. through a REST edge without them (credential still forwarded; the core still
 //!    authenticates), to price the edge's own auth and limits.
 //!
 //! The machine is shared, and its load drifts over a run, so the scenarios are interleaved
@@ -26,7 +28,7 @@
 //! - `BENCH_SECONDS` (default 8): length of one scenario's run in a round;
 //! - `BENCH_WARMUP_SECONDS` (default 3): unmeasured run of each scenario before round 1;
 //! - `BENCH_CONCURRENCY` (default 32): requests in flight;
-//! - `BENCH_SCENARIOS` (default `grpc,limited,open`): which to run, e.g. `limited` alone
+//! - `BENCH_SCENARIOS` (default `grpc,limited,shared,open`): which to run, e.g. `limited` alone
 //!   under a profiler.
 
 use std::net::SocketAddr;
@@ -59,13 +61,15 @@ fn env_number(name: &str, default: u64) -> u64 {
 enum Scenario {
     Grpc,
     EdgeWithAuthAndLimits,
+    EdgeWithSharedLimits,
     EdgeWithoutThem,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 3] = [
+    const ALL: [Scenario; 4] = [
         Scenario::Grpc,
         Scenario::EdgeWithAuthAndLimits,
+        Scenario::EdgeWithSharedLimits,
         Scenario::EdgeWithoutThem,
     ];
 
@@ -73,6 +77,7 @@ impl Scenario {
         match self {
             Scenario::Grpc => "gRPC direct (GetCustomer)",
             Scenario::EdgeWithAuthAndLimits => "REST edge, auth + rate limits",
+            Scenario::EdgeWithSharedLimits => "REST edge, limits shared in Redis",
             Scenario::EdgeWithoutThem => "REST edge, no edge auth/limits",
         }
     }
@@ -82,6 +87,7 @@ impl Scenario {
         match self {
             Scenario::Grpc => "grpc",
             Scenario::EdgeWithAuthAndLimits => "limited",
+            Scenario::EdgeWithSharedLimits => "shared",
             Scenario::EdgeWithoutThem => "open",
         }
     }
@@ -97,7 +103,9 @@ fn chosen_scenarios() -> anyhow::Result<Vec<Scenario>> {
         .iter()
         .find(|n| !Scenario::ALL.iter().any(|s| s.name() == **n))
     {
-        anyhow::bail!("BENCH_SCENARIOS: unknown scenario {unknown:?} (grpc, limited, open)");
+        anyhow::bail!(
+            "BENCH_SCENARIOS: unknown scenario {unknown:?} (grpc, limited, shared, open)"
+        );
     }
     Ok(Scenario::ALL
         .into_iter()
@@ -124,6 +132,7 @@ struct Target {
     /// request would cost the load generator, on the same CPUs, more than some of what
     /// is measured.
     limited_edge: reqwest::Url,
+    shared_edge: reqwest::Url,
     open_edge: reqwest::Url,
     key: String,
 }
@@ -223,6 +232,21 @@ async fn main() -> anyhow::Result<()> {
         },
     )
     .await?;
+    // An edge whose budgets live in Redis (BENCH_REDIS_URL, default the machine's).
+    let redis_url =
+        std::env::var("BENCH_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let shared = lastmile::start(
+        Role::Edge,
+        Settings {
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            core_url: format!("http://{grpc_addr}"),
+            rate_limit_per_minute: 1_000_000_000,
+            redis_url: Some(redis_url),
+            redis_prefix: format!("lmbench{}", uuid::Uuid::new_v4().simple()),
+            ..Settings::default()
+        },
+    )
+    .await?;
     seed(stack.core.as_ref().expect("core in process")).await?;
     let channel = Endpoint::from_shared(format!("http://{grpc_addr}"))?
         .tcp_nodelay(true)
@@ -234,6 +258,7 @@ async fn main() -> anyhow::Result<()> {
             .pool_max_idle_per_host(concurrency)
             .build()?,
         limited_edge: edge_url(stack.http_addr)?,
+        shared_edge: edge_url(shared.http_addr)?,
         open_edge: edge_url(open.http_addr)?,
         key,
     });
@@ -356,6 +381,14 @@ fn report(scenarios: &[Scenario], measured: &[Vec<Figures>]) {
             s.median, s.min, s.max
         );
     }
+    if let (Some(l), Some(s)) = (limited, index(Scenario::EdgeWithSharedLimits)) {
+        let cost =
+            per_round(&|r| 100.0 * (1.0 - r[s].requests_per_second / r[l].requests_per_second));
+        println!(
+            "cost of sharing the limits in Redis:            {:>5.1}% [{:.1} – {:.1}]   (target <= 5%)",
+            cost.median, cost.min, cost.max
+        );
+    }
     if let (Some(l), Some(o)) = (limited, open) {
         let s = per_round(&|r| 100.0 * (1.0 - r[l].requests_per_second / r[o].requests_per_second));
         println!(
@@ -447,11 +480,13 @@ async fn run(
                         );
                         grpc.get_customer(request).await.is_ok()
                     }
-                    Scenario::EdgeWithAuthAndLimits | Scenario::EdgeWithoutThem => {
-                        let mut url = if scenario == Scenario::EdgeWithAuthAndLimits {
-                            target.limited_edge.clone()
-                        } else {
-                            target.open_edge.clone()
+                    Scenario::EdgeWithAuthAndLimits
+                    | Scenario::EdgeWithSharedLimits
+                    | Scenario::EdgeWithoutThem => {
+                        let mut url = match scenario {
+                            Scenario::EdgeWithAuthAndLimits => target.limited_edge.clone(),
+                            Scenario::EdgeWithSharedLimits => target.shared_edge.clone(),
+                            _ => target.open_edge.clone(),
                         };
                         url.set_path(&format!("/api/v1/customers/{id}"));
                         match target
