@@ -141,6 +141,11 @@ impl Core {
             config.tokens,
             passwords.clone(),
         ));
+        if let Some(config) = &config.revocations {
+            let shared = revocations::SharedAttempts::new(config)
+                .map_err(|e| anyhow::anyhow!("LASTMILE_REDIS_URL: {e}"))?;
+            authenticator.identity().share_login_attempts(shared);
+        }
         let mut jobs = Registry::new();
         jobs::register_builtin(&mut jobs);
         housekeeping::register(&mut jobs, db.clone(), clock.clone(), authenticator.clone());

@@ -1,3 +1,6 @@
+//! What the cores of one deployment share: login attempt counters in Redis (so a limit of
+//! five attempts a minute holds across cores), and principal changes.
+//!
 //! Makes a revoked key or a changed user take effect at once everywhere: each core follows
 //! the outbox (woken by its own commits and other cores' NOTIFY), drops what its
 //! authenticator remembers of the principal, and, with Redis configured, publishes the
@@ -144,5 +147,119 @@ mod tests {
         assert_eq!(subject("user.role_changed", "7"), "user:7");
         assert_eq!(subject("api_key.revoked", "12"), "key:12");
         assert_eq!(subject("api_client.revoked", "3"), "key:3");
+    }
+}
+
+/// Sliding-window attempt counters per key (a sorted set of attempt times): counts one
+/// attempt under every key unless one is full; answers 0, or the milliseconds until every
+/// key has room again. KEYS: the counters; ARGV: now (ms), window (ms), limit, a unique
+/// member for this attempt.
+const ATTEMPTS_SCRIPT: &str = r#"
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local wait = 0
+for _, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) >= limit then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    local w = tonumber(oldest[2]) + window - now
+    if w > wait then wait = w end
+  end
+end
+if wait > 0 then return math.ceil(wait) end
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[4])
+  redis.call('PEXPIRE', key, window)
+end
+return 0
+"#;
+
+/// Login attempt counters shared through Redis.
+#[derive(Debug)]
+pub struct SharedAttempts {
+    client: redis::Client,
+    prefix: String,
+    connection: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
+    warned: std::sync::atomic::AtomicBool,
+    script: redis::Script,
+}
+
+impl SharedAttempts {
+    /// Counters on `config`'s Redis (connected on first use).
+    pub fn new(config: &RevocationConfig) -> redis::RedisResult<Self> {
+        Ok(Self {
+            client: redis::Client::open(config.url.as_str())?,
+            prefix: config.prefix.clone(),
+            connection: tokio::sync::Mutex::new(None),
+            warned: std::sync::atomic::AtomicBool::new(false),
+            script: redis::Script::new(ATTEMPTS_SCRIPT),
+        })
+    }
+
+    /// `Some(Ok)` to admit, `Some(Err(wait))` to refuse, `None` when Redis could not decide
+    /// (the caller counts in this process instead).
+    pub async fn admit(
+        &self,
+        keys: &[String],
+        now: chrono::DateTime<chrono::Utc>,
+        window: Duration,
+        limit: usize,
+    ) -> Option<Result<(), Duration>> {
+        use std::sync::atomic::Ordering;
+        let mut connection = {
+            let mut open = self.connection.lock().await;
+            if open.is_none() {
+                *open = connect_client(&self.client).await.ok();
+            }
+            open.clone()?
+        };
+        let mut invocation = self.script.prepare_invoke();
+        for key in keys {
+            invocation.key(format!("{}:login:{key}", self.prefix));
+        }
+        invocation
+            .arg(now.timestamp_millis())
+            .arg(u64::try_from(window.as_millis()).unwrap_or(u64::MAX))
+            .arg(limit)
+            .arg(uuid::Uuid::new_v4().to_string());
+        let answer = tokio::time::timeout(
+            Duration::from_millis(500),
+            invocation.invoke_async::<i64>(&mut connection),
+        )
+        .await;
+        match answer {
+            Ok(Ok(0)) => {
+                self.warned.store(false, Ordering::Relaxed);
+                Some(Ok(()))
+            }
+            Ok(Ok(wait)) => Some(Err(Duration::from_millis(u64::try_from(wait).unwrap_or(1)))),
+            failed => {
+                if !self.warned.swap(true, Ordering::Relaxed) {
+                    let why = match failed {
+                        Ok(Err(err)) => err.to_string(),
+                        _ => "no answer in time".to_owned(),
+                    };
+                    tracing::warn!(error = %why, "login attempts counted per core until Redis answers");
+                }
+                *self.connection.lock().await = None;
+                None
+            }
+        }
+    }
+}
+
+async fn connect_client(
+    client: &redis::Client,
+) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+    match tokio::time::timeout(
+        Duration::from_secs(1),
+        client.get_multiplexed_async_connection(),
+    )
+    .await
+    {
+        Ok(connection) => connection,
+        Err(_) => Err(redis::RedisError::from((
+            redis::ErrorKind::Io,
+            "connecting to Redis timed out",
+        ))),
     }
 }

@@ -350,3 +350,88 @@ async fn a_redis_outage_degrades_to_local_limits_and_recovers() {
     drop(deployment);
     database.drop_it().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "set LASTMILE_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+async fn login_attempt_limits_hold_across_two_cores() {
+    use lastmile_proto::v1::LoginRequest;
+    use lastmile_proto::v1::identity_service_client::IdentityServiceClient;
+
+    let database = Database::create().await;
+    let prefix = format!("lmtest{}", uuid::Uuid::new_v4().simple());
+    let mut cores = Vec::new();
+    let mut addresses = Vec::new();
+    for n in 0..2 {
+        let grpc = format!("127.0.0.1:{}", free_port());
+        let core = Command::new(BIN)
+            .arg("core")
+            .args(["--database-url", &database.url])
+            .args(["--grpc-addr", &grpc])
+            .args(["--bootstrap-api-key", KEY])
+            .args(["--redis-url", &redis_url()])
+            .args(["--redis-prefix", &prefix])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start lastmile core");
+        cores.push(Process(core));
+        let endpoint = format!("http://{grpc}");
+        let started = Instant::now();
+        loop {
+            if tonic::transport::Endpoint::from_shared(endpoint.clone())
+                .unwrap()
+                .connect()
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "core {n} not up"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        addresses.push(endpoint);
+    }
+    let mut clients = Vec::new();
+    for address in &addresses {
+        let channel = tonic::transport::Endpoint::from_shared(address.clone())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        clients.push(IdentityServiceClient::new(channel));
+    }
+    let attempt = || LoginRequest {
+        email: "nobody@isp.example".into(),
+        password: "wrong-password".into(),
+    };
+    // Five attempts a minute per e-mail: spread over two cores, they are still five.
+    for n in 0..5 {
+        let refused = clients[n % 2]
+            .login(attempt())
+            .await
+            .expect_err("wrong credentials");
+        assert_eq!(
+            refused.code(),
+            tonic::Code::Unauthenticated,
+            "attempt {n}: {refused:?}"
+        );
+    }
+    for client in &mut clients {
+        let refused = client.login(attempt()).await.expect_err("over the limit");
+        assert_eq!(
+            refused.code(),
+            tonic::Code::ResourceExhausted,
+            "the sixth attempt is refused on every core: {refused:?}"
+        );
+    }
+    drop(cores);
+    database.drop_it().await;
+}

@@ -36,6 +36,12 @@ impl Identity {
         }
     }
 
+    /// Counts login attempts in Redis from now on, so every core of the deployment counts
+    /// the same ones.
+    pub fn share_login_attempts(&self, shared: crate::revocations::SharedAttempts) {
+        self.attempts.share(shared);
+    }
+
     /// The database.
     pub fn db(&self) -> &Db {
         &self.db

@@ -63,14 +63,40 @@ fn within(at: Instant, now: Instant) -> bool {
     now.saturating_duration_since(at) < ATTEMPT_WINDOW
 }
 
-/// Recent login attempts per email and per client address, in this process. A sliding
-/// window of timestamps per key; keys whose window emptied are dropped when the map grows.
+/// Recent login attempts per email and per client address: a sliding window of
+/// timestamps per key, in this process, or in Redis when the deployment shares one (every
+/// core then counts the same attempts). Keys whose window emptied are dropped when the map
+/// grows.
 #[derive(Debug, Default)]
 pub(crate) struct LoginAttempts {
     recent: Mutex<HashMap<String, VecDeque<Instant>>>,
+    shared: std::sync::OnceLock<crate::revocations::SharedAttempts>,
 }
 
 impl LoginAttempts {
+    /// Counts attempts in Redis from now on (this process's own count is the fallback
+    /// while Redis cannot be reached).
+    pub(crate) fn share(&self, shared: crate::revocations::SharedAttempts) {
+        let _ = self.shared.set(shared);
+    }
+
+    /// Like [`LoginAttempts::admit`], in Redis when shared (`wall` times it there).
+    pub(crate) async fn admit_anywhere(
+        &self,
+        keys: &[String],
+        now: Instant,
+        wall: chrono::DateTime<chrono::Utc>,
+    ) -> std::result::Result<(), Duration> {
+        if let Some(shared) = self.shared.get()
+            && let Some(answer) = shared
+                .admit(keys, wall, ATTEMPT_WINDOW, ATTEMPTS_PER_WINDOW)
+                .await
+        {
+            return answer;
+        }
+        self.admit(keys, now)
+    }
+
     /// Counts one attempt under every key, unless one of them is already at the limit:
     /// then nothing is counted and the answer is how long until every key has room again.
     fn admit(&self, keys: &[String], now: Instant) -> std::result::Result<(), Duration> {
@@ -144,7 +170,8 @@ impl Identity {
             format!("address:{}", origin.client_address),
         ];
         self.attempts
-            .admit(&keys, self.clock.instant())
+            .admit_anywhere(&keys, self.clock.instant(), self.clock.now())
+            .await
             .map_err(Error::TooManyAttempts)?;
         let row = match email.is_empty() {
             true => None,
