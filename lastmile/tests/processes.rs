@@ -4,66 +4,18 @@
 //! a scheduler slot is one job however many cores schedule it. PostgreSQL only (SQLite is
 //! one process); ignored unless `LASTMILE_TEST_POSTGRES_URL` was set at build time.
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lastmile_proto::v1::EnqueueProbesRequest;
 use lastmile_proto::v1::job_service_client::JobServiceClient;
-use sqlx::PgPool;
 use tonic::transport::{Channel, Endpoint};
 
-const BIN: &str = env!("CARGO_BIN_EXE_lastmile");
+mod support;
+
+use support::{BIN, Database, free_port};
+
 const KEY: &str = "lm_processes_test_admin_key_0123456789";
-
-/// A fresh database on the configured server, dropped at the end.
-struct Database {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl Database {
-    async fn create() -> Database {
-        let admin_url = std::env::var("LASTMILE_TEST_POSTGRES_URL")
-            .expect("LASTMILE_TEST_POSTGRES_URL is set at run time too");
-        let name = format!("lastmile_proc_{}", uuid::Uuid::new_v4().simple());
-        let admin = PgPool::connect(&admin_url).await.expect("connect");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin)
-            .await
-            .expect("create database");
-        admin.close().await;
-        let base = admin_url.split('?').next().unwrap_or(&admin_url);
-        let cut = base
-            .rfind('/')
-            .filter(|i| *i > "postgres://".len())
-            .unwrap_or(base.len());
-        let url = format!("{}/{name}", &base[..cut]);
-        Database {
-            admin_url,
-            name,
-            url,
-        }
-    }
-
-    async fn pool(&self) -> PgPool {
-        PgPool::connect(&self.url)
-            .await
-            .expect("connect to the test database")
-    }
-
-    async fn drop_it(self) {
-        if let Ok(admin) = PgPool::connect(&self.admin_url).await {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            )))
-            .execute(&admin)
-            .await;
-        }
-    }
-}
 
 /// A running `lastmile core`.
 struct Core {
@@ -73,11 +25,7 @@ struct Core {
 
 impl Core {
     async fn start(database: &Database, lease_ms: u64) -> Core {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let grpc = format!("127.0.0.1:{port}");
         let child = Command::new(BIN)
             .arg("core")

@@ -5,81 +5,20 @@
 //! `LASTMILE_TEST_POSTGRES_URL` was set at build time (Redis: `LASTMILE_TEST_REDIS_URL`,
 //! default redis://127.0.0.1:6379; the outage test runs its own `redis-server`).
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sqlx::PgPool;
+mod support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_lastmile");
+use support::{BIN, Database, Process, free_port};
+
 const KEY: &str = "lm_shared_limits_test_admin_key_0123456789";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn redis_url() -> String {
     std::env::var("LASTMILE_TEST_REDIS_URL")
         .ok()
         .filter(|u| !u.trim().is_empty())
         .unwrap_or_else(|| "redis://127.0.0.1:6379".into())
-}
-
-/// A fresh database on the configured server, dropped at the end.
-struct Database {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl Database {
-    async fn create() -> Database {
-        let admin_url = std::env::var("LASTMILE_TEST_POSTGRES_URL")
-            .expect("LASTMILE_TEST_POSTGRES_URL is set at run time too");
-        let name = format!("lastmile_shared_{}", uuid::Uuid::new_v4().simple());
-        let admin = PgPool::connect(&admin_url).await.expect("connect");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin)
-            .await
-            .expect("create database");
-        admin.close().await;
-        let base = admin_url.split('?').next().unwrap_or(&admin_url);
-        let cut = base
-            .rfind('/')
-            .filter(|i| *i > "postgres://".len())
-            .unwrap_or(base.len());
-        let url = format!("{}/{name}", &base[..cut]);
-        Database {
-            admin_url,
-            name,
-            url,
-        }
-    }
-
-    async fn drop_it(self) {
-        if let Ok(admin) = PgPool::connect(&self.admin_url).await {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            )))
-            .execute(&admin)
-            .await;
-        }
-    }
-}
-
-/// A child process, killed when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// A deployment: one core and two edges sharing one Redis namespace.
