@@ -1,11 +1,19 @@
 //! RADIUS for the product's routers: a hand-rolled codec and UDP client (RFC 2865 access,
-//! RFC 2866 accounting, RFC 2869 Message-Authenticator, RFC 5176 CoA and Disconnect), and
-//! the FreeRADIUS dictionaries (to check reply attributes an operator types in).
+//! RFC 2866 accounting, RFC 2869 Message-Authenticator, RFC 5176 CoA and Disconnect), the
+//! FreeRADIUS dictionaries (to check reply attributes an operator types in), and the
+//! FreeRADIUS 3.2 configuration that authenticates subscribers from the product's own
+//! database through the stock SQL schema.
+//!
+//! No database code lives here: the tables are FreeRADIUS's, and the configuration only
+//! points the server at them. The vendored `queries/*.conf` are FreeRADIUS 3.2.1's stock
+//! `mods-config/sql/main/<dialect>/queries.conf`, unchanged (GPL-2.0-or-later, as
+//! FreeRADIUS ships them).
 #![warn(missing_docs)]
 
 mod attribute;
 mod client;
 mod code;
+mod config;
 mod crypto;
 mod dictionary;
 mod packet;
@@ -16,6 +24,7 @@ pub use client::{
     status_server,
 };
 pub use code::Code;
+pub use config::{Client, ConfigError, ServerConfig, SqlTarget, postgres_conninfo, sqlite_path};
 pub use dictionary::{
     AttributeDef, AttributeType, DEFAULT_PATH as DEFAULT_DICTIONARY, Dictionary, DictionaryError,
     VendorDef,
