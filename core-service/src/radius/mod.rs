@@ -6,8 +6,8 @@
 //!
 //! No database code lives here: the tables are FreeRADIUS's, and the configuration only
 //! points the server at them. The vendored `queries/*.conf` are FreeRADIUS 3.2.1's stock
-//! `mods-config/sql/main/<dialect>/queries.conf`, unchanged (GPL-2.0-or-later, as
-//! FreeRADIUS ships them).
+//! `mods-config/sql/main/<dialect>/queries.conf` (GPL-2.0-or-later, as FreeRADIUS ships
+//! them), with one marked fix in the SQLite Simultaneous-Use query.
 #![warn(missing_docs)]
 
 mod attribute;
