@@ -30,3 +30,6 @@ pub use dictionary::{
     VendorDef,
 };
 pub use packet::{DecodeError, EncodeError, HEADER_LEN, MAX_PACKET_LEN, MAX_PASSWORD_LEN, Packet};
+
+#[cfg(test)]
+mod tests;
