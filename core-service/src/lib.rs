@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod paging;
 pub mod password;
 pub mod principal;
+pub mod radius;
 pub mod revocations;
 mod server;
 pub mod telemetry;
