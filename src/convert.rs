@@ -72,9 +72,35 @@ pub fn format_minor_units(minor_units: i64, currency: &str) -> String {
     )
 }
 
+/// A value scaled by 10^`digits` written as a decimal without trailing zeros: speeds in
+/// kbit/s as Mbit/s (`decimal_text(10500, 3) == "10.5"`, `(100000, 3) == "100"`), data
+/// in MB as GB. Integer arithmetic only.
+pub fn decimal_text(value: i64, digits: u32) -> String {
+    let scale = 10u128.pow(digits);
+    let sign = if value < 0 { "-" } else { "" };
+    let abs = u128::from(value.unsigned_abs());
+    let (whole, fraction) = (abs / scale, abs % scale);
+    if fraction == 0 {
+        return format!("{sign}{whole}");
+    }
+    let fraction = format!("{fraction:0width$}", width = digits as usize);
+    format!("{sign}{whole}.{}", fraction.trim_end_matches('0'))
+}
+
 #[cfg(test)]
 mod money_tests {
     use super::*;
+
+    #[test]
+    fn scaled_values_are_written_without_trailing_zeros() {
+        assert_eq!(decimal_text(10_500, 3), "10.5");
+        assert_eq!(decimal_text(100_000, 3), "100");
+        assert_eq!(decimal_text(1, 3), "0.001");
+        assert_eq!(decimal_text(10_010, 3), "10.01");
+        assert_eq!(decimal_text(-1_500, 3), "-1.5");
+        assert_eq!(decimal_text(4_999, 2), "49.99");
+        assert_eq!(decimal_text(7, 0), "7");
+    }
 
     #[test]
     fn minor_units_print_with_the_currency_digits() {

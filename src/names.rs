@@ -2,7 +2,10 @@
 //! (`ROLE_READ_ONLY` is `read_only`), one spelling for the core's storage and the edge's
 //! JSON alike.
 
-use crate::v1::{JobStatus, Operation, RateLimitTier, Role, WebhookDeliveryStatus};
+use crate::v1::{
+    CapPolicy, JobStatus, Operation, PlanStatus, RadiusOperator, RateLimitTier, Role, ServiceType,
+    WebhookDeliveryStatus,
+};
 
 /// Wire number the edge sends for a name that is no value of the enum, so that the core,
 /// which owns the messages, reports the field as invalid.
@@ -112,12 +115,64 @@ rest_names!(WebhookDeliveryStatus, "WEBHOOK_DELIVERY_STATUS_", [
     Cancelled => "cancelled",
 ]);
 
+rest_names!(ServiceType, "SERVICE_TYPE_", [
+    Internet => "internet",
+]);
+
+rest_names!(CapPolicy, "CAP_POLICY_", [
+    None => "none",
+    Throttle => "throttle",
+    Suspend => "suspend",
+]);
+
+rest_names!(PlanStatus, "PLAN_STATUS_", [
+    Active => "active",
+    Archived => "archived",
+]);
+
+impl RadiusOperator {
+    /// Every operator a plan's attribute may use.
+    pub const ALL: [RadiusOperator; 3] = [
+        RadiusOperator::Add,
+        RadiusOperator::Set,
+        RadiusOperator::Append,
+    ];
+
+    /// The operator as FreeRADIUS's SQL tables and the REST contract write it (`=`, `:=`,
+    /// `+=`); `""` for the unspecified value.
+    pub fn token(self) -> &'static str {
+        match self {
+            RadiusOperator::Add => "=",
+            RadiusOperator::Set => ":=",
+            RadiusOperator::Append => "+=",
+            RadiusOperator::Unspecified => "",
+        }
+    }
+
+    /// The operator a token names.
+    pub fn from_token(token: &str) -> Option<RadiusOperator> {
+        Self::ALL.into_iter().find(|op| op.token() == token)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn radius_operators_are_written_as_freeradius_writes_them() {
+        let tokens: Vec<&str> = RadiusOperator::ALL.iter().map(|op| op.token()).collect();
+        assert_eq!(tokens, ["=", ":=", "+="]);
+        assert_eq!(RadiusOperator::from_token(":="), Some(RadiusOperator::Set));
+        assert_eq!(RadiusOperator::from_token("=="), None);
+        assert_eq!(RadiusOperator::from_token(""), None);
+    }
+
+    #[test]
     fn rest_names_are_the_proto_names_without_prefix() {
+        ServiceType::proto_names_agree();
+        CapPolicy::proto_names_agree();
+        PlanStatus::proto_names_agree();
         Role::proto_names_agree();
         RateLimitTier::proto_names_agree();
         Operation::proto_names_agree();

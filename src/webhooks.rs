@@ -33,6 +33,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "webhook.secret_rotated",
     "webhook.disabled",
     "webhook.test",
+    "plan.created",
+    "plan.updated",
+    "plan.deleted",
 ];
 
 /// What an endpoint may subscribe to: `*`, a family of [`EVENT_TYPES`] (`customer.*`), or
@@ -47,6 +50,7 @@ pub const EVENT_SUBSCRIPTIONS: &[&str] = &[
     "api_key.*",
     "api_client.*",
     "webhook.*",
+    "plan.*",
     "customer.created",
     "customer.updated",
     "customer.suspended",
@@ -76,6 +80,9 @@ pub const EVENT_SUBSCRIPTIONS: &[&str] = &[
     "webhook.secret_rotated",
     "webhook.disabled",
     "webhook.test",
+    "plan.created",
+    "plan.updated",
+    "plan.deleted",
 ];
 
 /// Most event types one endpoint may list.

@@ -40,6 +40,8 @@ pub enum Resource {
     Events,
     /// Webhook endpoints and their deliveries.
     Webhooks,
+    /// The catalog's plans.
+    Plans,
 }
 
 /// What is done to a resource.
@@ -59,7 +61,7 @@ pub enum Operation {
 
 impl Resource {
     /// Every resource.
-    pub const ALL: [Resource; 12] = [
+    pub const ALL: [Resource; 13] = [
         Resource::Customers,
         Resource::Partners,
         Resource::Organizations,
@@ -72,6 +74,7 @@ impl Resource {
         Resource::Jobs,
         Resource::Events,
         Resource::Webhooks,
+        Resource::Plans,
     ];
 
     /// The name used in the API.
@@ -89,6 +92,7 @@ impl Resource {
             Resource::Jobs => "jobs",
             Resource::Events => "events",
             Resource::Webhooks => "webhooks",
+            Resource::Plans => "plans",
         }
     }
 }
@@ -149,6 +153,7 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Jobs, &[Read, Act]),
             (Resource::Events, &[Read]),
             (Resource::Webhooks, ALL_OPS),
+            (Resource::Plans, MANAGE),
         ],
     ),
     (
@@ -165,6 +170,7 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Jobs, &[Read]),
             (Resource::Events, &[Read]),
             (Resource::Webhooks, ALL_OPS),
+            (Resource::Plans, MANAGE),
         ],
     ),
     (
@@ -186,6 +192,7 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::UserGroups, &[Read]),
             (Resource::ApiKeys, OWN_KEYS),
             (Resource::Roles, &[Read]),
+            (Resource::Plans, &[Read]),
         ],
     ),
     (
@@ -194,6 +201,7 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Customers, &[Read]),
             (Resource::ApiKeys, OWN_KEYS),
             (Resource::Roles, &[Read]),
+            (Resource::Plans, &[Read]),
         ],
     ),
     (
@@ -204,6 +212,7 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Roles, &[Read]),
             (Resource::Events, &[Read]),
             (Resource::Webhooks, ALL_OPS),
+            (Resource::Plans, &[Read]),
         ],
     ),
     (
@@ -215,6 +224,7 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::UserGroups, &[Read]),
             (Resource::ApiKeys, &[Read]),
             (Resource::Roles, &[Read]),
+            (Resource::Plans, &[Read]),
         ],
     ),
 ];

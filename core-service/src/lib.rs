@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod catalog;
 pub mod clock;
 pub mod customers;
 pub mod db;
@@ -22,6 +23,7 @@ pub mod paging;
 pub mod password;
 pub mod principal;
 pub mod radius;
+pub mod radius_rows;
 pub mod revocations;
 mod server;
 pub mod telemetry;
@@ -34,6 +36,7 @@ use std::sync::Arc;
 pub use server::{HEALTH_CHECK_INTERVAL, serve};
 
 use crate::auth::Authenticator;
+use crate::catalog::Plans;
 use crate::clock::{SharedClock, SystemClock};
 use crate::customers::{CustomerSettings, Customers};
 use crate::db::Db;
@@ -99,6 +102,8 @@ pub struct Core {
     pub authenticator: Arc<Authenticator>,
     /// Customer operations.
     pub customers: Customers,
+    /// The catalog's plans.
+    pub plans: Plans,
     /// API key administration.
     pub api_keys: ApiKeys,
     /// The admin key created at the first start of an empty database (shown once).
@@ -163,6 +168,7 @@ impl Core {
             workers: config.workers,
             time_zone: config.time_zone,
             revocations: config.revocations,
+            plans: Plans::new(db.clone(), clock.clone(), config.customers.currency.clone()),
             customers: Customers::new(
                 db.clone(),
                 clock.clone(),

@@ -136,6 +136,21 @@ impl<T> Page<T> {
     }
 }
 
+/// A LIKE pattern for a list's search text: lower-cased, with `%`, `_` and the backslash
+/// escaped (for `LIKE $n ESCAPE` backslash); `""` when there is nothing to search for.
+pub fn search_pattern(search: &str) -> String {
+    let search = search.trim();
+    if search.is_empty() {
+        return String::new();
+    }
+    let escaped = search
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// A sort order over a resource's own column type `C`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sort<C> {
@@ -218,6 +233,12 @@ mod tests {
         assert_eq!(q.last_page(26), 2);
         assert_eq!(q.last_page(150), 6);
         assert_eq!(PageQuery::new(1, 1).unwrap().last_page(i64::MAX), i32::MAX);
+    }
+
+    #[test]
+    fn search_patterns_escape_like_wildcards() {
+        assert_eq!(search_pattern("  "), "");
+        assert_eq!(search_pattern(" North_50% "), "%north\\_50\\%%");
     }
 
     #[test]

@@ -45,10 +45,11 @@ CREATE TABLE ip_assignments (
 CREATE UNIQUE INDEX ip_assignments_service ON ip_assignments (service_id) WHERE service_id IS NOT NULL;
 
 -- Plans: what is sold. Speeds in kbit/s, data cap in MB (NULL = unlimited), money in minor
--- units of currency. Each plan is the RADIUS group `plan-<id>`.
+-- units of currency. Each plan is the RADIUS group `plan-<id>`. Deleting is soft (terminated
+-- services still name the plan), so names are unique among live plans only, ignoring case.
 CREATE TABLE plans (
     id                     INTEGER PRIMARY KEY AUTOINCREMENT,
-    name                   TEXT NOT NULL UNIQUE,
+    name                   TEXT NOT NULL,
     service_type           TEXT NOT NULL DEFAULT 'internet' CHECK (service_type IN ('internet')),
     download_kbps          BIGINT NOT NULL CHECK (download_kbps > 0),
     upload_kbps            BIGINT NOT NULL CHECK (upload_kbps > 0),
@@ -70,8 +71,19 @@ CREATE TABLE plans (
     radius_attributes      TEXT NOT NULL DEFAULT '[]',
     status                 TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'archived')),
     created_at             TEXT NOT NULL,
-    updated_at             TEXT NOT NULL
+    updated_at             TEXT NOT NULL,
+    deleted_at             TEXT,
+    -- A burst is whole or absent; throttle speeds exist exactly under the throttle policy;
+    -- a policy other than none needs a limit to act on.
+    CHECK ((burst_download_kbps IS NULL) = (burst_upload_kbps IS NULL)
+       AND (burst_download_kbps IS NULL) = (burst_threshold_download_kbps IS NULL)
+       AND (burst_download_kbps IS NULL) = (burst_threshold_upload_kbps IS NULL)
+       AND (burst_download_kbps IS NULL) = (burst_time_seconds IS NULL)),
+    CHECK ((cap_policy = 'throttle') = (throttle_download_kbps IS NOT NULL AND throttle_upload_kbps IS NOT NULL)),
+    CHECK (cap_policy = 'none' OR data_limit_mb IS NOT NULL)
 );
+CREATE UNIQUE INDEX plans_live_name ON plans (lower(name)) WHERE deleted_at IS NULL;
+CREATE INDEX plans_pool ON plans (ip_pool_id) WHERE deleted_at IS NULL;
 
 -- Services: a customer's subscription to a plan, and its PPPoE/hotspot credentials. The
 -- username is the RADIUS User-Name; suspended_with_customer marks the services a customer

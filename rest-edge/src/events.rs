@@ -4,6 +4,7 @@
 //! links depend on how a client reached the API, and an event has no such client.
 
 use crate::base_url::BaseUrl;
+use crate::catalog::PlanJson;
 use crate::customers::CustomerJson;
 use crate::directory::{organizations::Organizations, partners::Partners, user_groups::UserGroups};
 use crate::identity::{ApiClientJson, ApiKeyJson, UserJson};
@@ -32,6 +33,7 @@ pub fn render_event_subject(subject: &EventSubject) -> Value {
         Subject::ApiKey(k) if !k.client_id.is_empty() => json(ApiClientJson::new(k, None)),
         Subject::ApiKey(k) => json(ApiKeyJson::new(k, None)),
         Subject::Webhook(w) => json(WebhookJson::new(w, None)),
+        Subject::Plan(p) => json(PlanJson::new(p, &base)),
     }
 }
 

@@ -144,6 +144,19 @@ impl<'a> Fields<'a> {
         )
     }
 
+    /// A decimal number field, as the text of its value (see [`number_text`]).
+    pub(crate) fn decimal(&self, key: &str, errors: &mut FieldErrors) -> Field<String> {
+        self.read(
+            key,
+            errors,
+            |label| format!("The {label} must be a number."),
+            |v| match v {
+                Value::Number(n) => Some(number_text(n)),
+                _ => None,
+            },
+        )
+    }
+
     /// A boolean field.
     pub(crate) fn boolean(&self, key: &str, errors: &mut FieldErrors) -> Field<bool> {
         self.read(
@@ -213,6 +226,45 @@ fn as_integer(value: &Value) -> Option<i64> {
             .filter(|f| f.is_finite() && f.fract() == 0.0)
             .map(|f| f as i64),
         _ => None,
+    }
+}
+
+/// A JSON number as decimal text without exponent, for the core to read exactly. Integers
+/// are written as they are; other numbers arrive as IEEE doubles, which hold 15
+/// significant digits exactly, so they are written to 15 significant digits: what a client
+/// typed (`10.5`, `49.99`, `0.001`) comes back as typed, and the binary noise of a double
+/// computed rather than typed (`10.501000000000001`) goes.
+pub(crate) fn number_text(number: &serde_json::Number) -> String {
+    if let Some(i) = number.as_i64() {
+        return i.to_string();
+    }
+    if let Some(u) = number.as_u64() {
+        return u.to_string();
+    }
+    let value = number.as_f64().unwrap_or_default();
+    // `d.dddddddddddddde±x`: 15 significant digits and the power of ten of the first.
+    let scientific = format!("{:.14e}", value.abs());
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let point = exponent.parse::<i64>().unwrap_or(0) + 1;
+    let sign = if value < 0.0 { "-" } else { "" };
+    let plain = match usize::try_from(point) {
+        Err(_) => format!("0.{}{digits}", "0".repeat(point.unsigned_abs() as usize)),
+        Ok(point) if point >= digits.len() => {
+            format!("{digits}{}", "0".repeat(point - digits.len()))
+        }
+        Ok(point) => format!("{}.{}", &digits[..point], &digits[point..]),
+    };
+    let plain = if plain.contains('.') {
+        plain.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        plain.as_str()
+    };
+    let plain = plain.trim_start_matches('0');
+    match plain {
+        "" => "0".to_owned(),
+        p if p.starts_with('.') => format!("{sign}0{p}"),
+        p => format!("{sign}{p}"),
     }
 }
 
@@ -297,6 +349,34 @@ mod tests {
         assert_eq!(saturate_i32(i64::MAX), i32::MAX);
         assert_eq!(saturate_i32(-5_000_000_000), i32::MIN);
         assert_eq!(errors.fields(), ["a"]);
+    }
+
+    #[test]
+    fn numbers_are_read_as_the_decimal_a_client_typed() {
+        let body = map(
+            json!({"a": 10.5, "b": 49.99, "c": 0.001, "d": 10.501000000000001,
+            "e": 100000, "f": -2.5, "g": 1e21, "h": 10.0001, "i": 0.0, "j": 1.5e-7, "k": "1"}),
+        );
+        let fields = Fields::new(&body);
+        let mut errors = FieldErrors::default();
+        let read = |key: &str, errors: &mut FieldErrors| fields.decimal(key, errors).value();
+        let expected = [
+            ("a", "10.5"),
+            ("b", "49.99"),
+            ("c", "0.001"),
+            ("d", "10.501"),
+            ("e", "100000"),
+            ("f", "-2.5"),
+            ("g", "1000000000000000000000"),
+            ("h", "10.0001"),
+            ("i", "0"),
+            ("j", "0.00000015"),
+        ];
+        for (key, text) in expected {
+            assert_eq!(read(key, &mut errors).as_deref(), Some(text), "{key}");
+        }
+        assert_eq!(read("k", &mut errors), None);
+        assert_eq!(errors.get("k").unwrap(), ["The k must be a number."]);
     }
 
     #[test]

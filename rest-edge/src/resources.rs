@@ -3,6 +3,7 @@
 //! resource is one file declaring it (see `directory/organizations.rs`) and one line here.
 
 use crate::audit::{self, AuditLog};
+use crate::catalog::{self, Packages, Plans, Products};
 use crate::customers::{Clients, Customers};
 use crate::directory::{organizations::Organizations, partners::Partners, user_groups::UserGroups};
 use crate::identity::{self, ApiClients, ApiKeys, Users};
@@ -40,6 +41,14 @@ pub(crate) fn all() -> Vec<Entry> {
             .list_in::<Deliveries>()
             .command::<Redeliver>()
             .entry(),
+        Mount::<Plans>::crud().entry(),
+        Mount::<Packages>::crud().entry(),
+        Mount::<Products>::crud().entry(),
+        Entry {
+            routes: catalog::pricing_routes(),
+            doc: catalog::PricingDoc::openapi(),
+            links: Vec::new(),
+        },
         Entry {
             routes: audit::routes(),
             doc: audit::Doc::openapi(),

@@ -126,7 +126,10 @@ async fn discovery_links_start_at_the_host_the_client_used() {
             "roles": "http://edge.test/api/v1/roles",
             "audit_log": "http://edge.test/api/v1/audit-log",
             "jobs": "http://edge.test/api/v1/jobs",
-            "webhooks": "http://edge.test/api/v1/webhooks"}}})
+            "webhooks": "http://edge.test/api/v1/webhooks",
+            "plans": "http://edge.test/api/v1/plans",
+            "packages": "http://edge.test/api/v1/packages",
+            "products": "http://edge.test/api/v1/products"}}})
     );
 }
 

@@ -5,8 +5,6 @@ use super::{EntryFields, Kind};
 use crate::error::FieldErrors;
 use crate::fields;
 
-const NAME_MIN: usize = 2;
-const NAME_MAX: usize = 100;
 const DESCRIPTION_MAX: usize = 1000;
 
 /// The message for a name another live entry of the kind already has.
@@ -76,7 +74,7 @@ pub fn apply(
 ) {
     for field in selected {
         let outcome = match field {
-            EntryField::Name => name(input.name.as_deref()).map(|v| target.name = v),
+            EntryField::Name => fields::entry_name(input.name.as_deref()).map(|v| target.name = v),
             EntryField::Description => {
                 fields::optional_text(input.description.as_deref(), "description", DESCRIPTION_MAX)
                     .map(|v| target.description = v)
@@ -94,26 +92,6 @@ pub fn apply(
             }
         }
     }
-}
-
-/// `name`: required, 2 to 100 characters after trimming.
-fn name(raw: Option<&str>) -> Result<String, fields::Messages> {
-    let value = raw.map(str::trim).unwrap_or_default();
-    if value.is_empty() {
-        return Err(vec!["The name field is required.".into()]);
-    }
-    let length = value.chars().count();
-    if length < NAME_MIN {
-        return Err(vec![format!(
-            "The name must be at least {NAME_MIN} characters."
-        )]);
-    }
-    if length > NAME_MAX {
-        return Err(vec![format!(
-            "The name may not be greater than {NAME_MAX} characters."
-        )]);
-    }
-    Ok(value.to_owned())
 }
 
 /// `contact_email`: optional; the customers' e-mail rule, under this field's name.

@@ -10,6 +10,7 @@ use super::{DirectoryQuery, Entry, EntryFields, Kind};
 use crate::db::Conn;
 use crate::error::Result;
 use crate::on_conn;
+use crate::paging::search_pattern;
 
 #[derive(sqlx::FromRow)]
 struct EntryRow {
@@ -216,29 +217,4 @@ pub(super) async fn list(
         rows.into_iter().map(|r| r.into_entry(kind)).collect(),
         total,
     ))
-}
-
-/// A LIKE pattern for a search text: lower-cased with `%`, `_` and `\` escaped.
-fn search_pattern(search: &str) -> String {
-    let search = search.trim();
-    if search.is_empty() {
-        return String::new();
-    }
-    let escaped = search
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn search_patterns_escape_like_wildcards() {
-        assert_eq!(search_pattern("  "), "");
-        assert_eq!(search_pattern(" North_50% "), "%north\\_50\\%%");
-    }
 }

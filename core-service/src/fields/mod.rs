@@ -3,6 +3,7 @@
 //! ([`Email`], [`Phone`], [`PersonName`]) hold only valid values; the functions below say
 //! whether a field is required and give its bounds.
 
+pub mod decimal;
 mod email;
 mod name;
 mod phone;
@@ -23,6 +24,26 @@ pub fn first_name(raw: Option<&str>) -> Result<String, Messages> {
     PersonName::parse(raw.unwrap_or_default(), "first name", 3..=NAME_MAX)
         .map(PersonName::into_string)
         .map_err(|message| vec![message])
+}
+
+/// The name of a catalog or directory entry (a plan, a partner): required, 2 to 100
+/// characters after trimming.
+pub fn entry_name(raw: Option<&str>) -> Result<String, Messages> {
+    const MIN: usize = 2;
+    let value = raw.map(str::trim).unwrap_or_default();
+    if value.is_empty() {
+        return Err(vec!["The name field is required.".into()]);
+    }
+    let length = value.chars().count();
+    if length < MIN {
+        return Err(vec![format!("The name must be at least {MIN} characters.")]);
+    }
+    if length > NAME_MAX {
+        return Err(vec![format!(
+            "The name may not be greater than {NAME_MAX} characters."
+        )]);
+    }
+    Ok(value.to_owned())
 }
 
 /// An optional free-text field (`label` as it appears in messages); empty means absent.

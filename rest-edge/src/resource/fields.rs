@@ -31,6 +31,9 @@ pub(crate) enum Kind<I> {
     DateTime(fn(&mut I, Option<prost_types::Timestamp>)),
     /// An integer (a JSON number without fraction).
     Integer(fn(&mut I, Option<i64>)),
+    /// A decimal number, handed on as its text (see `json_input::number_text`) for the
+    /// core to read exactly at its scale.
+    Decimal(fn(&mut I, Option<String>)),
     /// `true` or `false`.
     Boolean(fn(&mut I, Option<bool>)),
     /// An array of integers.
@@ -77,6 +80,10 @@ pub(crate) struct Rule {
     pub choices: Option<&'static [&'static str]>,
     /// For an array: how many items, at least and at most.
     pub items: Option<(usize, usize)>,
+    /// A number must be above `minimum` (not equal to it).
+    pub exclusive_minimum: bool,
+    /// For an integer: the values it may take.
+    pub integers: Option<&'static [i64]>,
 }
 
 /// The string rules of the core, each stated as a pattern that accepts what the core
@@ -97,6 +104,8 @@ pub(crate) enum Text {
     Password,
     /// A webhook endpoint's URL (`lastmile_proto::WEBHOOK_URL_PATTERN`).
     WebhookUrl,
+    /// An ISO 4217 currency code: three letters, any case; blank is not given.
+    Currency,
 }
 
 /// The white space the core trims (Unicode `White_Space`, as Rust's `str::trim`).
@@ -136,6 +145,7 @@ impl Text {
                 optional_group(phone, optional)
             }
             Text::WebhookUrl => lastmile_proto::WEBHOOK_URL_PATTERN.to_owned(),
+            Text::Currency => "([A-Za-z]{3})?".to_owned(),
             Text::Password => {
                 return "^(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[!-/:-@\\[-`{-~])[\\s\\S]{8,128}$".to_owned();
             }
@@ -161,6 +171,8 @@ impl Rule {
         reference: false,
         choices: None,
         items: None,
+        exclusive_minimum: false,
+        integers: None,
     };
 
     /// An array of `min` to `max` strings, each one of `choices`.
@@ -185,6 +197,22 @@ impl Rule {
     pub(crate) const fn text(text: Text) -> Rule {
         Rule {
             text: Some(text),
+            ..Rule::NONE
+        }
+    }
+
+    /// A number above `min` (not equal to it) and at most `max`.
+    pub(crate) const fn above(min: i64, max: i64) -> Rule {
+        Rule {
+            exclusive_minimum: true,
+            ..Rule::range(min, max)
+        }
+    }
+
+    /// An integer that is one of `values`.
+    pub(crate) const fn integers(values: &'static [i64]) -> Rule {
+        Rule {
+            integers: Some(values),
             ..Rule::NONE
         }
     }
@@ -258,6 +286,9 @@ pub(crate) fn read<I: Default>(
             Kind::Text(set) | Kind::OneOf(_, set) => {
                 apply(fields.string(name, &mut errors), |v| set(&mut out.input, v))
             }
+            Kind::Decimal(set) => apply(fields.decimal(name, &mut errors), |v| {
+                set(&mut out.input, v)
+            }),
             Kind::Integer(set) => {
                 let value = fields.integer(name, &mut errors);
                 // A reference below 1 names no row: reported here, so that no core can
@@ -388,6 +419,7 @@ fn field_schema<I>(spec: &FieldSpec<I>) -> RefOr<Schema> {
         Kind::Custom { schema, .. } => return schema(),
         Kind::Text(_) | Kind::OneOf(..) | Kind::DateTime(_) => Type::String,
         Kind::Integer(_) => Type::Integer,
+        Kind::Decimal(_) => Type::Number,
         Kind::Boolean(_) => Type::Boolean,
         Kind::Integers(_) | Kind::Texts(_) => Type::Array,
     };
@@ -420,12 +452,22 @@ fn field_schema<I>(spec: &FieldSpec<I>) -> RefOr<Schema> {
             .description(Some(spec.description))
             .into();
     }
+    let minimum = rule.minimum.filter(|_| !rule.exclusive_minimum);
+    let exclusive_minimum = rule.minimum.filter(|_| rule.exclusive_minimum);
     let mut object = ObjectBuilder::new()
         .schema_type(schema_type)
         .description(Some(spec.description))
-        .minimum(rule.minimum)
+        .minimum(minimum)
+        .exclusive_minimum(exclusive_minimum)
         .maximum(rule.maximum)
         .pattern(rule.text.map(Text::pattern));
+    if let Some(values) = rule.integers {
+        let mut values: Vec<Value> = values.iter().map(|v| Value::from(*v)).collect();
+        if spec.nullable {
+            values.push(Value::Null);
+        }
+        object = object.enum_values(Some(values));
+    }
     if let Kind::Integer(_) = spec.kind {
         object = object.format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)));
     }

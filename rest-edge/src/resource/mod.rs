@@ -10,6 +10,7 @@
 //! declared as types of their own: a [`Command`] (`POST …/{id}/retry`) or a collection
 //! inside the item ([`ListIn`], `GET …/{id}/deliveries`).
 
+mod alias;
 mod doc;
 mod envelope;
 pub(crate) mod fields;
@@ -17,6 +18,7 @@ mod handlers;
 mod mount;
 pub(crate) mod query;
 
+pub(crate) use alias::{Alias, Names};
 pub(crate) use doc::alias_paths;
 pub(crate) use envelope::{Envelope, Flat, V1};
 pub(crate) use fields::{Changes, FieldSpec, Kind, Rule, Text, enum_number};
@@ -146,6 +148,8 @@ pub(crate) trait Delete: Resource {
     fn request(key: Self::Key) -> Self::Request;
     /// What a 409 means for this resource, when the core may answer one.
     const CONFLICT: Option<&'static str> = None;
+    /// What a 422 means for this resource, when the core may refuse a delete as one.
+    const REFUSED: Option<&'static str> = None;
     /// Asks the core.
     fn call(
         core: Channel,

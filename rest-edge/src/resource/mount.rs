@@ -290,6 +290,9 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         if let Some(conflict) = R::CONFLICT {
             op.errors.push((409, conflict.to_owned()));
         }
+        if let Some(refused) = R::REFUSED {
+            op.errors.push((422, refused.to_owned()));
+        }
         let path = self.item_path();
         self.add(
             path,
