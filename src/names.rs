@@ -2,7 +2,9 @@
 //! (`ROLE_READ_ONLY` is `read_only`), one spelling for the core's storage and the edge's
 //! JSON alike.
 
-use crate::v1::{JobStatus, Operation, RateLimitTier, Role, WebhookDeliveryStatus};
+use crate::v1::{
+    IpPoolKind, JobStatus, Operation, RateLimitTier, Role, RouterKind, WebhookDeliveryStatus,
+};
 
 /// Wire number the edge sends for a name that is no value of the enum, so that the core,
 /// which owns the messages, reports the field as invalid.
@@ -112,6 +114,18 @@ rest_names!(WebhookDeliveryStatus, "WEBHOOK_DELIVERY_STATUS_", [
     Cancelled => "cancelled",
 ]);
 
+rest_names!(RouterKind, "ROUTER_KIND_", [
+    Mikrotik => "mikrotik",
+    Cisco => "cisco",
+    Ubiquiti => "ubiquiti",
+    Other => "other",
+]);
+
+rest_names!(IpPoolKind, "IP_POOL_KIND_", [
+    Static => "static",
+    Dynamic => "dynamic",
+]);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +137,8 @@ mod tests {
         Operation::proto_names_agree();
         JobStatus::proto_names_agree();
         WebhookDeliveryStatus::proto_names_agree();
+        RouterKind::proto_names_agree();
+        IpPoolKind::proto_names_agree();
         assert_eq!(Role::ALL.len(), 7);
         assert_eq!(RateLimitTier::ALL.len(), 4);
     }

@@ -33,6 +33,13 @@ pub const EVENT_TYPES: &[&str] = &[
     "webhook.secret_rotated",
     "webhook.disabled",
     "webhook.test",
+    "router.created",
+    "router.updated",
+    "router.deleted",
+    "ip_pool.created",
+    "ip_pool.updated",
+    "ip_pool.deleted",
+    "ip_pool.usage_high",
 ];
 
 /// What an endpoint may subscribe to: `*`, a family of [`EVENT_TYPES`] (`customer.*`), or
@@ -47,6 +54,8 @@ pub const EVENT_SUBSCRIPTIONS: &[&str] = &[
     "api_key.*",
     "api_client.*",
     "webhook.*",
+    "router.*",
+    "ip_pool.*",
     "customer.created",
     "customer.updated",
     "customer.suspended",
@@ -76,6 +85,13 @@ pub const EVENT_SUBSCRIPTIONS: &[&str] = &[
     "webhook.secret_rotated",
     "webhook.disabled",
     "webhook.test",
+    "router.created",
+    "router.updated",
+    "router.deleted",
+    "ip_pool.created",
+    "ip_pool.updated",
+    "ip_pool.deleted",
+    "ip_pool.usage_high",
 ];
 
 /// Most event types one endpoint may list.
