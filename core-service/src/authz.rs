@@ -40,6 +40,10 @@ pub enum Resource {
     Events,
     /// Webhook endpoints and their deliveries.
     Webhooks,
+    /// Routers (NAS).
+    Routers,
+    /// IP pools.
+    IpPools,
 }
 
 /// What is done to a resource.
@@ -59,7 +63,7 @@ pub enum Operation {
 
 impl Resource {
     /// Every resource.
-    pub const ALL: [Resource; 12] = [
+    pub const ALL: [Resource; 14] = [
         Resource::Customers,
         Resource::Partners,
         Resource::Organizations,
@@ -72,6 +76,8 @@ impl Resource {
         Resource::Jobs,
         Resource::Events,
         Resource::Webhooks,
+        Resource::Routers,
+        Resource::IpPools,
     ];
 
     /// The name used in the API.
@@ -89,6 +95,8 @@ impl Resource {
             Resource::Jobs => "jobs",
             Resource::Events => "events",
             Resource::Webhooks => "webhooks",
+            Resource::Routers => "routers",
+            Resource::IpPools => "ip_pools",
         }
     }
 }
@@ -149,6 +157,8 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Jobs, &[Read, Act]),
             (Resource::Events, &[Read]),
             (Resource::Webhooks, ALL_OPS),
+            (Resource::Routers, MANAGE),
+            (Resource::IpPools, MANAGE),
         ],
     ),
     (
@@ -165,6 +175,8 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Jobs, &[Read]),
             (Resource::Events, &[Read]),
             (Resource::Webhooks, ALL_OPS),
+            (Resource::Routers, MANAGE),
+            (Resource::IpPools, MANAGE),
         ],
     ),
     (
@@ -186,6 +198,8 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::UserGroups, &[Read]),
             (Resource::ApiKeys, OWN_KEYS),
             (Resource::Roles, &[Read]),
+            (Resource::Routers, &[Read]),
+            (Resource::IpPools, &[Read]),
         ],
     ),
     (
@@ -194,6 +208,9 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Customers, &[Read]),
             (Resource::ApiKeys, OWN_KEYS),
             (Resource::Roles, &[Read]),
+            // Network staff: they run the routers and the address plan.
+            (Resource::Routers, MANAGE),
+            (Resource::IpPools, MANAGE),
         ],
     ),
     (
@@ -215,6 +232,8 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::UserGroups, &[Read]),
             (Resource::ApiKeys, &[Read]),
             (Resource::Roles, &[Read]),
+            (Resource::Routers, &[Read]),
+            (Resource::IpPools, &[Read]),
         ],
     ),
 ];

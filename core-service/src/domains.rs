@@ -7,7 +7,7 @@ use tonic::service::RoutesBuilder;
 
 use crate::Core;
 use crate::authz::{AccessTable, ServiceAccess};
-use crate::{audit, customers, directory, events, identity, jobs, webhooks};
+use crate::{audit, customers, directory, events, identity, jobs, network, webhooks};
 
 /// A domain as the server sees it.
 #[derive(Debug, Clone, Copy)]
@@ -27,6 +27,7 @@ pub const DOMAINS: &[Domain] = &[
     jobs::grpc::DOMAIN,
     events::grpc::DOMAIN,
     webhooks::grpc::DOMAIN,
+    network::grpc::DOMAIN,
 ];
 
 /// The access every RPC of every domain needs.
