@@ -126,6 +126,9 @@ async fn discovery_links_start_at_the_host_the_client_used() {
             "roles": "http://edge.test/api/v1/roles",
             "audit_log": "http://edge.test/api/v1/audit-log",
             "jobs": "http://edge.test/api/v1/jobs",
+            "routers": "http://edge.test/api/v1/routers",
+            "servers": "http://edge.test/api/v1/servers",
+            "ip_pools": "http://edge.test/api/v1/ip-pools",
             "webhooks": "http://edge.test/api/v1/webhooks"}}})
     );
 }

@@ -97,6 +97,15 @@ pub(crate) enum Text {
     Password,
     /// A webhook endpoint's URL (`lastmile_proto::WEBHOOK_URL_PATTERN`).
     WebhookUrl,
+    /// A dotted IPv4 address (`lastmile_proto::ipv4_pattern`); `optional`: blank is not
+    /// given.
+    Ipv4 { optional: bool },
+    /// An IPv4 network address in CIDR notation, /8 to /32, no host bits set
+    /// (`lastmile_proto::cidr_pattern`).
+    Cidr,
+    /// A RADIUS shared secret (`lastmile_proto::RADIUS_SECRET_PATTERN`), taken as sent:
+    /// nothing is trimmed.
+    RadiusSecret,
 }
 
 /// The white space the core trims (Unicode `White_Space`, as Rust's `str::trim`).
@@ -136,6 +145,9 @@ impl Text {
                 optional_group(phone, optional)
             }
             Text::WebhookUrl => lastmile_proto::WEBHOOK_URL_PATTERN.to_owned(),
+            Text::Ipv4 { optional } => optional_group(lastmile_proto::ipv4_pattern(), optional),
+            Text::Cidr => lastmile_proto::cidr_pattern(),
+            Text::RadiusSecret => return lastmile_proto::RADIUS_SECRET_PATTERN.to_owned(),
             Text::Password => {
                 return "^(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[!-/:-@\\[-`{-~])[\\s\\S]{8,128}$".to_owned();
             }
