@@ -15,6 +15,7 @@ const PROTOS: &[&str] = &[
     "proto/lastmile/v1/events.proto",
     "proto/lastmile/v1/webhooks.proto",
     "proto/lastmile/v1/catalog.proto",
+    "proto/lastmile/v1/network.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -15,10 +15,16 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("last
 mod convert;
 mod error_code;
 mod names;
+mod network;
 mod webhooks;
 pub use convert::*;
 pub use error_code::ErrorCode;
 pub use names::{RestName, UNKNOWN_ENUM_VALUE};
+pub use network::{
+    CIDR_PREFIX, DEFAULT_COA_PORT, EXCLUDED_MAX, LOCATION_MAX, NETWORK_NAME_LENGTH,
+    RADIUS_SECRET_LENGTH, RADIUS_SECRET_PATTERN, cidr_pattern, ipv4_pattern, is_ipv4,
+    is_radius_secret, is_secret_byte,
+};
 pub use webhooks::{
     EVENT_SUBSCRIPTIONS, EVENT_TYPES, MAX_SUBSCRIPTIONS, WEBHOOK_URL_PATTERN, is_webhook_url,
 };

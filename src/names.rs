@@ -3,8 +3,8 @@
 //! JSON alike.
 
 use crate::v1::{
-    CapPolicy, JobStatus, Operation, PlanStatus, RadiusOperator, RateLimitTier, Role, ServiceType,
-    WebhookDeliveryStatus,
+    CapPolicy, IpPoolKind, JobStatus, Operation, PlanStatus, RadiusOperator, RateLimitTier, Role,
+    RouterKind, ServiceType, WebhookDeliveryStatus,
 };
 
 /// Wire number the edge sends for a name that is no value of the enum, so that the core,
@@ -155,6 +155,18 @@ impl RadiusOperator {
     }
 }
 
+rest_names!(RouterKind, "ROUTER_KIND_", [
+    Mikrotik => "mikrotik",
+    Cisco => "cisco",
+    Ubiquiti => "ubiquiti",
+    Other => "other",
+]);
+
+rest_names!(IpPoolKind, "IP_POOL_KIND_", [
+    Static => "static",
+    Dynamic => "dynamic",
+]);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +190,8 @@ mod tests {
         Operation::proto_names_agree();
         JobStatus::proto_names_agree();
         WebhookDeliveryStatus::proto_names_agree();
+        RouterKind::proto_names_agree();
+        IpPoolKind::proto_names_agree();
         assert_eq!(Role::ALL.len(), 7);
         assert_eq!(RateLimitTier::ALL.len(), 4);
     }

@@ -36,6 +36,13 @@ pub const EVENT_TYPES: &[&str] = &[
     "plan.created",
     "plan.updated",
     "plan.deleted",
+    "router.created",
+    "router.updated",
+    "router.deleted",
+    "ip_pool.created",
+    "ip_pool.updated",
+    "ip_pool.deleted",
+    "ip_pool.usage_high",
 ];
 
 /// What an endpoint may subscribe to: `*`, a family of [`EVENT_TYPES`] (`customer.*`), or
@@ -51,6 +58,8 @@ pub const EVENT_SUBSCRIPTIONS: &[&str] = &[
     "api_client.*",
     "webhook.*",
     "plan.*",
+    "router.*",
+    "ip_pool.*",
     "customer.created",
     "customer.updated",
     "customer.suspended",
@@ -83,6 +92,13 @@ pub const EVENT_SUBSCRIPTIONS: &[&str] = &[
     "plan.created",
     "plan.updated",
     "plan.deleted",
+    "router.created",
+    "router.updated",
+    "router.deleted",
+    "ip_pool.created",
+    "ip_pool.updated",
+    "ip_pool.deleted",
+    "ip_pool.usage_high",
 ];
 
 /// Most event types one endpoint may list.

@@ -42,6 +42,10 @@ pub enum Resource {
     Webhooks,
     /// The catalog's plans.
     Plans,
+    /// Routers (NAS).
+    Routers,
+    /// IP pools.
+    IpPools,
 }
 
 /// What is done to a resource.
@@ -61,7 +65,7 @@ pub enum Operation {
 
 impl Resource {
     /// Every resource.
-    pub const ALL: [Resource; 13] = [
+    pub const ALL: [Resource; 15] = [
         Resource::Customers,
         Resource::Partners,
         Resource::Organizations,
@@ -75,6 +79,8 @@ impl Resource {
         Resource::Events,
         Resource::Webhooks,
         Resource::Plans,
+        Resource::Routers,
+        Resource::IpPools,
     ];
 
     /// The name used in the API.
@@ -93,6 +99,8 @@ impl Resource {
             Resource::Events => "events",
             Resource::Webhooks => "webhooks",
             Resource::Plans => "plans",
+            Resource::Routers => "routers",
+            Resource::IpPools => "ip_pools",
         }
     }
 }
@@ -154,6 +162,8 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Events, &[Read]),
             (Resource::Webhooks, ALL_OPS),
             (Resource::Plans, MANAGE),
+            (Resource::Routers, MANAGE),
+            (Resource::IpPools, MANAGE),
         ],
     ),
     (
@@ -171,6 +181,8 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Events, &[Read]),
             (Resource::Webhooks, ALL_OPS),
             (Resource::Plans, MANAGE),
+            (Resource::Routers, MANAGE),
+            (Resource::IpPools, MANAGE),
         ],
     ),
     (
@@ -193,6 +205,8 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::ApiKeys, OWN_KEYS),
             (Resource::Roles, &[Read]),
             (Resource::Plans, &[Read]),
+            (Resource::Routers, &[Read]),
+            (Resource::IpPools, &[Read]),
         ],
     ),
     (
@@ -202,6 +216,9 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::ApiKeys, OWN_KEYS),
             (Resource::Roles, &[Read]),
             (Resource::Plans, &[Read]),
+            // Network staff: they run the routers and the address plan.
+            (Resource::Routers, MANAGE),
+            (Resource::IpPools, MANAGE),
         ],
     ),
     (
@@ -225,6 +242,8 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::ApiKeys, &[Read]),
             (Resource::Roles, &[Read]),
             (Resource::Plans, &[Read]),
+            (Resource::Routers, &[Read]),
+            (Resource::IpPools, &[Read]),
         ],
     ),
 ];

@@ -7,7 +7,9 @@ use tonic::service::RoutesBuilder;
 
 use crate::Core;
 use crate::authz::{AccessTable, ServiceAccess};
-use crate::{audit, catalog, customers, directory, events, identity, jobs, webhooks};
+use crate::{
+    audit, catalog, customers, directory, events, identity, jobs, network, webhooks,
+};
 
 /// A domain as the server sees it.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +30,7 @@ pub const DOMAINS: &[Domain] = &[
     events::grpc::DOMAIN,
     webhooks::grpc::DOMAIN,
     catalog::grpc::DOMAIN,
+    network::grpc::DOMAIN,
 ];
 
 /// The access every RPC of every domain needs.

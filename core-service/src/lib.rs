@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod identity;
 pub mod jobs;
 pub mod metrics;
+pub mod network;
 pub mod paging;
 pub mod password;
 pub mod principal;
@@ -42,6 +43,7 @@ use crate::customers::{CustomerSettings, Customers};
 use crate::db::Db;
 use crate::identity::{ApiKeys, TokenSettings};
 use crate::jobs::{Registry, WorkerSettings};
+use crate::network::{Network, NetworkSettings};
 use crate::password::{HashingSettings, PasswordPolicy, Passwords};
 use crate::webhooks::{WebhookSettings, Webhooks};
 
@@ -66,6 +68,8 @@ pub struct CoreConfig {
     pub workers: WorkerSettings,
     /// Webhook retries and outbound rules.
     pub webhooks: WebhookSettings,
+    /// The IP address quarantine.
+    pub network: NetworkSettings,
     /// The time zone of daily scheduled tasks.
     pub time_zone: chrono_tz::Tz,
     /// Where principal changes are announced to the edges (Redis), when set.
@@ -85,6 +89,7 @@ impl CoreConfig {
             password_hashing: HashingSettings::default(),
             workers: WorkerSettings::default(),
             webhooks: WebhookSettings::default(),
+            network: NetworkSettings::default(),
             time_zone: chrono_tz::Tz::UTC,
             revocations: None,
         }
@@ -112,6 +117,8 @@ pub struct Core {
     pub passwords: Passwords,
     /// Webhook endpoints and deliveries.
     pub webhooks: Webhooks,
+    /// Routers and IP pools (and the settings static addresses are allocated with).
+    pub network: Network,
     /// Every job kind this core runs.
     pub jobs: Registry,
     /// How this process's workers run.
@@ -161,8 +168,10 @@ impl Core {
             clock.clone(),
             config.webhooks.clone(),
         )?;
+        network::register(&mut jobs, config.network.clone());
         Ok(Core {
             authenticator,
+            network: Network::new(db.clone(), clock.clone(), config.network),
             webhooks: Webhooks::new(db.clone(), clock.clone(), config.webhooks),
             jobs,
             workers: config.workers,

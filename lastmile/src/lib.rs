@@ -14,6 +14,7 @@ use lastmile_core::clock::{SharedClock, SystemClock};
 use lastmile_core::customers::CustomerSettings;
 use lastmile_core::identity::TokenSettings;
 use lastmile_core::jobs::WorkerSettings;
+use lastmile_core::network::NetworkSettings;
 use lastmile_core::password::HashingSettings;
 use lastmile_core::webhooks::WebhookSettings;
 use lastmile_core::{Core, CoreConfig};
@@ -69,6 +70,8 @@ pub struct Settings {
     pub workers: WorkerSettings,
     /// Webhook retries and outbound rules.
     pub webhooks: WebhookSettings,
+    /// How long released static IP addresses are quarantined.
+    pub network: NetworkSettings,
     /// The time zone of daily scheduled tasks.
     pub time_zone: chrono_tz::Tz,
     /// Redis shared by the deployment's processes (rate limits, revocations), when set.
@@ -97,6 +100,7 @@ impl Default for Settings {
             password_hashing: HashingSettings::default(),
             workers: WorkerSettings::default(),
             webhooks: WebhookSettings::default(),
+            network: NetworkSettings::default(),
             time_zone: chrono_tz::Tz::UTC,
             redis_url: None,
             redis_prefix: "lastmile".into(),
@@ -167,6 +171,7 @@ fn core_config(settings: &Settings) -> CoreConfig {
     config.password_hashing = settings.password_hashing;
     config.workers = settings.workers.clone();
     config.webhooks = settings.webhooks.clone();
+    config.network = settings.network.clone();
     config.time_zone = settings.time_zone;
     config.revocations =
         settings

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 use lastmile_core::jobs::WorkerSettings;
+use lastmile_core::network::NetworkSettings;
 use lastmile_core::webhooks::WebhookSettings;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -183,6 +184,10 @@ struct ServerArgs {
     /// How long a webhook delivery attempt may take, in seconds.
     #[arg(long, env = "LASTMILE_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 15)]
     webhook_timeout_seconds: u64,
+    /// How long a released static IP address waits before it is handed out again, in
+    /// hours (0: at once).
+    #[arg(long, env = "LASTMILE_IP_QUARANTINE_HOURS", default_value_t = 24)]
+    ip_quarantine_hours: u64,
 }
 
 #[derive(Debug, Args)]
@@ -273,6 +278,10 @@ impl ServerArgs {
             "--job-lease-ms must be at least 1000"
         );
         anyhow::ensure!(self.job_poll_ms >= 10, "--job-poll-ms must be at least 10");
+        anyhow::ensure!(
+            self.ip_quarantine_hours <= 8760,
+            "--ip-quarantine-hours must be between 0 and 8760 (a year)"
+        );
         if let Some(url) = self.redis_url.as_deref().filter(|u| !u.trim().is_empty()) {
             anyhow::ensure!(
                 ["redis://", "rediss://", "unix://", "redis+unix://"]
@@ -301,6 +310,9 @@ impl ServerArgs {
                     self.webhook_disable_after_hours * 3600,
                 ),
                 timeout: std::time::Duration::from_secs(self.webhook_timeout_seconds),
+            },
+            network: NetworkSettings {
+                ip_quarantine: std::time::Duration::from_secs(self.ip_quarantine_hours * 3600),
             },
             time_zone,
             redis_url: self.redis_url.clone().filter(|u| !u.trim().is_empty()),

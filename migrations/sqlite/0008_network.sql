@@ -18,6 +18,9 @@ CREATE TABLE routers (
 
 -- IP pools: static pools hand out addresses (one row per address ever assigned); dynamic
 -- pools name a pool on the NAS (`Framed-Pool`). excluded is a JSON array of addresses.
+-- usage_high is set by the allocation that brings a static pool to 90 % used (which
+-- raises `ip_pool.usage_high`) and cleared once it is below again, so each crossing
+-- raises the alert once.
 CREATE TABLE ip_pools (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     name        TEXT NOT NULL UNIQUE,
@@ -26,6 +29,7 @@ CREATE TABLE ip_pools (
     router_id   BIGINT REFERENCES routers (id),
     kind        TEXT NOT NULL CHECK (kind IN ('static', 'dynamic')),
     excluded    TEXT NOT NULL DEFAULT '[]',
+    usage_high  BOOLEAN NOT NULL DEFAULT FALSE,
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL
 );

@@ -8,6 +8,7 @@ use crate::catalog::PlanJson;
 use crate::customers::CustomerJson;
 use crate::directory::{organizations::Organizations, partners::Partners, user_groups::UserGroups};
 use crate::identity::{ApiClientJson, ApiKeyJson, UserJson};
+use crate::network::{IpPools, Routers};
 use crate::resource::Resource;
 use crate::webhooks::WebhookJson;
 use lastmile_proto::v1::EventSubject;
@@ -16,7 +17,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// The REST JSON of an event's subject, without `links` and without any secret (an API
-/// key's key, an API client's secret, a webhook's signing secret). An API key that is an
+/// key's key, an API client's secret, a webhook's signing secret, a router's RADIUS
+/// secret, which its JSON never carries). An API key that is an
 /// API client (it has a `client_id`) is shown as `/api/v1/api-clients` shows it. A subject
 /// without a resource is `null`.
 pub fn render_event_subject(subject: &EventSubject) -> Value {
@@ -34,6 +36,8 @@ pub fn render_event_subject(subject: &EventSubject) -> Value {
         Subject::ApiKey(k) => json(ApiKeyJson::new(k, None)),
         Subject::Webhook(w) => json(WebhookJson::new(w, None)),
         Subject::Plan(p) => json(PlanJson::new(p, &base)),
+        Subject::Router(r) => json(Routers::view(r, &base)),
+        Subject::IpPool(p) => json(IpPools::view(p, &base)),
     }
 }
 

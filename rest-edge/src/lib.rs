@@ -23,6 +23,7 @@ mod jobs;
 mod json_input;
 mod limits;
 pub mod metrics;
+mod network;
 mod openapi;
 mod principals;
 mod request_id;

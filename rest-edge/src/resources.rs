@@ -8,6 +8,7 @@ use crate::customers::{Clients, Customers};
 use crate::directory::{organizations::Organizations, partners::Partners, user_groups::UserGroups};
 use crate::identity::{self, ApiClients, ApiKeys, Users};
 use crate::jobs::{Jobs, RetryJob};
+use crate::network::{IpPools, Routers};
 use crate::resource::{Entry, Flat, Mount};
 use crate::webhooks::{Deliveries, Redeliver, RotateSecret, TestWebhook, Webhooks};
 use utoipa::OpenApi;
@@ -35,6 +36,16 @@ pub(crate) fn all() -> Vec<Entry> {
             .get()
             .command::<RetryJob>()
             .entry(),
+        Mount::<Routers>::crud().entry(),
+        // The same routers, for clients that call them servers.
+        Mount::<Routers>::at("/api/v1/servers")
+            .list()
+            .create()
+            .get()
+            .update()
+            .delete()
+            .entry(),
+        Mount::<IpPools>::crud().entry(),
         Mount::<Webhooks>::crud()
             .command::<RotateSecret>()
             .command::<TestWebhook>()

@@ -359,6 +359,8 @@ mod tests {
         }
         assert!(!within(Role::Admin, Role::Support));
         assert!(!within(Role::Manager, Role::Billing));
-        assert!(within(Role::Technician, Role::Support));
+        assert!(within(Role::ReadOnly, Role::Manager));
+        // Technicians run the network, which support staff only read.
+        assert!(!within(Role::Technician, Role::Support));
     }
 }

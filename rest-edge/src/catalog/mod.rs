@@ -161,7 +161,7 @@ impl Update for Plans {
 
 impl Delete for Plans {
     type Request = DeletePlanRequest;
-    const REFUSED: Option<&'static str> =
+    const IN_USE: Option<&'static str> =
         Some("Services that are not terminated use the plan; archive it instead");
 
     fn request(id: i64) -> DeletePlanRequest {

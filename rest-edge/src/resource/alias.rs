@@ -124,7 +124,7 @@ impl<R: Update, N: Names> Update for Alias<R, N> {
 impl<R: Delete, N: Names> Delete for Alias<R, N> {
     type Request = <R as Delete>::Request;
     const CONFLICT: Option<&'static str> = R::CONFLICT;
-    const REFUSED: Option<&'static str> = R::REFUSED;
+    const IN_USE: Option<&'static str> = R::IN_USE;
 
     fn request(key: R::Key) -> Self::Request {
         R::request(key)

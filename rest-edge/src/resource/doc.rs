@@ -101,6 +101,16 @@ pub(super) fn id(description: &str, integer: bool) -> Parameter {
     query::path_parameter(description, integer)
 }
 
+/// What an alias appends to an operation id: its segments joined by `_`
+/// (`/api/v1/servers` is `api_v1_servers`).
+pub(super) fn alias_suffix(alias: &str) -> String {
+    alias
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
 /// Serves the operations documented at each `(path, alias)` pair's path at its alias too:
 /// the same operations, each with an operation id of its own (the alias's segments
 /// appended), so a client generated from the document gets one method per path.
@@ -110,11 +120,7 @@ pub(crate) fn alias_paths(doc: &mut utoipa::openapi::OpenApi, aliases: &[(&str, 
             panic!("no documented path {path} to alias as {alias}");
         };
         let mut item = item.clone();
-        let suffix = alias
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join("_");
+        let suffix = alias_suffix(alias);
         for operation in [
             &mut item.get,
             &mut item.put,

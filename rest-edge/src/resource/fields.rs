@@ -106,6 +106,15 @@ pub(crate) enum Text {
     WebhookUrl,
     /// An ISO 4217 currency code: three letters, any case; blank is not given.
     Currency,
+    /// A dotted IPv4 address (`lastmile_proto::ipv4_pattern`); `optional`: blank is not
+    /// given.
+    Ipv4 { optional: bool },
+    /// An IPv4 network address in CIDR notation, /8 to /32, no host bits set
+    /// (`lastmile_proto::cidr_pattern`).
+    Cidr,
+    /// A RADIUS shared secret (`lastmile_proto::RADIUS_SECRET_PATTERN`), taken as sent:
+    /// nothing is trimmed.
+    RadiusSecret,
 }
 
 /// The white space the core trims (Unicode `White_Space`, as Rust's `str::trim`).
@@ -146,6 +155,9 @@ impl Text {
             }
             Text::WebhookUrl => lastmile_proto::WEBHOOK_URL_PATTERN.to_owned(),
             Text::Currency => "([A-Za-z]{3})?".to_owned(),
+            Text::Ipv4 { optional } => optional_group(lastmile_proto::ipv4_pattern(), optional),
+            Text::Cidr => lastmile_proto::cidr_pattern(),
+            Text::RadiusSecret => return lastmile_proto::RADIUS_SECRET_PATTERN.to_owned(),
             Text::Password => {
                 return "^(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[!-/:-@\\[-`{-~])[\\s\\S]{8,128}$".to_owned();
             }

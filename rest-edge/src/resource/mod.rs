@@ -148,8 +148,9 @@ pub(crate) trait Delete: Resource {
     fn request(key: Self::Key) -> Self::Request;
     /// What a 409 means for this resource, when the core may answer one.
     const CONFLICT: Option<&'static str> = None;
-    /// What a 422 means for this resource, when the core may refuse a delete as one.
-    const REFUSED: Option<&'static str> = None;
+    /// What a 422 means for this resource, when the core may refuse the deletion (the item
+    /// is still in use; `errors` names the resource).
+    const IN_USE: Option<&'static str> = None;
     /// Asks the core.
     fn call(
         core: Channel,

@@ -129,7 +129,18 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         }
     }
 
+    /// An operation of the resource. Mounted at an alias (a path other than its own), the
+    /// operation gets an id of its own (the alias's segments appended) and says where the
+    /// resource lives, as [`super::alias_paths`] does for documented paths.
     fn op(&self, id: String, summary: String) -> Op<'static> {
+        let (id, summary) = if self.path == R::PATH {
+            (id, summary)
+        } else {
+            (
+                format!("{id}_at_{}", doc::alias_suffix(self.path)),
+                format!("{summary} (also at {})", R::PATH),
+            )
+        };
         Op {
             id,
             tag: R::PATH.rsplit('/').next().unwrap_or(R::PLURAL),
@@ -290,8 +301,8 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         if let Some(conflict) = R::CONFLICT {
             op.errors.push((409, conflict.to_owned()));
         }
-        if let Some(refused) = R::REFUSED {
-            op.errors.push((422, refused.to_owned()));
+        if let Some(in_use) = R::IN_USE {
+            op.errors.push((422, in_use.to_owned()));
         }
         let path = self.item_path();
         self.add(
@@ -390,9 +401,19 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         }
     }
 
+    /// The key of the path's link in discovery: the resource's, or at an alias the alias's
+    /// last segment (`/api/v1/servers` is `servers`).
+    fn link(&self) -> &'static str {
+        if self.path == R::PATH {
+            return R::LINK;
+        }
+        self.path.rsplit('/').next().unwrap_or(R::LINK)
+    }
+
     /// The entry for the registration list.
     pub(crate) fn entry(mut self) -> Entry {
         self.link_create();
+        let link = self.link();
         let tag = TagBuilder::new()
             .name(R::PATH.rsplit('/').next().unwrap_or(R::PLURAL))
             .description(Some(R::ABOUT))
@@ -411,7 +432,7 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
                 public: Router::new(),
             },
             doc,
-            links: vec![(R::LINK, self.path)],
+            links: vec![(link, self.path)],
         }
     }
 }
