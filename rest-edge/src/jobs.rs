@@ -46,6 +46,9 @@ pub(crate) struct JobJson {
     pub max_attempts: i32,
     /// The last failure's message.
     pub last_error: Option<String>,
+    /// What the last attempt came to (e.g. a NAS's `Disconnect-ACK`, or a NAK with its
+    /// Error-Cause).
+    pub result: Option<String>,
     /// When it may run next (or ran last); RFC 3339 UTC with microseconds.
     #[schema(value_type = String, example = "2024-01-15T10:30:00.000000Z")]
     pub run_at: Option<String>,
@@ -80,6 +83,7 @@ impl From<Job> for JobJson {
             attempts: j.attempts,
             max_attempts: j.max_attempts,
             last_error: j.last_error,
+            result: j.result,
             run_at: timestamp(j.run_at),
             lease_owner: j.lease_owner,
             lease_expires_at: timestamp(j.lease_expires_at),
@@ -244,7 +248,7 @@ mod tests {
             json,
             serde_json::json!({"id": 3, "kind": "webhook.deliver", "payload": {"webhook_id": 7},
                 "priority": 0, "status": "failed", "attempts": 2, "max_attempts": 10,
-                "last_error": "timeout", "run_at": "2024-01-15T10:30:00.000000Z",
+                "last_error": "timeout", "result": null, "run_at": "2024-01-15T10:30:00.000000Z",
                 "lease_owner": null, "lease_expires_at": null, "dedupe_key": null,
                 "ordering_key": null, "created_at": null, "updated_at": null,
                 "finished_at": null})

@@ -77,6 +77,7 @@ impl From<Job> for pb::Job {
             attempts: j.attempts,
             max_attempts: j.max_attempts,
             last_error: j.last_error,
+            result: j.result,
             run_at: Some(timestamp(j.run_at)),
             lease_owner: j.lease_owner,
             lease_expires_at: j.lease_expires_at.map(timestamp),
@@ -89,7 +90,7 @@ impl From<Job> for pb::Job {
     }
 }
 
-fn status_filter(number: i32) -> Result<Option<JobStatus>, Error> {
+pub(crate) fn status_filter(number: i32) -> Result<Option<JobStatus>, Error> {
     match pb::JobStatus::try_from(number) {
         Ok(pb::JobStatus::Unspecified) => Ok(None),
         Ok(wanted) => Ok(JobStatus::ALL
@@ -111,6 +112,7 @@ impl JobService for JobGrpc {
         let query = JobQuery {
             page: PageQuery::from_request(r.page)?,
             kind: Some(r.kind.trim().to_owned()).filter(|k| !k.is_empty()),
+            kind_prefix: None,
             status: status_filter(r.status)?,
         };
         let (jobs, total) = super::list(&mut self.db.conn(), &query).await?;

@@ -114,6 +114,8 @@ pub struct Job {
     pub started_at: Option<DateTime<Utc>>,
     /// When it succeeded or died.
     pub finished_at: Option<DateTime<Utc>>,
+    /// What the last attempt came to, in the handler's words (a NAS's ACK or NAK).
+    pub result: Option<String>,
 }
 
 /// A job to enqueue.
@@ -430,6 +432,11 @@ pub async fn retry(conn: &mut Conn<'_>, id: i64, now: DateTime<Utc>) -> Result<J
 /// How many jobs there are per kind and status (succeeded ones are not counted).
 pub async fn depth(conn: &mut Conn<'_>) -> Result<Vec<(String, String, i64)>> {
     store::depth(conn).await
+}
+
+/// Keeps what job `id`'s attempt came to (written with its completion).
+pub async fn set_result(conn: &mut Conn<'_>, id: i64, result: &str) -> Result<()> {
+    store::set_result(conn, id, result).await
 }
 
 /// Deletes succeeded jobs that finished before `before`; answers how many.

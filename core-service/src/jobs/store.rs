@@ -12,7 +12,7 @@ use crate::paging::PageQuery;
 
 const COLUMNS: &str = "id, kind, payload, priority, status, attempts, max_attempts, last_error, \
      run_at, lease_owner, lease_expires_at, dedupe_key, ordering_key, created_at, updated_at, \
-     started_at, finished_at";
+     started_at, finished_at, result";
 
 /// The channel PostgreSQL notifies when jobs are enqueued.
 pub(crate) const CHANNEL: &str = "lastmile_jobs";
@@ -36,6 +36,7 @@ struct Row {
     updated_at: DateTime<Utc>,
     started_at: Option<DateTime<Utc>>,
     finished_at: Option<DateTime<Utc>>,
+    result: Option<String>,
 }
 
 impl TryFrom<Row> for Job {
@@ -67,6 +68,7 @@ impl TryFrom<Row> for Job {
             updated_at: r.updated_at,
             started_at: r.started_at,
             finished_at: r.finished_at,
+            result: r.result,
         })
     }
 }
@@ -293,6 +295,8 @@ pub struct JobQuery {
     pub page: PageQuery,
     /// Only this kind.
     pub kind: Option<String>,
+    /// Only kinds starting with this (`radius.` for the provisioning jobs).
+    pub kind_prefix: Option<String>,
     /// Only this status.
     pub status: Option<JobStatus>,
 }
@@ -304,6 +308,10 @@ pub(super) async fn list(conn: &mut Conn<'_>, query: &JobQuery) -> Result<(Vec<J
     if let Some(kind) = &query.kind {
         binds.push(kind.clone());
         filters.push(format!("kind = ${}", binds.len()));
+    }
+    if let Some(prefix) = &query.kind_prefix {
+        binds.push(format!("{}%", prefix.replace(['%', '_'], "")));
+        filters.push(format!("kind LIKE ${}", binds.len()));
     }
     if let Some(status) = query.status {
         binds.push(status.as_str().to_owned());
@@ -362,4 +370,14 @@ fn placeholders(first: usize, count: usize) -> String {
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+pub(super) async fn set_result(conn: &mut Conn<'_>, id: i64, result: &str) -> Result<()> {
+    on_conn!(conn, c => sqlx::query("UPDATE jobs SET result = $2 WHERE id = $1")
+        .bind(id)
+        .bind(result)
+        .execute(c)
+        .await
+        .map(|d| d.rows_affected()))?;
+    Ok(())
 }
