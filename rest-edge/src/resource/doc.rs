@@ -97,8 +97,8 @@ pub(super) fn operation(op: Op<'_>) -> Operation {
 }
 
 /// The `{id}` parameter.
-pub(super) fn id(description: &str, integer: bool) -> Parameter {
-    query::path_parameter(description, integer)
+pub(super) fn id<R: super::Resource>() -> Parameter {
+    query::path_parameter(R::ID_NAME, R::ID, R::INTEGER_ID, R::ID_PATTERN)
 }
 
 /// What an alias appends to an operation id: its segments joined by `_`

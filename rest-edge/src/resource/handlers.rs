@@ -4,7 +4,7 @@
 use super::fields::{self, Intent};
 use super::{
     Action, Body, Command, Create, Delete, Envelope, Get, List, ListIn, QueryPairs, Resource,
-    Update,
+    Submit, Update,
 };
 use crate::AppState;
 use crate::base_url::BaseUrl;
@@ -265,4 +265,23 @@ pub(crate) async fn command<C: Command, E: Envelope>(
     let request = caller.request(C::request(key, &ids))?;
     let item = C::call(state.core.clone(), request).await?;
     one::<C::Out, E>(StatusCode::OK, C::MESSAGE, item, &base)
+}
+
+pub(crate) async fn submit<S: Submit, E: Envelope>(
+    State(state): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Handled {
+    let key = key::<S::On>(path)?;
+    let body = json_input::object(body)?;
+    let (changes, type_errors) = fields::read(S::FIELDS, &body, Intent::Create);
+    if !type_errors.is_empty() {
+        return Err(ApiError::validation(type_errors));
+    }
+    let request = caller.request(S::request(key, changes))?;
+    let item = S::call(state.core.clone(), request).await?;
+    let status = StatusCode::from_u16(S::STATUS).unwrap_or(StatusCode::OK);
+    one::<S::Out, E>(status, S::MESSAGE, item, &base)
 }

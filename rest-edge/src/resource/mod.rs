@@ -47,14 +47,22 @@ pub(crate) trait Resource: Send + Sync + 'static {
     const PLURAL: &'static str;
     /// The key of the collection's link in discovery.
     const LINK: &'static str = Self::PLURAL;
+    /// The stem of its operation ids (`get_<stem>`): the singular, unless two resources
+    /// answer under the same key (a service found by id and by login).
+    const STEM: &'static str = Self::SINGULAR;
     /// The name in messages, e.g. "Organization" ("Organization not found").
     const TITLE: &'static str;
     /// What the collection holds, for the document's tag.
     const ABOUT: &'static str;
     /// What the path's `{id}` may be.
     const ID: &'static str = "A positive 64-bit integer; anything else is a 404.";
-    /// Whether the `{id}` is an integer in the document (else a string of digits).
+    /// Whether the `{id}` is an integer in the document (else a string matching
+    /// [`Resource::ID_PATTERN`]).
     const INTEGER_ID: bool = true;
+    /// The name of the path's item parameter (`{id}`, or `{username}` for a login).
+    const ID_NAME: &'static str = "id";
+    /// The pattern of a string `{id}` in the document.
+    const ID_PATTERN: &'static str = "^[0-9]{1,19}$";
 
     /// An item as the core returns it.
     type Item: Send + 'static;
@@ -198,6 +206,42 @@ pub(crate) trait Command: Send + Sync + 'static {
     type Request: Send + 'static;
     /// The request for the item and the path's further ids, in order.
     fn request(key: <Self::On as Resource>::Key, ids: &[i64]) -> Self::Request;
+    /// Asks the core.
+    fn call(
+        core: Channel,
+        request: tonic::Request<Self::Request>,
+    ) -> impl Future<Output = Answer<Option<<Self::Out as Resource>::Item>>> + Send;
+}
+
+/// `POST {On::PATH}/{id}/{PATH}` with a JSON body: an operation on one item that takes
+/// fields (a plan change), or a creation under it (a customer's new service, answered
+/// 201). The body is read with the same field table rules as every create. Honours
+/// `Idempotency-Key`.
+pub(crate) trait Submit: Send + Sync + 'static {
+    /// The collection whose item the operation acts on.
+    type On: Resource;
+    /// The resource of the answer.
+    type Out: Resource;
+    /// The proto input the table writes into.
+    type Input: Default + Send + 'static;
+    /// The path under the item, e.g. `change-plan`.
+    const PATH: &'static str;
+    /// The operation id in the document.
+    const OPERATION: &'static str;
+    /// What it does, for the document.
+    const SUMMARY: &'static str;
+    /// The answer's message.
+    const MESSAGE: &'static str;
+    /// 200, or 201 when it creates.
+    const STATUS: u16 = 200;
+    /// The fields of the body.
+    const FIELDS: &'static [FieldSpec<Self::Input>];
+    /// Refusals beyond 404 and 422 that the core may answer.
+    const ERRORS: &'static [(u16, &'static str)] = &[];
+    /// The core's request.
+    type Request: Send + 'static;
+    /// The request for the item and the body.
+    fn request(key: <Self::On as Resource>::Key, changes: Changes<Self::Input>) -> Self::Request;
     /// Asks the core.
     fn call(
         core: Channel,

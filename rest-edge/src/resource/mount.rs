@@ -89,7 +89,7 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
     }
 
     fn item_path(&self) -> String {
-        format!("{}/{{id}}", self.path)
+        format!("{}/{{{}}}", self.path, R::ID_NAME)
     }
 
     fn add(
@@ -189,10 +189,10 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
     {
         let answer = self.answer();
         let mut op = self.op(
-            format!("get_{}", R::SINGULAR),
+            format!("get_{}", R::STEM),
             format!("Returns one {}.", R::TITLE.to_lowercase()),
         );
-        op.parameters = vec![doc::id(R::ID, R::INTEGER_ID)];
+        op.parameters = vec![doc::id::<R>()];
         op.success = (
             200,
             format!("The {}", R::TITLE.to_lowercase()),
@@ -234,7 +234,7 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         let answer = self.answer();
         let body = self.body_schema(Intent::Create);
         let mut op = self.op(
-            format!("create_{}", R::SINGULAR),
+            format!("create_{}", R::STEM),
             format!(
                 "Creates a {}. Honours `Idempotency-Key`.",
                 R::TITLE.to_lowercase()
@@ -268,8 +268,8 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
             (HttpMethod::Put, "replace", put(handlers::update::<R, E>)),
             (HttpMethod::Patch, "update", patch(handlers::update::<R, E>)),
         ] {
-            let mut op = self.op(format!("{verb}_{}", R::SINGULAR), "Changes the fields present in the body; `null` clears a nullable field. PUT and PATCH alike.".to_owned());
-            op.parameters = vec![doc::id(R::ID, R::INTEGER_ID)];
+            let mut op = self.op(format!("{verb}_{}", R::STEM), "Changes the fields present in the body; `null` clears a nullable field. PUT and PATCH alike.".to_owned());
+            op.parameters = vec![doc::id::<R>()];
             op.body = Some((body.clone(), false));
             op.success = (
                 200,
@@ -292,10 +292,10 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         R: Delete,
     {
         let mut op = self.op(
-            format!("delete_{}", R::SINGULAR),
+            format!("delete_{}", R::STEM),
             format!("Deletes a {}.", R::TITLE.to_lowercase()),
         );
-        op.parameters = vec![doc::id(R::ID, R::INTEGER_ID)];
+        op.parameters = vec![doc::id::<R>()];
         op.success = (204, "Deleted".to_owned(), None);
         op.errors = vec![(404, format!("{} not found", R::TITLE))];
         if let Some(conflict) = R::CONFLICT {
@@ -323,14 +323,14 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         let body = fields::action_schema(&names);
         let body = self.schema(format!("{}ActionBody", camel(R::SINGULAR)), body);
         let mut op = self.op(
-            format!("{}_action", R::SINGULAR),
+            format!("{}_action", R::STEM),
             format!(
                 "{} the {}. Honours `Idempotency-Key`.",
                 names.join(", "),
                 R::TITLE.to_lowercase()
             ),
         );
-        op.parameters = vec![doc::id(R::ID, R::INTEGER_ID), doc::idempotency_key()];
+        op.parameters = vec![doc::id::<R>(), doc::idempotency_key()];
         op.body = Some((body, true));
         op.success = (
             200,

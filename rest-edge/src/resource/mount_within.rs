@@ -3,7 +3,8 @@
 
 use super::doc;
 use super::{Mount, camel, further_ids};
-use crate::resource::{Command, Envelope, ListIn, Resource, handlers, query};
+use crate::resource::fields::{self, Intent};
+use crate::resource::{Command, Envelope, ListIn, Resource, Submit, handlers, query};
 use axum::routing::{get, post};
 use utoipa::ToSchema;
 use utoipa::openapi::path::HttpMethod;
@@ -16,7 +17,7 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
             C::OPERATION.to_owned(),
             format!("{} Honours `Idempotency-Key`.", C::SUMMARY),
         );
-        op.parameters = vec![doc::id(R::ID, R::INTEGER_ID)];
+        op.parameters = vec![doc::id::<R>()];
         for name in further_ids(C::PATH) {
             let about = format!(
                 "The {} (a positive 64-bit integer; anything else is a 404).",
@@ -49,20 +50,56 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         )
     }
 
+    /// `POST {path}/{id}/{S::PATH}` with a body.
+    pub(crate) fn submit<S: Submit<On = R>>(mut self) -> Self {
+        let answer = self.answer_of::<S::Out>();
+        let schema = fields::schema_with(
+            S::FIELDS,
+            Intent::Create,
+            "Fields marked required must be given.",
+            &[],
+        );
+        let body = self.schema(
+            format!("{}Body", camel(&S::OPERATION.replace('-', "_"))),
+            schema,
+        );
+        let mut op = self.op(
+            S::OPERATION.to_owned(),
+            format!("{} Honours `Idempotency-Key`.", S::SUMMARY),
+        );
+        op.parameters = vec![doc::id::<R>(), doc::idempotency_key()];
+        op.body = Some((body, true));
+        op.success = (S::STATUS, S::MESSAGE.to_owned(), Some(answer));
+        op.errors = vec![
+            (400, "Malformed JSON or bad Idempotency-Key".to_owned()),
+            (404, format!("{} not found", R::TITLE)),
+            (422, "Validation failed".to_owned()),
+        ];
+        op.errors
+            .extend(S::ERRORS.iter().map(|(s, d)| (*s, (*d).to_owned())));
+        let path = format!("{}/{}", self.item_path(), S::PATH);
+        self.add(
+            path,
+            HttpMethod::Post,
+            post(handlers::submit::<S, E>),
+            doc::operation(op),
+        )
+    }
+
     /// `GET {path}/{id}/{L::SEGMENT}`.
     pub(crate) fn list_in<L: ListIn<In = R>>(mut self) -> Self {
         self.view_schemas::<L>();
         let page = E::page_schema(L::PLURAL, &L::View::name());
         let page = self.schema(format!("{}Page", camel(L::SINGULAR)), page);
         let mut op = self.op(
-            format!("list_{}_{}", R::SINGULAR, L::PLURAL),
+            format!("list_{}_{}", R::STEM, L::SEGMENT.replace('-', "_")),
             format!(
                 "Lists the {} of one {}, a page at a time.",
                 L::PLURAL.replace('_', " "),
                 R::TITLE.to_lowercase()
             ),
         );
-        op.parameters = [doc::id(R::ID, R::INTEGER_ID)]
+        op.parameters = [doc::id::<R>()]
             .into_iter()
             .chain(query::page_parameters())
             .chain(L::filters())

@@ -226,16 +226,21 @@ pub(crate) fn sort_values(keys: &[&str]) -> Vec<String> {
 }
 
 /// The `{id}` of a path: a positive 64-bit integer (or what `description` adds).
-pub(crate) fn path_parameter(description: &str, integer: bool) -> Parameter {
+pub(crate) fn path_parameter(
+    name: &str,
+    description: &str,
+    integer: bool,
+    pattern: &str,
+) -> Parameter {
     if integer {
-        return id_path_parameter("id", description);
+        return id_path_parameter(name, description);
     }
     let schema: Object = ObjectBuilder::new()
         .schema_type(Type::String)
-        .pattern(Some("^[0-9]{1,19}$"))
+        .pattern(Some(pattern))
         .build();
     ParameterBuilder::new()
-        .name("id")
+        .name(name)
         .parameter_in(ParameterIn::Path)
         .required(Required::True)
         .description(Some(description))
