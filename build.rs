@@ -16,6 +16,8 @@ const PROTOS: &[&str] = &[
     "proto/lastmile/v1/webhooks.proto",
     "proto/lastmile/v1/catalog.proto",
     "proto/lastmile/v1/network.proto",
+    "proto/lastmile/v1/subscribers.proto",
+    "proto/lastmile/v1/provisioning.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

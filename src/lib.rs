@@ -16,6 +16,7 @@ mod convert;
 mod error_code;
 mod names;
 mod network;
+mod radius;
 mod webhooks;
 pub use convert::*;
 pub use error_code::ErrorCode;
@@ -25,6 +26,7 @@ pub use network::{
     RADIUS_SECRET_LENGTH, RADIUS_SECRET_PATTERN, cidr_pattern, ipv4_pattern, is_ipv4,
     is_radius_secret, is_secret_byte,
 };
+pub use radius::{RADIUS_USERNAME_MAX, valid_radius_username};
 pub use webhooks::{
     EVENT_SUBSCRIPTIONS, EVENT_TYPES, MAX_SUBSCRIPTIONS, WEBHOOK_URL_PATTERN, is_webhook_url,
 };

@@ -3,8 +3,9 @@
 //! JSON alike.
 
 use crate::v1::{
-    CapPolicy, IpPoolKind, JobStatus, Operation, PlanStatus, RadiusOperator, RateLimitTier, Role,
-    RouterKind, ServiceType, WebhookDeliveryStatus,
+    CapPolicy, IpPoolKind, JobStatus, Operation, PlanChangeTiming, PlanStatus, RadiusOperator,
+    RateLimitTier, Role, RouterKind, ServiceAction, ServiceStatus, ServiceType,
+    WebhookDeliveryStatus,
 };
 
 /// Wire number the edge sends for a name that is no value of the enum, so that the core,
@@ -167,6 +168,25 @@ rest_names!(IpPoolKind, "IP_POOL_KIND_", [
     Dynamic => "dynamic",
 ]);
 
+rest_names!(ServiceStatus, "SERVICE_STATUS_", [
+    PendingActivation => "pending_activation",
+    Active => "active",
+    Suspended => "suspended",
+    Terminated => "terminated",
+]);
+
+rest_names!(ServiceAction, "SERVICE_ACTION_", [
+    Activate => "activate",
+    Suspend => "suspend",
+    Unsuspend => "unsuspend",
+    Terminate => "terminate",
+]);
+
+rest_names!(PlanChangeTiming, "PLAN_CHANGE_TIMING_", [
+    Now => "now",
+    NextPeriod => "next_period",
+]);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +212,9 @@ mod tests {
         WebhookDeliveryStatus::proto_names_agree();
         RouterKind::proto_names_agree();
         IpPoolKind::proto_names_agree();
+        ServiceStatus::proto_names_agree();
+        ServiceAction::proto_names_agree();
+        PlanChangeTiming::proto_names_agree();
         assert_eq!(Role::ALL.len(), 7);
         assert_eq!(RateLimitTier::ALL.len(), 4);
     }

@@ -46,6 +46,10 @@ pub enum Resource {
     Routers,
     /// IP pools.
     IpPools,
+    /// Subscribers' services and their credentials.
+    Services,
+    /// Provisioning jobs and the RADIUS drift report.
+    Provisioning,
 }
 
 /// What is done to a resource.
@@ -65,7 +69,7 @@ pub enum Operation {
 
 impl Resource {
     /// Every resource.
-    pub const ALL: [Resource; 15] = [
+    pub const ALL: [Resource; 17] = [
         Resource::Customers,
         Resource::Partners,
         Resource::Organizations,
@@ -81,6 +85,8 @@ impl Resource {
         Resource::Plans,
         Resource::Routers,
         Resource::IpPools,
+        Resource::Services,
+        Resource::Provisioning,
     ];
 
     /// The name used in the API.
@@ -101,6 +107,8 @@ impl Resource {
             Resource::Plans => "plans",
             Resource::Routers => "routers",
             Resource::IpPools => "ip_pools",
+            Resource::Services => "services",
+            Resource::Provisioning => "provisioning",
         }
     }
 }
@@ -164,6 +172,8 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Plans, MANAGE),
             (Resource::Routers, MANAGE),
             (Resource::IpPools, MANAGE),
+            (Resource::Services, ALL_OPS),
+            (Resource::Provisioning, &[Read, Act]),
         ],
     ),
     (
@@ -183,6 +193,8 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Plans, MANAGE),
             (Resource::Routers, MANAGE),
             (Resource::IpPools, MANAGE),
+            (Resource::Services, ALL_OPS),
+            (Resource::Provisioning, &[Read, Act]),
         ],
     ),
     (
@@ -194,6 +206,7 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::UserGroups, &[Read]),
             (Resource::ApiKeys, OWN_KEYS),
             (Resource::Roles, &[Read]),
+            (Resource::Services, &[Read]),
         ],
     ),
     (
@@ -207,6 +220,8 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Plans, &[Read]),
             (Resource::Routers, &[Read]),
             (Resource::IpPools, &[Read]),
+            (Resource::Services, &[Read, Create, Update, Act]),
+            (Resource::Provisioning, &[Read]),
         ],
     ),
     (
@@ -219,6 +234,8 @@ const TABLE: &[(Role, Grants)] = &[
             // Network staff: they run the routers and the address plan.
             (Resource::Routers, MANAGE),
             (Resource::IpPools, MANAGE),
+            (Resource::Services, &[Read, Create, Update, Act]),
+            (Resource::Provisioning, &[Read, Act]),
         ],
     ),
     (
@@ -230,6 +247,7 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Events, &[Read]),
             (Resource::Webhooks, ALL_OPS),
             (Resource::Plans, &[Read]),
+            (Resource::Services, &[Read, Create, Update, Act]),
         ],
     ),
     (
@@ -244,6 +262,8 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Plans, &[Read]),
             (Resource::Routers, &[Read]),
             (Resource::IpPools, &[Read]),
+            (Resource::Services, &[Read]),
+            (Resource::Provisioning, &[Read]),
         ],
     ),
 ];

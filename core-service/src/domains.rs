@@ -8,7 +8,8 @@ use tonic::service::RoutesBuilder;
 use crate::Core;
 use crate::authz::{AccessTable, ServiceAccess};
 use crate::{
-    audit, catalog, customers, directory, events, identity, jobs, network, webhooks,
+    audit, catalog, customers, directory, events, identity, jobs, network, provisioning, services,
+    webhooks,
 };
 
 /// A domain as the server sees it.
@@ -31,6 +32,8 @@ pub const DOMAINS: &[Domain] = &[
     webhooks::grpc::DOMAIN,
     catalog::grpc::DOMAIN,
     network::grpc::DOMAIN,
+    services::grpc::DOMAIN,
+    provisioning::grpc::DOMAIN,
 ];
 
 /// The access every RPC of every domain needs.

@@ -23,10 +23,12 @@ pub mod network;
 pub mod paging;
 pub mod password;
 pub mod principal;
+pub mod provisioning;
 pub mod radius;
 pub mod radius_rows;
 pub mod revocations;
 mod server;
+pub mod services;
 pub mod telemetry;
 pub mod tenancy;
 pub mod webhooks;
@@ -45,6 +47,7 @@ use crate::identity::{ApiKeys, TokenSettings};
 use crate::jobs::{Registry, WorkerSettings};
 use crate::network::{Network, NetworkSettings};
 use crate::password::{HashingSettings, PasswordPolicy, Passwords};
+use crate::services::{ServiceSettings, Services};
 use crate::webhooks::{WebhookSettings, Webhooks};
 
 /// How to run the core.
@@ -74,6 +77,10 @@ pub struct CoreConfig {
     pub time_zone: chrono_tz::Tz,
     /// Where principal changes are announced to the edges (Redis), when set.
     pub revocations: Option<revocations::RevocationConfig>,
+    /// How services look to the network.
+    pub services: ServiceSettings,
+    /// How CoA and Disconnect requests reach routers.
+    pub nas: provisioning::NasSettings,
 }
 
 impl CoreConfig {
@@ -92,6 +99,8 @@ impl CoreConfig {
             network: NetworkSettings::default(),
             time_zone: chrono_tz::Tz::UTC,
             revocations: None,
+            services: ServiceSettings::default(),
+            nas: provisioning::NasSettings::default(),
         }
     }
 }
@@ -109,6 +118,10 @@ pub struct Core {
     pub customers: Customers,
     /// The catalog's plans.
     pub plans: Plans,
+    /// Service operations.
+    pub services: Services,
+    /// Provisioning jobs and drift.
+    pub provisioning: provisioning::Provisioning,
     /// API key administration.
     pub api_keys: ApiKeys,
     /// The admin key created at the first start of an empty database (shown once).
@@ -169,6 +182,17 @@ impl Core {
             config.webhooks.clone(),
         )?;
         network::register(&mut jobs, config.network.clone());
+        let provisioning =
+            provisioning::Provisioning::new(db.clone(), clock.clone(), config.services.clone());
+        provisioning::register(&mut jobs, provisioning.clone());
+        let services = Services::new(
+            db.clone(),
+            clock.clone(),
+            config.services,
+            config.network.clone(),
+        );
+        services::register(&mut jobs, services.clone());
+        provisioning::nas::register(&mut jobs, db.clone(), config.nas);
         Ok(Core {
             authenticator,
             network: Network::new(db.clone(), clock.clone(), config.network),
@@ -184,7 +208,10 @@ impl Core {
                 config.customers,
                 config.password_policy,
                 passwords.clone(),
+                services.clone(),
             ),
+            services,
+            provisioning,
             passwords,
             api_keys,
             first_admin_key,

@@ -60,3 +60,9 @@ where
         })
     }
 }
+
+/// Sets `lastmile_radius_drift_rows`: how many RADIUS rows differ from what services and
+/// plans say (0 unless someone edited the tables by hand).
+pub fn radius_drift_rows(rows: usize) {
+    metrics::gauge!("lastmile_radius_drift_rows").set(rows as f64);
+}

@@ -2,8 +2,12 @@
 //! `radgroupreply`): what Lastmile writes for a plan's group and a service's user alike,
 //! so both are built as plain values first and written by one statement shape.
 
+use crate::db::Conn;
+use crate::error::Result;
+use crate::on_conn;
+
 /// One attribute with its operator and value, as FreeRADIUS reads it from SQL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RadiusRow {
     /// The dictionary name, e.g. `Mikrotik-Rate-Limit`.
     pub attribute: String,
@@ -26,4 +30,25 @@ impl RadiusRow {
             value: value.into(),
         }
     }
+}
+
+/// Makes the reply rows of `group` exactly `rows`, inside the caller's transaction.
+pub async fn write_group(conn: &mut Conn<'_>, group: &str, rows: &[RadiusRow]) -> Result<()> {
+    on_conn!(conn, c => sqlx::query("DELETE FROM radgroupreply WHERE groupname = $1")
+        .bind(group)
+        .execute(c)
+        .await
+        .map(drop))?;
+    for row in rows {
+        on_conn!(conn, c => sqlx::query(
+            "INSERT INTO radgroupreply (groupname, attribute, op, value) VALUES ($1, $2, $3, $4)")
+            .bind(group)
+            .bind(&row.attribute)
+            .bind(&row.op)
+            .bind(&row.value)
+            .execute(c)
+            .await
+            .map(drop))?;
+    }
+    Ok(())
 }

@@ -53,7 +53,11 @@ pub async fn serve(
         core.db.clone(),
         core.clock.clone(),
         core.time_zone,
-        housekeeping::tasks(),
+        housekeeping::tasks()
+            .into_iter()
+            .chain(crate::services::tasks())
+            .chain(crate::provisioning::tasks())
+            .collect(),
         SCHEDULER_TICK,
         background.clone(),
     ));

@@ -106,7 +106,7 @@ CREATE TABLE services (
     installation_address     TEXT,
     scheduled_activation     TIMESTAMPTZ,
     notes                    TEXT,
-    username                 TEXT NOT NULL UNIQUE,
+    username                 TEXT NOT NULL,
     password                 TEXT NOT NULL,
     mac                      TEXT,
     expiration               TIMESTAMPTZ,
@@ -115,11 +115,15 @@ CREATE TABLE services (
     ip_pool_id               BIGINT REFERENCES ip_pools (id),
     ip_address               TEXT,
     pending_plan_id          BIGINT REFERENCES plans (id),
+    pending_plan_at          TIMESTAMPTZ,
     activated_at             TIMESTAMPTZ,
     terminated_at            TIMESTAMPTZ,
     created_at               TIMESTAMPTZ NOT NULL,
-    updated_at               TIMESTAMPTZ NOT NULL
+    updated_at               TIMESTAMPTZ NOT NULL,
+    deleted_at               TIMESTAMPTZ
 );
+-- A login names one live service: FreeRADIUS finds rows by username alone.
+CREATE UNIQUE INDEX services_username_live ON services (username) WHERE deleted_at IS NULL;
 CREATE INDEX services_customer ON services (customer_id);
 CREATE INDEX services_plan ON services (plan_id) WHERE status <> 'terminated';
 CREATE INDEX services_status ON services (status);
@@ -236,3 +240,7 @@ CREATE TABLE nasreload (
     nasipaddress INET PRIMARY KEY,
     reloadtime   TIMESTAMPTZ NOT NULL
 );
+
+-- What a job's last attempt came to, in its handler's words (a NAS's ACK, or its NAK and
+-- Error-Cause), kept for operators beside last_error.
+ALTER TABLE jobs ADD COLUMN result TEXT;

@@ -106,7 +106,7 @@ CREATE TABLE services (
     installation_address     TEXT,
     scheduled_activation     TEXT,
     notes                    TEXT,
-    username                 TEXT NOT NULL UNIQUE,
+    username                 TEXT NOT NULL,
     password                 TEXT NOT NULL,
     mac                      TEXT,
     expiration               TEXT,
@@ -115,11 +115,15 @@ CREATE TABLE services (
     ip_pool_id               BIGINT REFERENCES ip_pools (id),
     ip_address               TEXT,
     pending_plan_id          BIGINT REFERENCES plans (id),
+    pending_plan_at          TEXT,
     activated_at             TEXT,
     terminated_at            TEXT,
     created_at               TEXT NOT NULL,
-    updated_at               TEXT NOT NULL
+    updated_at               TEXT NOT NULL,
+    deleted_at               TEXT
 );
+-- A login names one live service: FreeRADIUS finds rows by username alone.
+CREATE UNIQUE INDEX services_username_live ON services (username) WHERE deleted_at IS NULL;
 CREATE INDEX services_customer ON services (customer_id);
 CREATE INDEX services_plan ON services (plan_id) WHERE status <> 'terminated';
 CREATE INDEX services_status ON services (status);
@@ -236,3 +240,7 @@ CREATE TABLE nasreload (
     nasipaddress VARCHAR(15) PRIMARY KEY,
     reloadtime   DATETIME NOT NULL
 );
+
+-- What a job's last attempt came to, in its handler's words (a NAS's ACK, or its NAK and
+-- Error-Cause), kept for operators beside last_error.
+ALTER TABLE jobs ADD COLUMN result TEXT;

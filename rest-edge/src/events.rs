@@ -10,6 +10,7 @@ use crate::directory::{organizations::Organizations, partners::Partners, user_gr
 use crate::identity::{ApiClientJson, ApiKeyJson, UserJson};
 use crate::network::{IpPools, Routers};
 use crate::resource::Resource;
+use crate::services::ServiceJson;
 use crate::webhooks::WebhookJson;
 use lastmile_proto::v1::EventSubject;
 use lastmile_proto::v1::event_subject::Resource as Subject;
@@ -38,6 +39,7 @@ pub fn render_event_subject(subject: &EventSubject) -> Value {
         Subject::Plan(p) => json(PlanJson::new(p, &base)),
         Subject::Router(r) => json(Routers::view(r, &base)),
         Subject::IpPool(p) => json(IpPools::view(p, &base)),
+        Subject::Service(s) => json(ServiceJson::new(s, &base)),
     }
 }
 

@@ -9,14 +9,24 @@ use crate::directory::{organizations::Organizations, partners::Partners, user_gr
 use crate::identity::{self, ApiClients, ApiKeys, Users};
 use crate::jobs::{Jobs, RetryJob};
 use crate::network::{IpPools, Routers};
+use crate::provisioning::{Drift, ProvisioningJobs, Reconcile};
 use crate::resource::{Entry, Flat, Mount};
+use crate::services::{
+    Activate, ChangePlan, CreateInternet, CustomerServices, Services, Subscribers, Suspend,
+    Terminate, Unsuspend,
+};
 use crate::webhooks::{Deliveries, Redeliver, RotateSecret, TestWebhook, Webhooks};
 use utoipa::OpenApi;
 
 /// Every entry, in the order of discovery's links.
 pub(crate) fn all() -> Vec<Entry> {
     vec![
-        Mount::<Customers>::crud().action().entry(),
+        Mount::<Customers>::crud()
+            .action()
+            .submit::<CreateInternet>()
+            .list_in::<CustomerServices<false>>()
+            .list_in::<CustomerServices<true>>()
+            .entry(),
         Mount::<Clients, Flat>::at("/api/v1/clients")
             .list()
             .create()
@@ -60,6 +70,27 @@ pub(crate) fn all() -> Vec<Entry> {
             doc: catalog::PricingDoc::openapi(),
             links: Vec::new(),
         },
+        Mount::<Services>::new()
+            .list()
+            .get()
+            .update()
+            .delete()
+            .command::<Activate>()
+            .command::<Suspend>()
+            .command::<Unsuspend>()
+            .command::<Terminate>()
+            .submit::<ChangePlan>()
+            .entry(),
+        Mount::<Services>::at("/api/v1/subscriptions")
+            .list()
+            .get()
+            .update()
+            .delete()
+            .entry(),
+        Mount::<Subscribers>::new().get().entry(),
+        Mount::<ProvisioningJobs>::new().list().get().entry(),
+        Mount::<Drift>::new().list().entry(),
+        Mount::<Reconcile>::new().create().entry(),
         Entry {
             routes: audit::routes(),
             doc: audit::Doc::openapi(),

@@ -132,7 +132,13 @@ async fn discovery_links_start_at_the_host_the_client_used() {
             "webhooks": "http://edge.test/api/v1/webhooks",
             "plans": "http://edge.test/api/v1/plans",
             "packages": "http://edge.test/api/v1/packages",
-            "products": "http://edge.test/api/v1/products"}}})
+            "products": "http://edge.test/api/v1/products",
+            "services": "http://edge.test/api/v1/services",
+            "subscriptions": "http://edge.test/api/v1/subscriptions",
+            "subscribers": "http://edge.test/api/v1/subscribers",
+            "provisioning_jobs": "http://edge.test/api/v1/provisioning-jobs",
+            "drift": "http://edge.test/api/v1/provisioning/drift",
+            "reconciliations": "http://edge.test/api/v1/provisioning/reconcile"}}})
     );
 }
 

@@ -139,6 +139,7 @@ fn endpoints() -> Vec<Endpoint> {
         ),
     ])
     .chain(durable_work_endpoints())
+    .chain(service_endpoints())
     // The customers again at the clients alias: the same permissions.
     .chain(CUSTOMER_ALIAS.iter().map(|&(method, path, operation)| {
         let body = (method != "GET" && method != "DELETE").then(|| json!({"first_name": "X"}));
@@ -227,6 +228,163 @@ fn durable_work_endpoints() -> Vec<Endpoint> {
             None,
         ),
     ]
+}
+
+/// Services and provisioning. Updates come before the life-cycle commands, which may end
+/// the target's life (a later refusal for its state is a 409, authorized first); bodies
+/// break a rule, so an allowed write is a 422 and changes nothing.
+fn service_endpoints() -> Vec<Endpoint> {
+    let e = |method, path, resource, operation, body: Option<Value>| Endpoint {
+        method,
+        path,
+        resource,
+        operation,
+        body,
+    };
+    let bad = || Some(json!({"vlan_id": 99999}));
+    let mut list = vec![
+        e(
+            "POST",
+            "/api/v1/customers/{id}/services/internet",
+            "services",
+            "create",
+            Some(json!({"vlan_id": 99999})),
+        ),
+        e(
+            "GET",
+            "/api/v1/customers/{id}/services",
+            "services",
+            "read",
+            None,
+        ),
+        e(
+            "GET",
+            "/api/v1/customers/{id}/subscriptions",
+            "services",
+            "read",
+            None,
+        ),
+        e(
+            "GET",
+            "/api/v1/subscribers/{username}",
+            "services",
+            "read",
+            None,
+        ),
+    ];
+    for (collection, item) in [
+        ("/api/v1/services", "/api/v1/services/{id}"),
+        ("/api/v1/subscriptions", "/api/v1/subscriptions/{id}"),
+    ] {
+        list.extend([
+            e("GET", collection, "services", "read", None),
+            e("GET", item, "services", "read", None),
+            e("PUT", item, "services", "update", bad()),
+            e("PATCH", item, "services", "update", bad()),
+            e("DELETE", item, "services", "delete", None),
+        ]);
+    }
+    list.extend([
+        e(
+            "POST",
+            "/api/v1/services/{id}/change-plan",
+            "services",
+            "act",
+            Some(json!({"plan_id": 0})),
+        ),
+        e(
+            "POST",
+            "/api/v1/services/{id}/suspend",
+            "services",
+            "act",
+            None,
+        ),
+        e(
+            "POST",
+            "/api/v1/services/{id}/unsuspend",
+            "services",
+            "act",
+            None,
+        ),
+        e(
+            "POST",
+            "/api/v1/services/{id}/activate",
+            "services",
+            "act",
+            None,
+        ),
+        e(
+            "POST",
+            "/api/v1/services/{id}/terminate",
+            "services",
+            "act",
+            None,
+        ),
+        e(
+            "GET",
+            "/api/v1/provisioning-jobs",
+            "provisioning",
+            "read",
+            None,
+        ),
+        e(
+            "GET",
+            "/api/v1/provisioning-jobs/{id}",
+            "provisioning",
+            "read",
+            None,
+        ),
+        e(
+            "GET",
+            "/api/v1/provisioning/drift",
+            "provisioning",
+            "read",
+            None,
+        ),
+        e(
+            "POST",
+            "/api/v1/provisioning/reconcile",
+            "provisioning",
+            "act",
+            None,
+        ),
+    ]);
+    list
+}
+
+/// A plan and a service of customer `customer` to aim at; answers (service id, login).
+async fn create_service(app: &TestApp, customer: i64, plan: i64) -> (i64, String) {
+    let path = format!("/api/v1/customers/{customer}/services/internet");
+    let (status, created) = app.post(&path, &json!({"plan_id": plan})).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let service = &created["data"]["service"];
+    (
+        service["id"].as_i64().unwrap(),
+        service["username"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn create_plan(app: &TestApp) -> i64 {
+    let body = json!({"name": "Matrix plan", "speed_download_mbps": 10, "speed_upload_mbps": 2,
+        "monthly_fee": 10, "billing_period_months": 1});
+    let (status, created) = app.post("/api/v1/plans", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created["data"]["plan"]["id"].as_i64().unwrap()
+}
+
+/// Inserts a finished provisioning job directly; returns its id.
+async fn insert_provisioning_job(app: &TestApp) -> i64 {
+    let db = Db::connect(&app.database.url).await.unwrap();
+    let sql = "INSERT INTO jobs (kind, status, attempts, max_attempts, run_at, created_at, \
+               updated_at, finished_at, result) \
+               VALUES ('radius.disconnect', 'succeeded', 1, 6, $1, $1, $1, $1, 'Disconnect-ACK') \
+               RETURNING id";
+    let now = Utc::now();
+    let id =
+        lastmile_core::on_db!(&db, pool => sqlx::query_scalar(sql).bind(now).fetch_one(pool).await)
+            .expect("insert job");
+    db.close().await;
+    id
 }
 
 /// Inserts a dead job directly (no REST call makes jobs); returns its id. Only an admin
@@ -459,12 +617,19 @@ async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) 
     let webhook = create_webhook(&app, &ours_reseller).await;
     shared_entries.insert("webhooks", webhook);
     let delivery = test_delivery(&app, webhook).await;
+    let plan = create_plan(&app).await;
+    let (service, login) = create_service(&app, shared, plan).await;
+    shared_entries.insert("services", service);
+    shared_entries.insert("provisioning", insert_provisioning_job(&app).await);
     let mut checked = 0;
     for endpoint in endpoints() {
         for caller in &callers {
             let expected = expect(&endpoint, caller);
             let fresh = endpoint.method == "DELETE" && expected == Expected::Allowed;
+            let under_customer = endpoint.path.starts_with("/api/v1/customers/{id}/");
             let id = match (endpoint.resource, fresh) {
+                _ if under_customer => shared,
+                ("services", true) => create_service(&app, shared, plan).await.0,
                 ("customers", true) => create(&app, target()).await,
                 ("customers", false) => shared,
                 ("users", true) => create_user(&app, fresh_users.next().unwrap()).await,
@@ -481,6 +646,12 @@ async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) 
                 .path
                 .replace("{id}", &id.to_string())
                 .replace("{delivery_id}", &delivery.to_string());
+            // A subscriber is found by login, not by id.
+            let path = if endpoint.path.starts_with("/api/v1/subscribers/") {
+                format!("/api/v1/subscribers/{login}")
+            } else {
+                path
+            };
             let method = reqwest::Method::from_bytes(endpoint.method.as_bytes()).unwrap();
             let mut request = app.http.request(method, app.url(&path));
             request = match caller {
@@ -568,8 +739,8 @@ fn expect(endpoint: &Endpoint, caller: &Caller) -> Expected {
         Caller::OtherPartnersReseller(_) if !may(Role::Reseller) => Expected::Forbidden,
         // The resource belongs to another partner: it does not exist for this caller.
         Caller::OtherPartnersReseller(_)
-            if endpoint.path.contains("{id}")
-                && matches!(endpoint.resource, "customers" | "webhooks") =>
+            if (endpoint.path.contains("{id}") || endpoint.path.contains("{username}"))
+                && matches!(endpoint.resource, "customers" | "webhooks" | "services") =>
         {
             Expected::NotFound
         }

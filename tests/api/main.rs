@@ -26,6 +26,7 @@ mod paging;
 mod rate_limits;
 mod resellers;
 mod roles;
+mod services;
 mod settings_and_retention;
 mod users;
 mod webhooks;

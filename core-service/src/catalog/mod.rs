@@ -20,6 +20,7 @@ use serde_json::{Map, Value, json};
 use crate::db::Conn;
 use crate::error::{Error, FieldErrors, Result};
 pub use input::{AttributeInput, BurstInput, PlanField, PlanInput};
+pub use radius::expected_groups;
 pub use service::{PlanQuery, Plans, UpdatedPlan};
 
 /// The message of a sale of an archived plan.

@@ -29,6 +29,12 @@ pub fn rate(kbps: i64) -> String {
     }
 }
 
+/// `Mikrotik-Rate-Limit` for these speeds, the subscriber's upload first (see
+/// [`rate_limit`]).
+pub fn speed_limit(download_kbps: i64, upload_kbps: i64) -> String {
+    format!("{}/{}", rate(upload_kbps), rate(download_kbps))
+}
+
 /// `Mikrotik-Rate-Limit` of a plan. MikroTik reads `rx/tx` from the router's side, so the
 /// subscriber's upload comes first; a burst adds `burst-rate threshold time`, each as
 /// `rx/tx` too.
@@ -95,6 +101,21 @@ pub async fn sync_groups_of_pool(conn: &mut Conn<'_>, pool_id: i64) -> Result<()
         }
     }
     Ok(())
+}
+
+/// The rows every live plan's group must have, by group (the drift report's expectation).
+pub async fn expected_groups(
+    conn: &mut Conn<'_>,
+) -> Result<std::collections::BTreeMap<String, Vec<RadiusRow>>> {
+    let mut groups = std::collections::BTreeMap::new();
+    for plan in store::live(conn).await? {
+        let pool = match plan.fields.ip_pool_id {
+            Some(id) => store::dynamic_pool_name(conn, id).await?,
+            None => None,
+        };
+        groups.insert(group_name(plan.id), group_rows(&plan, pool.as_deref()));
+    }
+    Ok(groups)
 }
 
 /// Removes the group of plan `plan_id`.

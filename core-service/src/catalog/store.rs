@@ -324,6 +324,14 @@ pub(super) async fn active(conn: &mut Conn<'_>) -> Result<Vec<Plan>> {
     rows.into_iter().map(Plan::try_from).collect()
 }
 
+/// Every live plan (archived ones too: their services still use their group).
+pub(super) async fn live(conn: &mut Conn<'_>) -> Result<Vec<Plan>> {
+    let sql = format!("SELECT {COLUMNS} FROM plans WHERE deleted_at IS NULL ORDER BY id");
+    let rows: Vec<PlanRow> = on_conn!(conn, c => sqlx::query_as(AssertSqlSafe(sql))
+        .fetch_all(c).await)?;
+    rows.into_iter().map(Plan::try_from).collect()
+}
+
 /// Replaces the rows of group `group` in `radgroupreply` with `rows`, in order (FreeRADIUS
 /// reads a group's rows by id).
 pub(super) async fn replace_group(
@@ -331,13 +339,5 @@ pub(super) async fn replace_group(
     group: &str,
     rows: &[RadiusRow],
 ) -> Result<()> {
-    on_conn!(conn, c => sqlx::query("DELETE FROM radgroupreply WHERE groupname = $1")
-        .bind(group).execute(c).await.map(drop))?;
-    for row in rows {
-        on_conn!(conn, c => sqlx::query(
-            "INSERT INTO radgroupreply (groupname, attribute, op, value) VALUES ($1, $2, $3, $4)")
-            .bind(group).bind(&row.attribute).bind(&row.op).bind(&row.value)
-            .execute(c).await.map(drop))?;
-    }
-    Ok(())
+    crate::radius_rows::write_group(conn, group, rows).await
 }

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use crate::error::Error;
 pub use input::{AddressInput, AddressPart, Choice, CustomerField, CustomerInput};
 pub use list::{ListQuery, SortColumn};
-pub use service::Customers;
+pub use service::{Customers, resolve};
 
 /// A postal address; empty strings are parts not given.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

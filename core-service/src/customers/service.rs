@@ -20,6 +20,7 @@ use crate::error::{Error, FieldErrors, Result};
 use crate::events::Subject;
 use crate::paging::Page;
 use crate::password::{PasswordPolicy, Passwords};
+use crate::services::{CustomerMove, Services, follow_customer};
 use crate::tenancy::Tenancy;
 use lastmile_proto::v1::event_subject::Resource;
 
@@ -35,6 +36,7 @@ pub struct Customers {
     settings: Arc<CustomerSettings>,
     policy: Arc<PasswordPolicy>,
     passwords: Passwords,
+    services: Services,
 }
 
 /// A create that passed every rule that needs no database, with its password hashed.
@@ -60,9 +62,11 @@ impl Customers {
         settings: CustomerSettings,
         policy: PasswordPolicy,
         passwords: Passwords,
+        services: Services,
     ) -> Self {
         Self {
             passwords,
+            services,
             db,
             clock,
             settings: Arc::new(settings),
@@ -363,6 +367,14 @@ impl Customers {
         let reason = Some(reason).filter(|r| !r.is_empty());
         let now = self.clock.now();
         store::set_status(&mut tx.conn(), current.id, status, reason, now).await?;
+        // The customer's services follow in the same transaction: the network cuts (or
+        // restores) exactly when the customer's state changes.
+        let follow = match action {
+            CustomerAction::Suspend => CustomerMove::Suspended,
+            CustomerAction::Activate => CustomerMove::Activated,
+            CustomerAction::Terminate => CustomerMove::Terminated,
+        };
+        follow_customer(&self.services, tx, context, current.id, follow, reason, now).await?;
         let updated = self.reload(tx, tenancy, current.id).await?;
         let action = format!("customer.{}", action.past_tense());
         let change = Change::updated(
@@ -381,6 +393,12 @@ impl Customers {
     async fn reload(&self, tx: &mut Tx, tenancy: Tenancy, id: i64) -> Result<Customer> {
         find(&mut tx.conn(), tenancy, &CustomerKey::Id(id), false).await
     }
+}
+
+/// The live customer named by `key` that `tenancy` lets the caller see, read on `conn`
+/// (another domain's transaction): what the customer's services are attached to.
+pub async fn resolve(conn: &mut Conn<'_>, tenancy: Tenancy, key: &CustomerKey) -> Result<Customer> {
+    find(conn, tenancy, key, false).await
 }
 
 /// The live customer named by `key` that `tenancy` lets the caller see; a customer of

@@ -58,6 +58,13 @@ pub(super) const PERMISSIONS: &[(&str, &str, [bool; 7])] = &[
     ("webhooks",      "update",      [Y,    Y,      N,      N,      N,         Y,       N]),
     ("webhooks",      "delete",      [Y,    Y,      N,      N,      N,         Y,       N]),
     ("webhooks",      "act",         [Y,    Y,      N,      N,      N,         Y,       N]),
+    ("services",      "read",        [Y,    Y,      Y,      Y,      Y,         Y,       Y]),
+    ("services",      "create",      [Y,    Y,      N,      Y,      Y,         Y,       N]),
+    ("services",      "update",      [Y,    Y,      N,      Y,      Y,         Y,       N]),
+    ("services",      "delete",      [Y,    Y,      N,      N,      N,         N,       N]),
+    ("services",      "act",         [Y,    Y,      N,      Y,      Y,         Y,       N]),
+    ("provisioning",  "read",        [Y,    Y,      N,      Y,      Y,         N,       Y]),
+    ("provisioning",  "act",         [Y,    Y,      N,      N,      Y,         N,       N]),
 ];
 
 /// Resources the REST API does not serve, with where they are served instead: their rows
