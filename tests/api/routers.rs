@@ -3,9 +3,11 @@
 //! rules; deletion refused while IP pools or live services use the router.
 
 use chrono::Utc;
+use lastmile_core::network::{RouterSecret, all_routers_with_secrets, router_by_ip, router_secret};
 use lastmile_core::on_db;
 use lastmile_proto::struct_to_json;
 use lastmile_proto::v1::ListEventsRequest;
+use lastmile_proto::v1::RouterKind;
 use lastmile_proto::v1::event_service_client::EventServiceClient;
 use lastmile_tests::{StatusCode, TestApp, engine_tests, json, with_key};
 use serde_json::Value;
@@ -18,6 +20,7 @@ engine_tests!(
     a_taken_name_or_address_is_reported_on_the_field,
     deleting_a_router_in_use_reports_the_count,
     the_servers_path_serves_the_same_routers,
+    other_domains_read_routers_with_their_secrets,
 );
 
 /// The secret every router of these tests starts with.
@@ -382,5 +385,46 @@ async fn the_servers_path_serves_the_same_routers(app: TestApp) {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = app.get(&format!("/api/v1/routers/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+async fn other_domains_read_routers_with_their_secrets(app: TestApp) {
+    let first = create_router(&app, "Core-1", "10.0.0.1").await["id"]
+        .as_i64()
+        .unwrap();
+    let body = json!({"name": "Edge-2", "ip_address": "10.0.0.2", "kind": "cisco",
+                      "secret": "edge-2-secret", "coa_port": 1700});
+    let (status, created) = app.post("/api/v1/routers", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let second = created["data"]["router"]["id"].as_i64().unwrap();
+    let expected = [
+        RouterSecret {
+            id: first,
+            name: "Core-1".into(),
+            ip: "10.0.0.1".parse().unwrap(),
+            kind: RouterKind::Mikrotik,
+            secret: SECRET.into(),
+            coa_port: 3799,
+        },
+        RouterSecret {
+            id: second,
+            name: "Edge-2".into(),
+            ip: "10.0.0.2".parse().unwrap(),
+            kind: RouterKind::Cisco,
+            secret: "edge-2-secret".into(),
+            coa_port: 1700,
+        },
+    ];
+    let mut conn = app.core().db.conn();
+    assert_eq!(all_routers_with_secrets(&mut conn).await.unwrap(), expected);
+    assert_eq!(
+        router_secret(&mut conn, second).await.unwrap().as_ref(),
+        Some(&expected[1])
+    );
+    assert_eq!(router_secret(&mut conn, 999).await.unwrap(), None);
+    let found = router_by_ip(&mut conn, "10.0.0.1".parse().unwrap()).await;
+    assert_eq!(found.unwrap().as_ref(), Some(&expected[0]));
+    let nobody = router_by_ip(&mut conn, "10.9.9.9".parse().unwrap()).await;
+    assert_eq!(nobody.unwrap(), None);
     app.stop().await;
 }
