@@ -2,7 +2,6 @@
 //! secret, each mirrored into FreeRADIUS's `nas` table in the same transaction; the field
 //! rules; deletion refused while IP pools or live services use the router.
 
-use chrono::Utc;
 use lastmile_core::network::{RouterSecret, all_routers_with_secrets, router_by_ip, router_secret};
 use lastmile_core::on_db;
 use lastmile_proto::struct_to_json;
@@ -11,6 +10,12 @@ use lastmile_proto::v1::RouterKind;
 use lastmile_proto::v1::event_service_client::EventServiceClient;
 use lastmile_tests::{StatusCode, TestApp, engine_tests, json, with_key};
 use serde_json::Value;
+
+mod support;
+
+pub(crate) use support::{
+    SECRET, assert_refused, create_router, execute, insert_service, router_body,
+};
 
 engine_tests!(
     a_router_can_be_created_read_listed_changed_and_deleted,
@@ -23,29 +28,6 @@ engine_tests!(
     other_domains_read_routers_with_their_secrets,
 );
 
-/// The secret every router of these tests starts with.
-pub const SECRET: &str = "Zq8!-k3Y;radius";
-
-/// A valid create body.
-pub fn router_body(name: &str, ip: &str) -> Value {
-    json!({"name": name, "ip_address": ip, "kind": "mikrotik", "secret": SECRET})
-}
-
-/// Creates a router; returns its JSON.
-pub async fn create_router(app: &TestApp, name: &str, ip: &str) -> Value {
-    let (status, body) = app.post("/api/v1/routers", &router_body(name, ip)).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body["data"]["router"].clone()
-}
-
-/// The 422 of a validation failure with exactly `errors`.
-pub fn assert_refused(status: StatusCode, body: &Value, errors: Value) {
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(body["code"], json!("VALIDATION_ERROR"), "{body}");
-    assert_eq!(body["message"], json!("Validation failed"), "{body}");
-    assert_eq!(body["errors"], errors, "{body}");
-}
-
 /// The `nas` row of router `id`: nasname, shortname, type, secret, description.
 async fn nas_row(
     app: &TestApp,
@@ -54,36 +36,6 @@ async fn nas_row(
     let sql = "SELECT nasname, shortname, type, secret, description FROM nas WHERE id = $1";
     on_db!(&app.core().db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)
         .expect("read nas")
-}
-
-/// Runs `sql` with an integer parameter on the test database.
-pub async fn execute(app: &TestApp, sql: &'static str, id: i64) {
-    on_db!(&app.core().db, pool => sqlx::query(sql).bind(id).execute(pool).await.map(drop))
-        .expect(sql);
-}
-
-/// A customer, a plan and a service on `router_id` in `status`; returns the service's id.
-pub async fn insert_service(app: &TestApp, n: i64, column: &str, id: i64, status: &str) -> i64 {
-    let customer = app
-        .create_customer("Subscriber", &format!("+25472200{n:04}"))
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let now = Utc::now();
-    let db = &app.core().db;
-    let plan: i64 = on_db!(db, pool => sqlx::query_scalar(
-        "INSERT INTO plans (name, download_kbps, upload_kbps, monthly_fee_minor, currency, \
-         created_at, updated_at) VALUES ($1, 10000, 5000, 2500, 'USD', $2, $2) RETURNING id")
-        .bind(format!("Plan {n}")).bind(now).fetch_one(pool).await)
-    .expect("insert plan");
-    let sql = format!(
-        "INSERT INTO services (customer_id, plan_id, status, username, password, {column}, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, 'pw', $5, $6, $6) RETURNING id"
-    );
-    on_db!(db, pool => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(customer).bind(plan).bind(status).bind(format!("user{n}")).bind(id).bind(now)
-        .fetch_one(pool).await)
-    .expect("insert service")
 }
 
 async fn a_router_can_be_created_read_listed_changed_and_deleted(app: TestApp) {
