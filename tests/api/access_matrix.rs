@@ -17,6 +17,7 @@ use lastmile_core::identity::Role;
 use lastmile_tests::{StatusCode, TestApp, customer_body, engine_tests, json, send};
 use serde_json::Value;
 
+mod network;
 mod permissions;
 use permissions::{NOT_OVER_REST, PERMISSIONS, ROLES, allowed};
 
@@ -140,6 +141,7 @@ fn endpoints() -> Vec<Endpoint> {
     ])
     .chain(durable_work_endpoints())
     .chain(service_endpoints())
+    .chain(network::endpoints())
     // The customers again at the clients alias: the same permissions.
     .chain(CUSTOMER_ALIAS.iter().map(|&(method, path, operation)| {
         let body = (method != "GET" && method != "DELETE").then(|| json!({"first_name": "X"}));
@@ -612,6 +614,9 @@ async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) 
     shared_entries.insert("api_keys", app.key(Role::Support, None, None).await.0);
     shared_entries.insert("api_clients", create_api_client(&app).await);
     shared_entries.insert("jobs", insert_dead_job(&app).await);
+    shared_entries.insert("routers", network::create_router(&app, 0).await);
+    shared_entries.insert("ip_pools", network::create_pool(&app, 0).await);
+    let mut fresh_network = 1..;
     // Webhooks are a partner's, like customers: the reseller of `ours` owns the target.
     let ours_reseller = app.key(Role::Reseller, Some(ours), None).await.1;
     let webhook = create_webhook(&app, &ours_reseller).await;
@@ -636,6 +641,12 @@ async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) 
                 ("api_keys", true) => app.key(Role::Support, None, None).await.0,
                 ("api_clients", true) => create_api_client(&app).await,
                 ("webhooks", true) => create_webhook(&app, &ours_reseller).await,
+                ("routers", true) => {
+                    network::create_router(&app, fresh_network.next().unwrap()).await
+                }
+                ("ip_pools", true) => {
+                    network::create_pool(&app, fresh_network.next().unwrap()).await
+                }
                 (resource, true) => {
                     create_entry(&app, resource, &fresh_names.next().unwrap()).await
                 }

@@ -103,6 +103,8 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "jobs": ["read", "act"],
             "events": ["read"],
             "webhooks": all,
+            "routers": manage,
+            "ip_pools": manage,
         })
     );
     assert_eq!(
@@ -113,6 +115,8 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "user_groups": ["read"],
             "api_keys": own_keys,
             "roles": ["read"],
+            "routers": ["read"],
+            "ip_pools": ["read"],
         })
     );
     assert_eq!(
@@ -134,6 +138,8 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "user_groups": ["read"],
             "api_keys": ["read"],
             "roles": ["read"],
+            "routers": ["read"],
+            "ip_pools": ["read"],
         })
     );
     // Only admin and manager read the audit log.

@@ -65,6 +65,16 @@ pub(super) const PERMISSIONS: &[(&str, &str, [bool; 7])] = &[
     ("services",      "act",         [Y,    Y,      N,      Y,      Y,         Y,       N]),
     ("provisioning",  "read",        [Y,    Y,      N,      Y,      Y,         N,       Y]),
     ("provisioning",  "act",         [Y,    Y,      N,      N,      Y,         N,       N]),
+    // The ISP's own infrastructure: technicians run it, support and read-only staff see it,
+    // billing and resellers do not.
+    ("routers",       "read",        [Y,    Y,      N,      Y,      Y,         N,       Y]),
+    ("routers",       "create",      [Y,    Y,      N,      N,      Y,         N,       N]),
+    ("routers",       "update",      [Y,    Y,      N,      N,      Y,         N,       N]),
+    ("routers",       "delete",      [Y,    Y,      N,      N,      Y,         N,       N]),
+    ("ip_pools",      "read",        [Y,    Y,      N,      Y,      Y,         N,       Y]),
+    ("ip_pools",      "create",      [Y,    Y,      N,      N,      Y,         N,       N]),
+    ("ip_pools",      "update",      [Y,    Y,      N,      N,      Y,         N,       N]),
+    ("ip_pools",      "delete",      [Y,    Y,      N,      N,      Y,         N,       N]),
 ];
 
 /// Resources the REST API does not serve, with where they are served instead: their rows
