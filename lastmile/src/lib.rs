@@ -3,7 +3,12 @@
 //! benchmark start the same servers through [`start`].
 #![forbid(unsafe_code)]
 
+mod radius;
 pub mod telemetry;
+
+pub use radius::{
+    RadiusConfigOptions, RadiusConfigWritten, freeradius_command, write_radius_config,
+};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -72,6 +77,10 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// How long released static IP addresses are quarantined.
     pub network: NetworkSettings,
+    /// What suspension does on the network (reject, or a walled garden).
+    pub services: lastmile_core::services::ServiceSettings,
+    /// How Disconnect and CoA requests reach routers.
+    pub nas: lastmile_core::provisioning::NasSettings,
     /// The time zone of daily scheduled tasks.
     pub time_zone: chrono_tz::Tz,
     /// Redis shared by the deployment's processes (rate limits, revocations), when set.
@@ -101,6 +110,8 @@ impl Default for Settings {
             workers: WorkerSettings::default(),
             webhooks: WebhookSettings::default(),
             network: NetworkSettings::default(),
+            services: Default::default(),
+            nas: Default::default(),
             time_zone: chrono_tz::Tz::UTC,
             redis_url: None,
             redis_prefix: "lastmile".into(),
@@ -172,6 +183,8 @@ fn core_config(settings: &Settings) -> CoreConfig {
     config.workers = settings.workers.clone();
     config.webhooks = settings.webhooks.clone();
     config.network = settings.network.clone();
+    config.services = settings.services.clone();
+    config.nas = settings.nas.clone();
     config.time_zone = settings.time_zone;
     config.revocations =
         settings

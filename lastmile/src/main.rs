@@ -46,6 +46,42 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// FreeRADIUS: the configuration that serves this database's subscribers.
+    #[command(subcommand)]
+    Radius(RadiusCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RadiusCommand {
+    /// Write a complete FreeRADIUS 3.2 configuration directory for the current database
+    /// (one client per router); run it with `freeradius -f -d DIR`. Rerun it and restart
+    /// FreeRADIUS after routers change: FreeRADIUS reads its clients only at start.
+    Config(RadiusConfigArgs),
+}
+
+#[derive(Debug, Args)]
+struct RadiusConfigArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// The directory to write (created if missing, rewritten in place).
+    #[arg(long)]
+    dir: std::path::PathBuf,
+    /// The address FreeRADIUS listens on.
+    #[arg(long, default_value = "0.0.0.0")]
+    listen: std::net::IpAddr,
+    /// The authentication port.
+    #[arg(long, default_value_t = 1812)]
+    auth_port: u16,
+    /// The accounting port.
+    #[arg(long, default_value_t = 1813)]
+    acct_port: u16,
+    /// Also accept requests from 127.0.0.1 with this secret (for radclient tests on the
+    /// server itself).
+    #[arg(long)]
+    local_secret: Option<String>,
+    /// Requests handled at once (and SQL connections FreeRADIUS opens).
+    #[arg(long, default_value_t = 4)]
+    threads: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -188,6 +224,21 @@ struct ServerArgs {
     /// hours (0: at once).
     #[arg(long, env = "LASTMILE_IP_QUARANTINE_HOURS", default_value_t = 24)]
     ip_quarantine_hours: u64,
+    /// What a suspended service gets from RADIUS: `reject` (Auth-Type := Reject), or
+    /// `walled-garden` (the login works, into the group `walled-garden`, which sets the
+    /// address list and/or pool below, for the NAS to redirect to a payment page).
+    #[arg(long, env = "LASTMILE_SUSPENDED_MODE", default_value = "reject", value_parser = ["reject", "walled-garden"])]
+    suspended_mode: String,
+    /// The walled garden's `Mikrotik-Address-List`.
+    #[arg(long, env = "LASTMILE_WALLED_GARDEN_ADDRESS_LIST")]
+    walled_garden_address_list: Option<String>,
+    /// The walled garden's `Framed-Pool`.
+    #[arg(long, env = "LASTMILE_WALLED_GARDEN_POOL")]
+    walled_garden_pool: Option<String>,
+    /// How long a Disconnect or CoA request waits for a router's answer, in milliseconds
+    /// (each attempt retransmits twice before the job backs off).
+    #[arg(long, env = "LASTMILE_NAS_TIMEOUT_MS", default_value_t = 3000)]
+    nas_timeout_ms: u64,
 }
 
 #[derive(Debug, Args)]
@@ -218,6 +269,36 @@ struct CreateKeyArgs {
 }
 
 impl ServerArgs {
+    /// What suspension does on the network.
+    fn service_settings(&self) -> anyhow::Result<lastmile_core::services::ServiceSettings> {
+        use lastmile_core::services::{ServiceSettings, SuspendedMode};
+        let text = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let suspended = match self.suspended_mode.as_str() {
+            "walled-garden" => {
+                let address_list = text(&self.walled_garden_address_list);
+                let pool = text(&self.walled_garden_pool);
+                anyhow::ensure!(
+                    address_list.is_some() || pool.is_some(),
+                    "--suspended-mode walled-garden needs --walled-garden-address-list or \
+                     --walled-garden-pool (what tells the NAS to redirect the subscriber)"
+                );
+                SuspendedMode::WalledGarden { address_list, pool }
+            }
+            _ => SuspendedMode::Reject,
+        };
+        anyhow::ensure!(
+            (10..=60_000).contains(&self.nas_timeout_ms),
+            "--nas-timeout-ms must be between 10 and 60000"
+        );
+        Ok(ServiceSettings { suspended })
+    }
+
     fn settings(&self) -> anyhow::Result<Settings> {
         let currency = self.currency.trim().to_ascii_uppercase();
         anyhow::ensure!(
@@ -314,6 +395,11 @@ impl ServerArgs {
             network: NetworkSettings {
                 ip_quarantine: std::time::Duration::from_secs(self.ip_quarantine_hours * 3600),
             },
+            services: self.service_settings()?,
+            nas: lastmile_core::provisioning::NasSettings {
+                timeout: std::time::Duration::from_millis(self.nas_timeout_ms),
+                ..Default::default()
+            },
             time_zone,
             redis_url: self.redis_url.clone().filter(|u| !u.trim().is_empty()),
             redis_prefix: self.redis_prefix.clone(),
@@ -373,6 +459,7 @@ async fn main() -> ExitCode {
         Some(Command::Edge(args)) => run(Role::Edge, &args).await,
         Some(Command::Migrate(args)) => lastmile::migrate(&args.database_url).await,
         Some(Command::Keys(KeysCommand::Create(args))) => create_key(args).await,
+        Some(Command::Radius(RadiusCommand::Config(args))) => radius_config(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -477,5 +564,34 @@ async fn create_key(args: CreateKeyArgs) -> anyhow::Result<()> {
     let (_, key) = keys.create(new).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     db.close().await;
     println!("{key}");
+    Ok(())
+}
+
+async fn radius_config(args: RadiusConfigArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (1..=64).contains(&args.threads),
+        "--threads must be between 1 and 64"
+    );
+    let options = lastmile::RadiusConfigOptions {
+        dir: args.dir,
+        listen: args.listen,
+        auth_port: args.auth_port,
+        acct_port: args.acct_port,
+        local_secret: args.local_secret.filter(|s| !s.is_empty()),
+        threads: args.threads,
+    };
+    let written = lastmile::write_radius_config(&args.database.database_url, &options).await?;
+    println!(
+        "Wrote {} ({} router client{}{}). Run: {}",
+        written.dir.display(),
+        written.routers,
+        if written.routers == 1 { "" } else { "s" },
+        if written.local_client {
+            ", plus 127.0.0.1"
+        } else {
+            ""
+        },
+        lastmile::freeradius_command(&written.dir)
+    );
     Ok(())
 }

@@ -10,6 +10,7 @@
 
 mod clock;
 mod macros;
+pub mod radius;
 
 pub use clock::TestClock;
 

@@ -334,6 +334,14 @@ impl Services {
         errors.into_result()?;
         let action = action.ok_or_else(|| anyhow::anyhow!("validated action missing"))?;
         let reason = Some(reason).filter(|r| !r.is_empty());
+        if matches!(action, ServiceAction::Activate | ServiceAction::Unsuspend)
+            && current.status.after(action).is_ok()
+            && customer_suspended(tx, current.customer_id).await?
+        {
+            return Err(Error::Conflict(
+                "The customer is suspended; activate the customer first.".into(),
+            ));
+        }
         self.act_as(tx, Actor::Caller(context), &current, action, reason, false)
             .await
     }
@@ -460,15 +468,21 @@ impl Services {
             let mut tx = self.db.begin().await?;
             let current = found(&mut tx.conn(), id).await?;
             if current.status == ServiceStatus::PendingActivation {
-                self.act_as(
-                    &mut tx,
-                    Actor::System,
-                    &current,
-                    ServiceAction::Activate,
-                    None,
-                    false,
-                )
-                .await?;
+                if customer_suspended(&mut tx, current.customer_id).await? {
+                    // Its time came while the customer is suspended: it starts suspended
+                    // with the customer, and the customer's activation restores it.
+                    self.suspend_pending(&mut tx, &current).await?;
+                } else {
+                    self.act_as(
+                        &mut tx,
+                        Actor::System,
+                        &current,
+                        ServiceAction::Activate,
+                        None,
+                        false,
+                    )
+                    .await?;
+                }
                 tx.commit().await?;
                 done += 1;
             }
@@ -484,6 +498,31 @@ impl Services {
             }
         }
         Ok(done)
+    }
+
+    /// A pending service whose activation came while its customer is suspended.
+    async fn suspend_pending(&self, tx: &mut Tx, current: &Service) -> Result<()> {
+        let now = self.clock.now();
+        store::set_status(
+            &mut tx.conn(),
+            current.id,
+            ServiceStatus::Suspended,
+            Some("The customer is suspended."),
+            true,
+            now,
+        )
+        .await?;
+        let updated = found(&mut tx.conn(), current.id).await?;
+        radius::sync(&mut tx.conn(), &updated, None, &self.settings).await?;
+        let change = Change::updated(
+            "service.suspended".into(),
+            "service",
+            current.id,
+            &audit_view(current),
+            &audit_view(&updated),
+        )
+        .publish(subject(&updated));
+        audit::record_system(&mut tx.conn(), change, now).await
     }
 
     pub(super) async fn find(&self, tx: &mut Tx, actor: Actor<'_>, id: i64) -> Result<Service> {
@@ -516,6 +555,13 @@ pub(super) async fn found(conn: &mut Conn<'_>, id: i64) -> Result<Service> {
     store::find(conn, id, None)
         .await?
         .ok_or(Error::NotFound("Service"))
+}
+
+/// Whether customer `id` is suspended (read in the transaction, locked on PostgreSQL).
+async fn customer_suspended(tx: &mut Tx, id: i64) -> Result<bool> {
+    Ok(store::owner(&mut tx.conn(), id)
+        .await?
+        .is_some_and(|owner| owner.status == "suspended"))
 }
 
 /// The failures that need stored data: the plan, the router, the username.
