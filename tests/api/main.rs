@@ -23,6 +23,7 @@ mod login;
 mod metrics;
 mod overload;
 mod paging;
+mod plans;
 mod rate_limits;
 mod resellers;
 mod roles;

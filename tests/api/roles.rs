@@ -103,6 +103,7 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "jobs": ["read", "act"],
             "events": ["read"],
             "webhooks": all,
+            "plans": manage,
         })
     );
     assert_eq!(
@@ -113,6 +114,7 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "user_groups": ["read"],
             "api_keys": own_keys,
             "roles": ["read"],
+            "plans": ["read"],
         })
     );
     assert_eq!(
@@ -123,6 +125,7 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "roles": ["read"],
             "events": ["read"],
             "webhooks": all,
+            "plans": ["read"],
         })
     );
     assert_eq!(
@@ -134,6 +137,7 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "user_groups": ["read"],
             "api_keys": ["read"],
             "roles": ["read"],
+            "plans": ["read"],
         })
     );
     // Only admin and manager read the audit log.

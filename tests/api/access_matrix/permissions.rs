@@ -58,6 +58,10 @@ pub(super) const PERMISSIONS: &[(&str, &str, [bool; 7])] = &[
     ("webhooks",      "update",      [Y,    Y,      N,      N,      N,         Y,       N]),
     ("webhooks",      "delete",      [Y,    Y,      N,      N,      N,         Y,       N]),
     ("webhooks",      "act",         [Y,    Y,      N,      N,      N,         Y,       N]),
+    ("plans",         "read",        [Y,    Y,      N,      Y,      Y,         Y,       Y]),
+    ("plans",         "create",      [Y,    Y,      N,      N,      N,         N,       N]),
+    ("plans",         "update",      [Y,    Y,      N,      N,      N,         N,       N]),
+    ("plans",         "delete",      [Y,    Y,      N,      N,      N,         N,       N]),
 ];
 
 /// Resources the REST API does not serve, with where they are served instead: their rows
