@@ -129,7 +129,8 @@ async fn discovery_links_start_at_the_host_the_client_used() {
             "webhooks": "http://edge.test/api/v1/webhooks",
             "plans": "http://edge.test/api/v1/plans",
             "packages": "http://edge.test/api/v1/packages",
-            "products": "http://edge.test/api/v1/products"}}})
+            "products": "http://edge.test/api/v1/products",
+            "pricing": "http://edge.test/api/v1/products/pricing"}}})
     );
 }
 

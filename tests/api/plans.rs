@@ -100,7 +100,7 @@ async fn a_plan_with_every_field_reads_back_as_written(app: TestApp) {
         "monthly_fee": 49.99, "activation_fee": 15, "currency": "eur",
         "billing_period_months": 3, "tax_class": "standard", "ip_pool_id": pool,
         "radius_attributes": [
-            {"attribute": "session-timeout", "op": ":=", "value": 86400},
+            {"attribute": "session-timeout", "op": ":=", "value": " 86400 "},
             {"attribute": "Mikrotik-Address-List", "op": "+=", "value": "residential"}],
         "status": "active"
     });
@@ -514,6 +514,12 @@ async fn the_price_list_shows_the_active_plans_by_name(app: TestApp) {
         ]
     );
     assert_eq!(pricing[1]["id"], home["id"]);
+    assert_eq!(
+        answer["meta"],
+        json!({"current_page": 1, "per_page": 25, "total": 2, "last_page": 1})
+    );
+    let (_, second) = app.get("/api/v1/products/pricing?per_page=1&page=2").await;
+    assert_eq!(second["data"]["pricing"][0]["name"], json!("Home 10"));
     app.stop().await;
 }
 

@@ -4,7 +4,7 @@
 //! beyond it.
 
 use crate::envelope::FieldErrors;
-use crate::json_input::{Field, Fields, label, number_text, saturate_i32};
+use crate::json_input::{Field, Fields, label, saturate_i32};
 use crate::resource::enum_number;
 use crate::resource::fields::{Changes, FieldSpec, Kind, Rule, Text};
 use lastmile_proto::RestName;
@@ -254,11 +254,7 @@ fn read_attributes(fields: &Fields<'_>, out: &mut Changes<PlanInput>, errors: &m
             let attribute = Fields::nested(object, &path);
             let name = attribute.string("attribute", errors).value();
             let op = attribute.string("op", errors).value();
-            // A number is a value as good as its text (`"value": 3600`).
-            let value = match attribute.raw("value") {
-                Some(Value::Number(n)) => Some(number_text(n)),
-                _ => attribute.string("value", errors).value(),
-            };
+            let value = attribute.string("value", errors).value();
             Some(RadiusAttribute {
                 attribute: name.unwrap_or_default(),
                 op: op.map_or(0, |op| {
@@ -344,11 +340,7 @@ fn attributes_schema() -> RefOr<Schema> {
         .property(
             "value",
             ObjectBuilder::new()
-                .schema_type(
-                    [Type::String, Type::Number]
-                        .into_iter()
-                        .collect::<SchemaType>(),
-                )
+                .schema_type(Type::String)
                 .pattern(Some(
                     r"^\s*[^\x00-\x1f\x7f-\x9f\s]([^\x00-\x1f\x7f-\x9f]{0,251}[^\x00-\x1f\x7f-\x9f\s])?\s*$",
                 ))
