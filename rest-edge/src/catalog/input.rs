@@ -71,7 +71,7 @@ pub(crate) const FIELDS: &[FieldSpec<PlanInput>] = &[
         Kind::Decimal(|p, v| p.speed_download_mbps = text(v)),
         false,
         true,
-        Rule::above(0, SPEED_MAX),
+        Rule::above(0, SPEED_MAX).places(3),
         "Download speed in Mbit/s, at most 3 decimal places (kbit/s precision).",
     ),
     field(
@@ -79,7 +79,7 @@ pub(crate) const FIELDS: &[FieldSpec<PlanInput>] = &[
         Kind::Decimal(|p, v| p.speed_upload_mbps = text(v)),
         false,
         true,
-        Rule::above(0, SPEED_MAX),
+        Rule::above(0, SPEED_MAX).places(3),
         "Upload speed in Mbit/s, at most 3 decimal places (kbit/s precision).",
     ),
     field(
@@ -98,7 +98,7 @@ pub(crate) const FIELDS: &[FieldSpec<PlanInput>] = &[
         Kind::Decimal(|p, v| p.data_limit_gb = text(v)),
         true,
         false,
-        Rule::above(0, 10_000_000),
+        Rule::above(0, 10_000_000).places(3),
         "Data allowance per billing period in GB (1 GB = 1000 MB), at most 3 decimal \
          places; null is unlimited. Required when `cap_policy` is not `none`.",
     ),
@@ -117,7 +117,7 @@ pub(crate) const FIELDS: &[FieldSpec<PlanInput>] = &[
         Kind::Decimal(|p, v| p.throttle_download_mbps = text(v)),
         true,
         false,
-        Rule::above(0, SPEED_MAX),
+        Rule::above(0, SPEED_MAX).places(3),
         "Download once throttled, Mbit/s, below `speed_download_mbps`; required when \
          `cap_policy` is `throttle`, refused otherwise.",
     ),
@@ -126,7 +126,7 @@ pub(crate) const FIELDS: &[FieldSpec<PlanInput>] = &[
         Kind::Decimal(|p, v| p.throttle_upload_mbps = text(v)),
         true,
         false,
-        Rule::above(0, SPEED_MAX),
+        Rule::above(0, SPEED_MAX).places(3),
         "Upload once throttled, Mbit/s, below `speed_upload_mbps`; required when \
          `cap_policy` is `throttle`, refused otherwise.",
     ),
@@ -273,6 +273,7 @@ fn nullable(base: Type) -> SchemaType {
 fn decimal_schema(description: &str, maximum: i64) -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::Number)
+        .multiple_of(Some(0.001))
         .exclusive_minimum(Some(0))
         .maximum(Some(maximum))
         .description(Some(description))
