@@ -1,12 +1,17 @@
 """Schemathesis hooks for .ci/schemathesis.
 
-The OpenAPI document states every rule a request alone decides, but for one kind no JSON
-Schema can express: an address that must lie inside a network another field gives (an IP
-pool's gateway and excluded addresses). Other 422s depend on what is stored, on who asks or
-on the clock, which no schema can state either; a schema-valid request answered with one of
-those is correct. This hook drops a "schema-valid request rejected"
-failure only when the answer is a 422 whose every error is one of them, recognised by its
-body. Every other 422 (and every other failure) stays a failure.
+The OpenAPI document states every rule a request alone decides. A few 422s depend on what
+is stored, on who asks or on the clock, which no schema can state; a schema-valid request
+answered with one of those is correct. So are the rules between fields no JSON Schema can
+express: an address that must lie inside a network another field gives (an IP pool's
+gateway and excluded addresses), and a plan's comparisons between two numbers of the body
+(a burst above the speed, a throttle below it, or the stored plan's on an update), a field
+required by another's value when it is a decimal, the decimal places a binary
+floating-point number cannot be constrained to (`multipleOf` is inexact for them, and a
+fee's places depend on its currency), and the RADIUS dictionary the server has installed.
+This hook drops a "schema-valid request rejected" failure only when the answer is a 422
+whose every error is one of them, recognised by its body. Every other 422 (and every other
+failure) stays a failure.
 
 Two kinds of "schema-violating request accepted" are the tool's own mistakes and are
 dropped too. A rule between fields ("when role is reseller, partner_id must be given") is an
@@ -32,7 +37,7 @@ STORED = {
         "A customer with this email address already exists.",
         "The email has already been taken.",
     },
-    "name": {"The name has already been taken."},
+    "name": {"The name has already been taken.", "A plan with this name already exists."},
     # a reference to a row that does not exist
     "partner_id": {
         "The selected partner id is invalid.",
@@ -43,6 +48,7 @@ STORED = {
     "router_id": {"The selected router id is invalid."},
     # a router's address another router has
     "ip_address": {"A router with this IP address already exists."},
+    "ip_pool_id": {"The selected ip pool id is invalid."},
     "organization_ids": {"The selected organization ids is invalid."},
     # who asks: only a partner's staff hold reseller keys
     "role": {"Only a partner's staff can create reseller keys."},
@@ -77,6 +83,33 @@ def _known(field, message):
     if message in STORED.get(field, ()):
         return True
     return any(re.fullmatch(p, message) for p in PATTERNS.get(field, ()))
+
+
+# A plan's rules JSON Schema cannot state (see above), as (field pattern, message pattern).
+_DECIMALS = r"The [a-z0-9 ]+ (may not have more than \d+ decimal places|must be a whole number)\."
+PLAN_RULES = [
+    (r"speed_(download|upload)_mbps|burst\.[a-z_]+_mbps|throttle_(download|upload)_mbps"
+     r"|data_limit_gb|monthly_fee|activation_fee", _DECIMALS),
+    (r"burst\.(download|upload)_mbps",
+     r"The burst (download|upload) mbps must be greater than the speed \1 mbps\."),
+    (r"burst\.threshold_(download|upload)_mbps",
+     r"The burst threshold (download|upload) mbps must be less than the speed \1 mbps\."),
+    (r"throttle_(download|upload)_mbps",
+     r"The throttle (download|upload) mbps (must be less than the speed \1 mbps"
+     r"|field is required when cap policy is throttle"
+     r"|field is prohibited unless cap policy is throttle)\."),
+    (r"data_limit_gb", r"The data limit gb field is required when cap policy is (throttle|suspend)\."),
+    (r"radius_attributes\.\d+\.attribute",
+     r'The attribute "[^"]*" is not in the RADIUS dictionary\.'),
+]
+
+
+def plan_rule(field, message):
+    """Whether `message` on `field` is one of a plan's rules no schema can state."""
+    return any(
+        re.fullmatch(fields, field) and re.fullmatch(pattern, message)
+        for fields, pattern in PLAN_RULES
+    )
 
 
 # Rules between fields, as the document states them: (field, value, then).
@@ -119,7 +152,7 @@ def depends_on_stored_data(body):
     if body.get("code") != "VALIDATION_ERROR" or not isinstance(errors, dict) or not errors:
         return False
     for field, messages in errors.items():
-        if not messages or any(not _known(field, m) for m in messages):
+        if not messages or any(not _known(field, m) and not plan_rule(field, m) for m in messages):
             return False
     return True
 

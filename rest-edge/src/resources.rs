@@ -3,7 +3,7 @@
 //! resource is one file declaring it (see `directory/organizations.rs`) and one line here.
 
 use crate::audit::{self, AuditLog};
-use crate::catalog::{self, Packages, Plans, Products};
+use crate::catalog::{Packages, Plans, Pricing, Products};
 use crate::customers::{Clients, Customers};
 use crate::directory::{organizations::Organizations, partners::Partners, user_groups::UserGroups};
 use crate::identity::{self, ApiClients, ApiKeys, Users};
@@ -65,11 +65,7 @@ pub(crate) fn all() -> Vec<Entry> {
         Mount::<Plans>::crud().entry(),
         Mount::<Packages>::crud().entry(),
         Mount::<Products>::crud().entry(),
-        Entry {
-            routes: catalog::pricing_routes(),
-            doc: catalog::PricingDoc::openapi(),
-            links: Vec::new(),
-        },
+        Mount::<Pricing>::new().list().entry(),
         Mount::<Services>::new()
             .list()
             .get()

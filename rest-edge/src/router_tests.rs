@@ -133,6 +133,7 @@ async fn discovery_links_start_at_the_host_the_client_used() {
             "plans": "http://edge.test/api/v1/plans",
             "packages": "http://edge.test/api/v1/packages",
             "products": "http://edge.test/api/v1/products",
+            "pricing": "http://edge.test/api/v1/products/pricing",
             "services": "http://edge.test/api/v1/services",
             "subscriptions": "http://edge.test/api/v1/subscriptions",
             "subscribers": "http://edge.test/api/v1/subscribers",

@@ -142,6 +142,7 @@ fn endpoints() -> Vec<Endpoint> {
     .chain(durable_work_endpoints())
     .chain(service_endpoints())
     .chain(network::endpoints())
+    .chain(catalog_endpoints())
     // The customers again at the clients alias: the same permissions.
     .chain(CUSTOMER_ALIAS.iter().map(|&(method, path, operation)| {
         let body = (method != "GET" && method != "DELETE").then(|| json!({"first_name": "X"}));
@@ -366,9 +367,48 @@ async fn create_service(app: &TestApp, customer: i64, plan: i64) -> (i64, String
     )
 }
 
-async fn create_plan(app: &TestApp) -> i64 {
-    let body = json!({"name": "Matrix plan", "speed_download_mbps": 10, "speed_upload_mbps": 2,
-        "monthly_fee": 10, "billing_period_months": 1});
+/// The plans at each of their paths, and the price list. A plan body with a speed of 0
+/// breaks the core's rule, so an allowed write is a 422 and changes nothing.
+fn catalog_endpoints() -> Vec<Endpoint> {
+    let body = || Some(json!({"name": "Matrix plan", "speed_download_mbps": 0}));
+    let mut endpoints = vec![Endpoint {
+        method: "GET",
+        path: "/api/v1/products/pricing",
+        resource: "plans",
+        operation: "read",
+        body: None,
+    }];
+    for (collection, item) in CATALOG {
+        let e = |method, path, operation, body: Option<Value>| Endpoint {
+            method,
+            path,
+            resource: "plans",
+            operation,
+            body,
+        };
+        endpoints.extend([
+            e("GET", collection, "read", None),
+            e("POST", collection, "create", body()),
+            e("GET", item, "read", None),
+            e("PUT", item, "update", body()),
+            e("PATCH", item, "update", body()),
+            e("DELETE", item, "delete", None),
+        ]);
+    }
+    endpoints
+}
+
+/// The plans' paths: collection and item.
+const CATALOG: [(&str, &str); 3] = [
+    ("/api/v1/plans", "/api/v1/plans/{id}"),
+    ("/api/v1/packages", "/api/v1/packages/{id}"),
+    ("/api/v1/products", "/api/v1/products/{id}"),
+];
+
+/// Creates a plan as the admin; returns its id.
+async fn create_plan(app: &TestApp, name: &str) -> i64 {
+    let body = json!({"name": name, "speed_download_mbps": 10, "speed_upload_mbps": 2,
+                      "monthly_fee": 20});
     let (status, created) = app.post("/api/v1/plans", &body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     created["data"]["plan"]["id"].as_i64().unwrap()
@@ -613,6 +653,7 @@ async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) 
     // someone else's key, which does not exist for them.
     shared_entries.insert("api_keys", app.key(Role::Support, None, None).await.0);
     shared_entries.insert("api_clients", create_api_client(&app).await);
+    shared_entries.insert("plans", create_plan(&app, "Matrix plan target").await);
     shared_entries.insert("jobs", insert_dead_job(&app).await);
     shared_entries.insert("routers", network::create_router(&app, 0).await);
     shared_entries.insert("ip_pools", network::create_pool(&app, 0).await);
@@ -622,7 +663,7 @@ async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) 
     let webhook = create_webhook(&app, &ours_reseller).await;
     shared_entries.insert("webhooks", webhook);
     let delivery = test_delivery(&app, webhook).await;
-    let plan = create_plan(&app).await;
+    let plan = shared_entries["plans"];
     let (service, login) = create_service(&app, shared, plan).await;
     shared_entries.insert("services", service);
     shared_entries.insert("provisioning", insert_provisioning_job(&app).await);
@@ -647,6 +688,7 @@ async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) 
                 ("ip_pools", true) => {
                     network::create_pool(&app, fresh_network.next().unwrap()).await
                 }
+                ("plans", true) => create_plan(&app, &fresh_names.next().unwrap()).await,
                 (resource, true) => {
                     create_entry(&app, resource, &fresh_names.next().unwrap()).await
                 }

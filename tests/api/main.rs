@@ -25,6 +25,7 @@ mod metrics;
 mod overload;
 mod paging;
 mod radius;
+mod plans;
 mod rate_limits;
 mod resellers;
 mod roles;

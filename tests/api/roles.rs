@@ -105,6 +105,7 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "webhooks": all,
             "routers": manage,
             "ip_pools": manage,
+            "plans": manage,
         })
     );
     assert_eq!(
@@ -117,6 +118,7 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "roles": ["read"],
             "routers": ["read"],
             "ip_pools": ["read"],
+            "plans": ["read"],
         })
     );
     assert_eq!(
@@ -127,6 +129,7 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "roles": ["read"],
             "events": ["read"],
             "webhooks": all,
+            "plans": ["read"],
         })
     );
     assert_eq!(
@@ -140,6 +143,7 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "roles": ["read"],
             "routers": ["read"],
             "ip_pools": ["read"],
+            "plans": ["read"],
         })
     );
     // Only admin and manager read the audit log.

@@ -26,7 +26,6 @@ pub const DOMAIN: Domain = Domain {
             rule("ListPlans", Resource::Plans, Operation::Read),
             rule("UpdatePlan", Resource::Plans, Operation::Update),
             rule("DeletePlan", Resource::Plans, Operation::Delete),
-            rule("ListPlanPrices", Resource::Plans, Operation::Read),
         ],
     },
     serve,
@@ -151,15 +150,5 @@ impl PlanService for PlanGrpc {
             Ok(pb::DeletePlanResponse {})
         };
         self.writes.run(request, read, change).await
-    }
-
-    async fn list_plan_prices(
-        &self,
-        _request: Request<pb::ListPlanPricesRequest>,
-    ) -> Result<Response<pb::ListPlanPricesResponse>, Status> {
-        let plans = self.plans.prices().await?;
-        Ok(Response::new(pb::ListPlanPricesResponse {
-            plans: plans.into_iter().map(Into::into).collect(),
-        }))
     }
 }

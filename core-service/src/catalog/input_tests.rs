@@ -1,4 +1,5 @@
 use super::*;
+use crate::catalog::{Burst, RadiusAttribute, Throttle};
 
 fn text(value: &str) -> Option<String> {
     Some(value.to_owned())

@@ -11,6 +11,7 @@ mod convert;
 pub mod grpc;
 pub mod input;
 pub mod radius;
+mod rules;
 pub mod service;
 mod store;
 

@@ -120,11 +120,6 @@ impl Plans {
         })
     }
 
-    /// Every active plan, by name (the price list).
-    pub async fn prices(&self) -> Result<Vec<Plan>> {
-        store::active(&mut self.db.conn()).await
-    }
-
     /// Changes the fields of plan `id` that `paths` name, and its RADIUS group, inside
     /// `tx`. An unknown path is a validation error on `update_mask`; no path at all
     /// changes nothing.

@@ -313,17 +313,6 @@ pub(super) async fn list(conn: &mut Conn<'_>, query: &PlanQuery) -> Result<(Vec<
     Ok((plans, total))
 }
 
-/// Every live active plan, by name.
-pub(super) async fn active(conn: &mut Conn<'_>) -> Result<Vec<Plan>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM plans WHERE deleted_at IS NULL AND status = 'active' \
-         ORDER BY lower(name), id"
-    );
-    let rows: Vec<PlanRow> = on_conn!(conn, c => sqlx::query_as(AssertSqlSafe(sql))
-        .fetch_all(c).await)?;
-    rows.into_iter().map(Plan::try_from).collect()
-}
-
 /// Every live plan (archived ones too: their services still use their group).
 pub(super) async fn live(conn: &mut Conn<'_>) -> Result<Vec<Plan>> {
     let sql = format!("SELECT {COLUMNS} FROM plans WHERE deleted_at IS NULL ORDER BY id");

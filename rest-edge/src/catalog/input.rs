@@ -4,7 +4,7 @@
 //! beyond it.
 
 use crate::envelope::FieldErrors;
-use crate::json_input::{Field, Fields, label, number_text, saturate_i32};
+use crate::json_input::{Field, Fields, label, saturate_i32};
 use crate::resource::enum_number;
 use crate::resource::fields::{Changes, FieldSpec, Kind, Rule, Text};
 use lastmile_proto::RestName;
@@ -71,7 +71,7 @@ pub(crate) const FIELDS: &[FieldSpec<PlanInput>] = &[
         Kind::Decimal(|p, v| p.speed_download_mbps = text(v)),
         false,
         true,
-        Rule::above(0, SPEED_MAX),
+        Rule::above(0, SPEED_MAX).places(3),
         "Download speed in Mbit/s, at most 3 decimal places (kbit/s precision).",
     ),
     field(
@@ -79,7 +79,7 @@ pub(crate) const FIELDS: &[FieldSpec<PlanInput>] = &[
         Kind::Decimal(|p, v| p.speed_upload_mbps = text(v)),
         false,
         true,
-        Rule::above(0, SPEED_MAX),
+        Rule::above(0, SPEED_MAX).places(3),
         "Upload speed in Mbit/s, at most 3 decimal places (kbit/s precision).",
     ),
     field(
@@ -98,7 +98,7 @@ pub(crate) const FIELDS: &[FieldSpec<PlanInput>] = &[
         Kind::Decimal(|p, v| p.data_limit_gb = text(v)),
         true,
         false,
-        Rule::above(0, 10_000_000),
+        Rule::above(0, 10_000_000).places(3),
         "Data allowance per billing period in GB (1 GB = 1000 MB), at most 3 decimal \
          places; null is unlimited. Required when `cap_policy` is not `none`.",
     ),
@@ -117,7 +117,7 @@ pub(crate) const FIELDS: &[FieldSpec<PlanInput>] = &[
         Kind::Decimal(|p, v| p.throttle_download_mbps = text(v)),
         true,
         false,
-        Rule::above(0, SPEED_MAX),
+        Rule::above(0, SPEED_MAX).places(3),
         "Download once throttled, Mbit/s, below `speed_download_mbps`; required when \
          `cap_policy` is `throttle`, refused otherwise.",
     ),
@@ -126,7 +126,7 @@ pub(crate) const FIELDS: &[FieldSpec<PlanInput>] = &[
         Kind::Decimal(|p, v| p.throttle_upload_mbps = text(v)),
         true,
         false,
-        Rule::above(0, SPEED_MAX),
+        Rule::above(0, SPEED_MAX).places(3),
         "Upload once throttled, Mbit/s, below `speed_upload_mbps`; required when \
          `cap_policy` is `throttle`, refused otherwise.",
     ),
@@ -254,11 +254,7 @@ fn read_attributes(fields: &Fields<'_>, out: &mut Changes<PlanInput>, errors: &m
             let attribute = Fields::nested(object, &path);
             let name = attribute.string("attribute", errors).value();
             let op = attribute.string("op", errors).value();
-            // A number is a value as good as its text (`"value": 3600`).
-            let value = match attribute.raw("value") {
-                Some(Value::Number(n)) => Some(number_text(n)),
-                _ => attribute.string("value", errors).value(),
-            };
+            let value = attribute.string("value", errors).value();
             Some(RadiusAttribute {
                 attribute: name.unwrap_or_default(),
                 op: op.map_or(0, |op| {
@@ -277,6 +273,7 @@ fn nullable(base: Type) -> SchemaType {
 fn decimal_schema(description: &str, maximum: i64) -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::Number)
+        .multiple_of(Some(0.001))
         .exclusive_minimum(Some(0))
         .maximum(Some(maximum))
         .description(Some(description))
@@ -344,11 +341,7 @@ fn attributes_schema() -> RefOr<Schema> {
         .property(
             "value",
             ObjectBuilder::new()
-                .schema_type(
-                    [Type::String, Type::Number]
-                        .into_iter()
-                        .collect::<SchemaType>(),
-                )
+                .schema_type(Type::String)
                 .pattern(Some(
                     r"^\s*[^\x00-\x1f\x7f-\x9f\s]([^\x00-\x1f\x7f-\x9f]{0,251}[^\x00-\x1f\x7f-\x9f\s])?\s*$",
                 ))

@@ -16,7 +16,7 @@ fn numbers_reach_the_core_as_the_decimals_written() {
         "data_limit_gb": null, "billing_period_months": 3,
         "burst": {"download_mbps": 20, "upload_mbps": 4.5, "threshold_download_mbps": 8,
                   "threshold_upload_mbps": 1.5, "time_seconds": 8},
-        "radius_attributes": [{"attribute": "Session-Timeout", "op": ":=", "value": 3600},
+        "radius_attributes": [{"attribute": "Session-Timeout", "op": ":=", "value": "3600"},
                               {"attribute": "Filter-Id", "op": "==", "value": "x"}],
         "cap_policy": "throttle", "status": "archived"
     }));
@@ -57,7 +57,8 @@ fn numbers_reach_the_core_as_the_decimals_written() {
 fn wrong_json_types_are_reported_on_their_fields() {
     let (_, errors) = changes(json!({
         "speed_download_mbps": "fast", "burst": {"download_mbps": "x", "time_seconds": 1.5},
-        "radius_attributes": ["Session-Timeout"], "monthly_fee": null
+        "radius_attributes": ["Session-Timeout", {"attribute": "Class", "op": "=", "value": 7}],
+        "monthly_fee": null
     }));
     assert_eq!(
         errors.fields(),
@@ -66,8 +67,13 @@ fn wrong_json_types_are_reported_on_their_fields() {
             "burst.download_mbps",
             "burst.time_seconds",
             "monthly_fee",
-            "radius_attributes.0"
+            "radius_attributes.0",
+            "radius_attributes.1.value"
         ]
+    );
+    assert_eq!(
+        errors.get("radius_attributes.1.value").unwrap(),
+        ["The radius attributes 1 value must be a string."]
     );
     assert_eq!(
         errors.get("speed_download_mbps").unwrap(),

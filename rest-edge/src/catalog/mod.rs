@@ -1,7 +1,7 @@
 //! `/api/v1/plans`: the catalog, declared on the resource layer; the same collection at
 //! `/api/v1/packages` and `/api/v1/products` (the names other ISP systems use), and
-//! `GET /api/v1/products/pricing`, the active plans' prices. No rule lives here; the core
-//! decides.
+//! `GET /api/v1/products/pricing`, the active plans' prices (a list of its own view over
+//! the same call). No rule lives here; the core decides.
 
 mod input;
 mod output;
@@ -10,27 +10,20 @@ pub(crate) use output::PlanJson;
 
 use crate::base_url::BaseUrl;
 use crate::core_channel::Channel;
-use crate::credentials::Caller;
-use crate::envelope::{ApiError, ErrorBody, Success};
+use crate::envelope::ApiError;
 use crate::resource::query::{sort_values, text_parameter};
 use crate::resource::{
     Alias, Answer, Body, Changes, Create, Delete, FieldSpec, Get, List, Names, QueryPairs,
     Resource, Update,
 };
-use crate::{AppState, ModuleRoutes};
-use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use lastmile_proto::RestName;
 use lastmile_proto::v1::plan_service_client::PlanServiceClient;
 use lastmile_proto::v1::{
-    CreatePlanRequest, DeletePlanRequest, GetPlanRequest, ListPlanPricesRequest, ListPlansRequest,
-    PageMeta, PageRequest, Plan, PlanInput, PlanStatus, UpdatePlanRequest,
+    CreatePlanRequest, DeletePlanRequest, GetPlanRequest, ListPlansRequest, PageMeta, PageRequest,
+    Plan, PlanInput, PlanStatus, UpdatePlanRequest,
 };
 use output::PriceJson;
-use serde::Serialize;
 use utoipa::openapi::path::Parameter;
-use utoipa::{OpenApi, ToSchema};
 
 /// The path of the plans, where every plan's `links.self` points.
 const PATH: &str = "/api/v1/plans";
@@ -201,55 +194,49 @@ pub(crate) type Packages = Alias<Plans, PackageNames>;
 /// `/api/v1/products`.
 pub(crate) type Products = Alias<Plans, ProductNames>;
 
-/// `data` of the price list.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct PricingData {
-    /// Every active plan's prices, by name.
-    pub pricing: Vec<PriceJson>,
+/// `GET /api/v1/products/pricing`: the active plans' prices, by name, a page at a time.
+pub(crate) struct Pricing;
+
+impl Resource for Pricing {
+    const PATH: &'static str = "/api/v1/products/pricing";
+    const SINGULAR: &'static str = "price";
+    const PLURAL: &'static str = "pricing";
+    const TITLE: &'static str = "Price";
+    const ABOUT: &'static str = "The active plans' prices, by name";
+    type Item = Plan;
+    type View = PriceJson;
+    type Key = i64;
+
+    fn key(segment: &str) -> Option<i64> {
+        crate::resource::query::path_id(segment)
+    }
+
+    fn view(plan: Plan, base: &BaseUrl) -> PriceJson {
+        PriceJson::from(PlanJson::new(plan, base))
+    }
 }
 
-/// The prices of every active plan, by name.
-#[utoipa::path(
-    get,
-    path = "/api/v1/products/pricing",
-    tag = "products",
-    operation_id = "list_product_pricing",
-    security(("api_key" = []), ("bearer" = []), ("auth_token" = [])),
-    responses(
-        (status = 200, description = "Every active plan's prices", body = Success<PricingData>),
-        (status = 401, description = "Missing or invalid credential", body = ErrorBody),
-        (status = 403, description = "Not allowed", body = ErrorBody),
-        (status = 429, description = "Too many requests", body = ErrorBody),
-        (status = 503, description = "The core is unavailable", body = ErrorBody),
-    )
-)]
-pub(crate) async fn pricing(
-    State(state): State<AppState>,
-    caller: Caller,
-    base: BaseUrl,
-) -> Result<Json<Success<PricingData>>, ApiError> {
-    let answer = client(state.core.clone())
-        .list_plan_prices(caller.request(ListPlanPricesRequest {})?)
-        .await?
-        .into_inner();
-    let pricing = answer
-        .plans
-        .into_iter()
-        .map(|plan| PriceJson::from(PlanJson::new(plan, &base)))
-        .collect();
-    Ok(Json(Success::new("OK", PricingData { pricing })))
-}
+impl List for Pricing {
+    type Request = ListPlansRequest;
 
-/// The price list's part of the OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(paths(pricing), components(schemas(PricingData, PriceJson)))]
-pub(crate) struct PricingDoc;
+    fn filters() -> Vec<Parameter> {
+        Vec::new()
+    }
 
-/// The price list's route.
-pub(crate) fn pricing_routes() -> ModuleRoutes {
-    ModuleRoutes {
-        protected: Router::new().route("/api/v1/products/pricing", get(pricing)),
-        public: Router::new(),
+    fn request(page: PageRequest, _: &QueryPairs) -> Result<ListPlansRequest, ApiError> {
+        Ok(ListPlansRequest {
+            page: Some(page),
+            search: String::new(),
+            status: PlanStatus::Active as i32,
+            sort: "name".to_owned(),
+        })
+    }
+
+    async fn call(
+        core: Channel,
+        request: tonic::Request<ListPlansRequest>,
+    ) -> Answer<(Vec<Plan>, Option<PageMeta>)> {
+        <Plans as List>::call(core, request).await
     }
 }
 

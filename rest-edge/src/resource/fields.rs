@@ -84,6 +84,8 @@ pub(crate) struct Rule {
     pub exclusive_minimum: bool,
     /// For an integer: the values it may take.
     pub integers: Option<&'static [i64]>,
+    /// For a decimal: the most decimal places it may have (`multipleOf` 10^-places).
+    pub places: Option<u32>,
 }
 
 /// The string rules of the core, each stated as a pattern that accepts what the core
@@ -185,6 +187,7 @@ impl Rule {
         items: None,
         exclusive_minimum: false,
         integers: None,
+        places: None,
     };
 
     /// An array of `min` to `max` strings, each one of `choices`.
@@ -218,6 +221,14 @@ impl Rule {
         Rule {
             exclusive_minimum: true,
             ..Rule::range(min, max)
+        }
+    }
+
+    /// The same rule, for a decimal of at most `places` decimal places.
+    pub(crate) const fn places(self, places: u32) -> Rule {
+        Rule {
+            places: Some(places),
+            ..self
         }
     }
 
@@ -473,6 +484,9 @@ fn field_schema<I>(spec: &FieldSpec<I>) -> RefOr<Schema> {
         .exclusive_minimum(exclusive_minimum)
         .maximum(rule.maximum)
         .pattern(rule.text.map(Text::pattern));
+    if let Some(places) = rule.places {
+        object = object.multiple_of(Some(10f64.powi(-(places as i32))));
+    }
     if let Some(values) = rule.integers {
         let mut values: Vec<Value> = values.iter().map(|v| Value::from(*v)).collect();
         if spec.nullable {

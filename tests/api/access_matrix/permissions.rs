@@ -75,6 +75,10 @@ pub(super) const PERMISSIONS: &[(&str, &str, [bool; 7])] = &[
     ("ip_pools",      "create",      [Y,    Y,      N,      N,      Y,         N,       N]),
     ("ip_pools",      "update",      [Y,    Y,      N,      N,      Y,         N,       N]),
     ("ip_pools",      "delete",      [Y,    Y,      N,      N,      Y,         N,       N]),
+    ("plans",         "read",        [Y,    Y,      N,      Y,      Y,         Y,       Y]),
+    ("plans",         "create",      [Y,    Y,      N,      N,      N,         N,       N]),
+    ("plans",         "update",      [Y,    Y,      N,      N,      N,         N,       N]),
+    ("plans",         "delete",      [Y,    Y,      N,      N,      N,         N,       N]),
 ];
 
 /// Resources the REST API does not serve, with where they are served instead: their rows
