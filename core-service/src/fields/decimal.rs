@@ -56,16 +56,17 @@ pub fn bounded(
     (min, unit_min): (i64, &str),
     (max, unit_max): (i64, &str),
 ) -> Result<i64, Messages> {
-    let value = scaled(text, digits).map_err(|error| vec![message(error, label, digits)])?;
-    if value < min {
-        return Err(vec![format!("The {label} must be at least {unit_min}.")]);
+    let below = || vec![format!("The {label} must be at least {unit_min}.")];
+    let above = || vec![format!("The {label} may not be greater than {unit_max}.")];
+    match scaled(text, digits) {
+        // Beyond 64 bits is beyond any bound.
+        Err(DecimalError::TooLarge) if text.trim_start().starts_with('-') => Err(below()),
+        Err(DecimalError::TooLarge) => Err(above()),
+        Err(error) => Err(vec![message(error, label, digits)]),
+        Ok(value) if value < min => Err(below()),
+        Ok(value) if value > max => Err(above()),
+        Ok(value) => Ok(value),
     }
-    if value > max {
-        return Err(vec![format!(
-            "The {label} may not be greater than {unit_max}."
-        )]);
-    }
-    Ok(value)
 }
 
 /// The message for a decimal that could not be read.
@@ -153,6 +154,12 @@ mod tests {
             speed("10.0001"),
             Err(vec![
                 "The speed download mbps may not have more than 3 decimal places.".to_owned()
+            ])
+        );
+        assert_eq!(
+            speed("99999999999999999999"),
+            Err(vec![
+                "The speed download mbps may not be greater than 100000.".to_owned()
             ])
         );
         assert_eq!(
