@@ -20,6 +20,7 @@ mod model;
 engine_tests!(
     a_subscriber_gets_the_plans_speed_and_is_cut_off_and_restored_on_the_next_request,
     a_suspended_subscribers_open_session_is_disconnected_at_its_router,
+    a_plan_speed_change_sends_its_online_sessions_the_new_rate,
 );
 
 mod silent {
@@ -236,6 +237,66 @@ async fn a_suspended_subscribers_open_session_is_disconnected_at_its_router(app:
     );
 }
 
+/// An open session of `user` at NAS 127.0.0.1, as FreeRADIUS records one.
+async fn open_session(app: &TestApp, user: &str, session: &str) {
+    let db = &app.core().db;
+    lastmile_core::on_conn!(&mut db.conn(), c => sqlx::query(
+        "INSERT INTO radacct (acctsessionid, acctuniqueid, username, nasipaddress) \
+         VALUES ($1, $2, $3, '127.0.0.1')")
+        .bind(session)
+        .bind(format!("unique-{session}"))
+        .bind(user)
+        .execute(c)
+        .await
+        .map(drop))
+    .expect("open session");
+}
+
+async fn a_plan_speed_change_sends_its_online_sessions_the_new_rate(app: TestApp) {
+    let nas = TestNas::bind(SECRET).await;
+    router(&app, &nas).await;
+    let plan = plan(&app, "Home 100", 100.0, 10.0).await;
+    let (customer_id, _) = customer(&app, "Online Olga", "+15550000204").await;
+    service(
+        &app,
+        customer_id,
+        json!({"plan_id": plan, "username": "olga"}),
+    )
+    .await;
+    open_session(&app, "olga", "sess-olga").await;
+
+    let (status, body) = app
+        .patch(
+            &format!("/api/v1/plans/{plan}"),
+            &json!({"speed_download_mbps": 200, "speed_upload_mbps": 20}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let request = nas
+        .receive(Duration::from_secs(30), Some(Code::CoaAck))
+        .await
+        .expect("a CoA-Request reaches the router");
+    assert_eq!(request.code, Code::CoaRequest);
+    assert_eq!(
+        request.vendor_string(lastmile_core::radius::vendor::MIKROTIK, 8),
+        Some("20M/200M")
+    );
+    let text = |k: u8| {
+        request
+            .attribute(k)
+            .and_then(|a| a.as_str())
+            .map(str::to_owned)
+    };
+    assert_eq!(text(kind::USER_NAME).as_deref(), Some("olga"));
+    assert_eq!(text(kind::ACCT_SESSION_ID).as_deref(), Some("sess-olga"));
+    let job = provisioning_job(&app, |job| job["status"] == json!("succeeded")).await;
+    assert_eq!(job["kind"], json!("radius.coa"));
+    assert!(
+        job["result"].as_str().unwrap().starts_with("CoA-ACK"),
+        "{job}"
+    );
+}
+
 async fn a_router_that_never_answers_leaves_the_job_retrying_then_dead(app: TestApp) {
     let nas = TestNas::bind(SECRET).await;
     router(&app, &nas).await;
@@ -247,15 +308,7 @@ async fn a_router_that_never_answers_leaves_the_job_retrying_then_dead(app: Test
         json!({"plan_id": plan, "username": "sue"}),
     )
     .await;
-    // An open session, as FreeRADIUS records one.
-    let db = &app.core().db;
-    lastmile_core::on_conn!(&mut db.conn(), c => sqlx::query(
-        "INSERT INTO radacct (acctsessionid, acctuniqueid, username, nasipaddress) \
-         VALUES ('sess-9', 'unique-9', 'sue', '127.0.0.1')")
-        .execute(c)
-        .await
-        .map(drop))
-    .expect("open session");
+    open_session(&app, "sue", "sess-9").await;
 
     act(&app, &format!("/api/v1/services/{}/suspend", sue["id"])).await;
     for attempt in 1..=6 {

@@ -130,8 +130,6 @@ impl PlanService for PlanGrpc {
             async |tx: &mut Tx,
                    context: &RequestContext,
                    (id, input, paths): (i64, PlanInput, Vec<String>)| {
-                // `rate_changed` is where online sessions get their new rate (CoA), once
-                // provisioning sends CoA: the update reports it, nothing acts on it yet.
                 let updated = self.plans.update(tx, context, id, &input, &paths).await?;
                 Ok(pb::UpdatePlanResponse {
                     plan: Some(updated.plan.into()),

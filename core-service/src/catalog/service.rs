@@ -159,6 +159,18 @@ impl Plans {
         .publish(subject(&plan));
         audit::record(&mut tx.conn(), context, change, now).await?;
         let rate_changed = radius::rate_limit(&current) != radius::rate_limit(&plan);
+        if rate_changed {
+            // Online sessions keep the rate their NAS granted until told: CoA jobs, in this
+            // transaction, so the new rate reaches them exactly when the change commits.
+            crate::provisioning::sessions::plan_rate_changed(
+                &mut tx.conn(),
+                plan.id,
+                &radius::rate_limit(&plan),
+                (plan.fields.download_kbps, plan.fields.upload_kbps),
+                now,
+            )
+            .await?;
+        }
         Ok(UpdatedPlan { plan, rate_changed })
     }
 

@@ -111,6 +111,64 @@ pub async fn after_change(
     Ok(())
 }
 
+/// After plan `plan_id`'s rate changed: a CoA job with the new rate for every open session
+/// of its active services (a service's own speed, where it has one, stays), inside the
+/// plan's transaction. Answers how many were enqueued.
+pub async fn plan_rate_changed(
+    conn: &mut Conn<'_>,
+    plan_id: i64,
+    plan_rate: &str,
+    (download_kbps, upload_kbps): (i64, i64),
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    type Row = (
+        i64,
+        String,
+        Option<i64>,
+        Option<i64>,
+        String,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = on_conn!(conn, c => sqlx::query_as(
+        "SELECT s.id, s.username, s.download_kbps, s.upload_kbps, r.acctsessionid, \
+         CAST(r.nasipaddress AS TEXT), CAST(r.framedipaddress AS TEXT) \
+         FROM services s JOIN radacct r ON r.username = s.username AND r.acctstoptime IS NULL \
+         WHERE s.plan_id = $1 AND s.status = 'active' AND s.deleted_at IS NULL \
+         ORDER BY r.radacctid")
+        .bind(plan_id)
+        .fetch_all(c)
+        .await)?;
+    let mut enqueued = 0;
+    for (service_id, username, down, up, session_id, nas, framed) in rows {
+        let Some(nas_ip) = nas.and_then(address) else {
+            continue;
+        };
+        let session = OpenSession {
+            session_id,
+            nas_ip,
+            framed_ip: framed.and_then(address),
+        };
+        let rate = if down.is_none() && up.is_none() {
+            plan_rate.to_owned()
+        } else {
+            speed_limit(down.unwrap_or(download_kbps), up.unwrap_or(upload_kbps))
+        };
+        enqueue_for(
+            conn,
+            COA_KIND,
+            service_id,
+            &username,
+            &session,
+            Some(rate),
+            now,
+        )
+        .await?;
+        enqueued += 1;
+    }
+    Ok(enqueued)
+}
+
 /// Enqueues one CoA or Disconnect job for `session`. Jobs of one login run in order, so a
 /// rate change never overtakes the disconnect that preceded it.
 pub async fn enqueue(
@@ -121,16 +179,37 @@ pub async fn enqueue(
     rate: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
+    enqueue_for(
+        conn,
+        kind,
+        service.id,
+        &service.username,
+        session,
+        rate,
+        now,
+    )
+    .await
+}
+
+async fn enqueue_for(
+    conn: &mut Conn<'_>,
+    kind: &'static str,
+    service_id: i64,
+    username: &str,
+    session: &OpenSession,
+    rate: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
     let payload = json!({
-        "service_id": service.id,
-        "username": service.username,
+        "service_id": service_id,
+        "username": username,
         "session_id": session.session_id,
         "nas_ip": session.nas_ip,
         "framed_ip": session.framed_ip,
         "rate_limit": rate,
     });
     let job = NewJob::new(kind, payload)
-        .ordered_by(format!("radius:{}", service.username))
+        .ordered_by(format!("radius:{username}"))
         .attempts(super::NAS_ATTEMPTS);
     jobs::enqueue(conn, job, now).await
 }

@@ -182,11 +182,18 @@ pub(super) async fn list(
     Ok((services(rows)?, total))
 }
 
-/// Every service of `customer_id` not yet terminated, oldest first.
+/// Every service of `customer_id` not yet terminated, oldest first; on PostgreSQL their
+/// rows are locked at once, so that the cascade holds every row it changes before it
+/// writes its first event (whose commit-order lock must come after any row lock).
 pub(super) async fn of_customer(conn: &mut Conn<'_>, customer_id: i64) -> Result<Vec<Service>> {
+    let lock = if conn.is_postgres() {
+        " FOR UPDATE OF s"
+    } else {
+        ""
+    };
     let sql = format!(
         "SELECT {COLUMNS} {FROM} WHERE s.customer_id = $1 AND s.status <> 'terminated' AND s.deleted_at IS NULL \
-         ORDER BY s.id"
+         ORDER BY s.id{lock}"
     );
     let rows: Vec<Row> = on_conn!(conn, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(customer_id)
