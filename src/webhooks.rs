@@ -43,6 +43,15 @@ pub const EVENT_TYPES: &[&str] = &[
     "ip_pool.updated",
     "ip_pool.deleted",
     "ip_pool.usage_high",
+    "service.created",
+    "service.updated",
+    "service.deleted",
+    "service.activated",
+    "service.suspended",
+    "service.unsuspended",
+    "service.terminated",
+    "service.plan_changed",
+    "provisioning.failed",
 ];
 
 /// What an endpoint may subscribe to: `*`, a family of [`EVENT_TYPES`] (`customer.*`), or
@@ -60,6 +69,8 @@ pub const EVENT_SUBSCRIPTIONS: &[&str] = &[
     "plan.*",
     "router.*",
     "ip_pool.*",
+    "service.*",
+    "provisioning.*",
     "customer.created",
     "customer.updated",
     "customer.suspended",
@@ -99,6 +110,15 @@ pub const EVENT_SUBSCRIPTIONS: &[&str] = &[
     "ip_pool.updated",
     "ip_pool.deleted",
     "ip_pool.usage_high",
+    "service.created",
+    "service.updated",
+    "service.deleted",
+    "service.activated",
+    "service.suspended",
+    "service.unsuspended",
+    "service.terminated",
+    "service.plan_changed",
+    "provisioning.failed",
 ];
 
 /// Most event types one endpoint may list.

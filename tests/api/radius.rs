@@ -332,4 +332,10 @@ async fn a_router_that_never_answers_leaves_the_job_retrying_then_dead(app: Test
             assert_eq!(job["status"], json!("dead"), "{job}");
         }
     }
+    // Given up: operators and webhooks learn it.
+    let (status, body) = app
+        .get("/api/v1/audit-log?action=provisioning.failed")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["meta"]["total"], json!(1), "{body}");
 }

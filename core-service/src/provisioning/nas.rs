@@ -11,8 +11,9 @@ use futures::FutureExt;
 use serde::Deserialize;
 
 use super::{COA_KIND, DISCONNECT_KIND};
+use crate::audit::{self, Change};
 use crate::db::{Db, Tx};
-use crate::jobs::{self, Attempt, Backoff, Completion, Failure, Outcome, Registry};
+use crate::jobs::{self, Attempt, Backoff, Completion, Failure, Outcome, Registry, Transition};
 use crate::on_conn;
 use crate::radius::{self as client, Attribute, Outcome as NasOutcome, error_cause_name};
 
@@ -48,6 +49,7 @@ impl Default for NasSettings {
 
 #[derive(Debug, Deserialize)]
 struct Payload {
+    service_id: Option<i64>,
     username: String,
     session_id: String,
     nas_ip: String,
@@ -98,9 +100,14 @@ async fn run(db: &Db, settings: &NasSettings, attempt: Attempt) -> Outcome {
     let router = match router(db, &payload.nas_ip).await {
         Ok(Some(router)) => router,
         Ok(None) => {
-            return permanent(format!(
+            let message = format!(
                 "No router with IP address {} is registered.",
                 payload.nas_ip
+            );
+            return permanent(message.clone()).with_finish(finish(
+                job_id,
+                payload.service_id,
+                message,
             ));
         }
         Err(err) => return Outcome::retry(err.to_string()),
@@ -178,9 +185,52 @@ async fn run(db: &Db, settings: &NasSettings, attempt: Attempt) -> Outcome {
             (text.clone(), Outcome::retry(text))
         }
     };
-    outcome.with_finish(Box::new(move |tx: &mut Tx, _: Completion| {
-        async move { jobs::set_result(&mut tx.conn(), job_id, &result).await }.boxed()
-    }))
+    outcome.with_finish(finish(job_id, payload.service_id, result))
+}
+
+/// Keeps `result` on the job and, when the job is given up, says so as an event.
+fn finish(job_id: i64, service_id: Option<i64>, result: String) -> jobs::Finish {
+    Box::new(move |tx: &mut Tx, completion: Completion| {
+        async move {
+            jobs::set_result(&mut tx.conn(), job_id, &result).await?;
+            if completion.transition == Transition::Dead {
+                failed(tx, job_id, service_id, &result, completion).await?;
+            }
+            Ok(())
+        }
+        .boxed()
+    })
+}
+
+/// `provisioning.failed`: the router was never told, after every attempt. Operators (and
+/// webhooks) learn it; the job stays dead until retried.
+async fn failed(
+    tx: &mut Tx,
+    job_id: i64,
+    service_id: Option<i64>,
+    result: &str,
+    completion: Completion,
+) -> crate::error::Result<()> {
+    let Some(service_id) = service_id else {
+        return Ok(());
+    };
+    let Some(subject) = crate::services::subject_of(&mut tx.conn(), service_id).await? else {
+        return Ok(());
+    };
+    let details = serde_json::json!({"provisioning_job_id": job_id, "result": result});
+    let change = Change::updated(
+        "provisioning.failed".into(),
+        "service",
+        service_id,
+        &serde_json::Map::new(),
+        details
+            .as_object()
+            .cloned()
+            .as_ref()
+            .unwrap_or(&serde_json::Map::new()),
+    )
+    .publish(subject);
+    audit::record_system(&mut tx.conn(), change, completion.now).await
 }
 
 fn permanent(message: String) -> Outcome {

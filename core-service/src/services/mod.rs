@@ -260,6 +260,17 @@ pub async fn by_id(
     store::find(conn, id, None).await
 }
 
+/// What the events about service `id` show (the service without its password), if it
+/// exists.
+pub async fn subject_of(
+    conn: &mut crate::db::Conn<'_>,
+    id: i64,
+) -> crate::error::Result<Option<crate::events::Subject>> {
+    Ok(store::find(conn, id, None)
+        .await?
+        .map(|service| service::subject(&service)))
+}
+
 /// Whether `role` sees the RADIUS password of services in answers (support staff read it
 /// out to subscribers configuring a router; read-only and billing staff do not need it).
 pub fn sees_credentials(role: Role) -> bool {
