@@ -279,32 +279,26 @@ impl SubscriberService for ServiceGrpc {
         request: Request<pb::ChangeServicePlanRequest>,
     ) -> Result<Response<pb::ChangeServicePlanResponse>, Status> {
         let read = async |r: pb::ChangeServicePlanRequest| {
+            // Checked after the service is found: a caller who may not see it learns
+            // nothing about the body.
             let next_period = match pb::PlanChangeTiming::try_from(r.timing) {
-                Ok(pb::PlanChangeTiming::Unspecified | pb::PlanChangeTiming::Now) => false,
-                Ok(pb::PlanChangeTiming::NextPeriod) => true,
-                Err(_) => {
-                    let mut errors = crate::error::FieldErrors::new();
-                    errors.add("timing", "The timing must be one of: now, next_period.");
-                    return Err(Error::Validation(errors));
-                }
+                Ok(pb::PlanChangeTiming::Unspecified | pb::PlanChangeTiming::Now) => Some(false),
+                Ok(pb::PlanChangeTiming::NextPeriod) => Some(true),
+                Err(_) => None,
             };
-            if r.plan_id <= 0 {
-                let mut errors = crate::error::FieldErrors::new();
-                errors.add("plan_id", "The plan id field is required.");
-                return Err(Error::Validation(errors));
-            }
             Ok(Step::Commit((r.id, r.plan_id, next_period)))
         };
-        let change =
-            async |tx: &mut Tx, context: &RequestContext, (id, plan_id, next): (i64, i64, bool)| {
-                let service = self
-                    .services
-                    .change_plan(tx, context, id, plan_id, next)
-                    .await?;
-                Ok(pb::ChangeServicePlanResponse {
-                    service: Some(shown(service, context)),
-                })
-            };
+        let change = async |tx: &mut Tx,
+                            context: &RequestContext,
+                            (id, plan_id, next): (i64, i64, Option<bool>)| {
+            let service = self
+                .services
+                .change_plan(tx, context, id, plan_id, next)
+                .await?;
+            Ok(pb::ChangeServicePlanResponse {
+                service: Some(shown(service, context)),
+            })
+        };
         self.writes.run(request, read, change).await
     }
 }

@@ -223,7 +223,20 @@ impl Services {
         input: &ServiceInput,
         paths: &[String],
     ) -> Result<Service> {
-        let current = self.find(tx, Actor::Caller(context), id).await?;
+        self.update_as(tx, Actor::Caller(context), id, input, paths)
+            .await
+    }
+
+    /// [`Services::update`] by `actor`.
+    pub(super) async fn update_as(
+        &self,
+        tx: &mut Tx,
+        actor: Actor<'_>,
+        id: i64,
+        input: &ServiceInput,
+        paths: &[String],
+    ) -> Result<Service> {
+        let current = self.find(tx, actor, id).await?;
         let mut errors = FieldErrors::new();
         for path in paths {
             if path == "plan_id" {
@@ -285,7 +298,7 @@ impl Services {
             &audit_view(&updated),
         )
         .publish(subject(&updated));
-        audit::record(&mut tx.conn(), context, change, now).await?;
+        actor.record(&mut tx.conn(), change, now).await?;
         Ok(updated)
     }
 
@@ -394,12 +407,20 @@ impl Services {
         context: &RequestContext,
         id: i64,
         plan_id: i64,
-        next_period: bool,
+        next_period: Option<bool>,
     ) -> Result<Service> {
         let current = self.find(tx, Actor::Caller(context), id).await?;
         let mut errors = FieldErrors::new();
-        check_plan(&mut tx.conn(), Some(plan_id), &mut errors).await?;
+        if plan_id <= 0 {
+            errors.add("plan_id", "The plan id field is required.");
+        } else {
+            check_plan(&mut tx.conn(), Some(plan_id), &mut errors).await?;
+        }
+        if next_period.is_none() {
+            errors.add("timing", "The timing must be one of: now, next_period.");
+        }
         errors.into_result()?;
+        let next_period = next_period.unwrap_or(false);
         if current.status == ServiceStatus::Terminated {
             return Err(Error::Conflict(
                 "A terminated service cannot change plan.".into(),
