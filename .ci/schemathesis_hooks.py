@@ -46,6 +46,12 @@ STORED = {
     },
     "user_group_id": {"The selected user group id is invalid."},
     "router_id": {"The selected router id is invalid."},
+    "plan_id": {
+        "The selected plan id is invalid.",
+        "The selected plan is archived and cannot be sold.",
+    },
+    "username": {"A service with this username already exists."},
+    "scheduled_activation": {"The scheduled activation must be a time in the future."},
     # a router's address another router has
     "ip_address": {"A router with this IP address already exists."},
     "ip_pool_id": {"The selected ip pool id is invalid."},
@@ -70,6 +76,14 @@ PATTERNS = {
         r"The gateway must be inside \S+\.",
         r"The gateway may not be the network or broadcast address of \S+\.",
         r"The gateway \S+ is assigned to a service\.",
+    ],
+    # a static address: taken, reserved, quarantined, outside the pool the service names,
+    # or a pool that is full or dynamic
+    "static_ip": [
+        r"The address .+\.",
+        r"No static IP pool holds the address \S+\.",
+        r"The IP pool (is exhausted|is dynamic; static addresses come from static pools)\.",
+        r"The service already holds (an address|the address \S+; release it first)\.",
     ],
     "excluded": [
         r"The excluded address \S+ is outside \S+\.",

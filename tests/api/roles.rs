@@ -106,6 +106,8 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "routers": manage,
             "ip_pools": manage,
             "plans": manage,
+            "services": all,
+            "provisioning": ["read", "act"],
         })
     );
     assert_eq!(
@@ -119,6 +121,8 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "routers": ["read"],
             "ip_pools": ["read"],
             "plans": ["read"],
+            "services": ["read", "create", "update", "act"],
+            "provisioning": ["read"],
         })
     );
     assert_eq!(
@@ -130,6 +134,7 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "events": ["read"],
             "webhooks": all,
             "plans": ["read"],
+            "services": ["read", "create", "update", "act"],
         })
     );
     assert_eq!(
@@ -144,6 +149,8 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "routers": ["read"],
             "ip_pools": ["read"],
             "plans": ["read"],
+            "services": ["read"],
+            "provisioning": ["read"],
         })
     );
     // Only admin and manager read the audit log.

@@ -111,6 +111,8 @@ const PASSWORD_MIN: usize = 4;
 const PASSWORD_MAX: usize = 128;
 const TEXT_MAX: usize = 500;
 const NOTES_MAX: usize = 2000;
+/// 1,000,000 GB (a petabyte) in MB.
+const DATA_LIMIT_MAX_MB: i64 = 1_000_000_000;
 /// 100 Gbit/s: beyond any access link, and far inside i64 once in bit/s.
 const SPEED_MAX_KBPS: i64 = 100_000_000;
 
@@ -189,8 +191,11 @@ pub fn apply(
     if pick("data_limit_gb") {
         match input.data_limit_gb.as_deref().map(|text| scaled(text, 3)) {
             None => checked.data_limit_mb = None,
-            Some(Ok(v)) if v > 0 => checked.data_limit_mb = Some(v),
-            Some(Ok(_)) => errors.add("data_limit_gb", "The data limit must be greater than 0."),
+            Some(Ok(v)) if v > 0 && v <= DATA_LIMIT_MAX_MB => checked.data_limit_mb = Some(v),
+            Some(Ok(_)) => errors.add(
+                "data_limit_gb",
+                "The data limit must be greater than 0 and at most 1000000 GB.",
+            ),
             Some(Err(message)) => {
                 errors.add("data_limit_gb", message.replace("{}", "data limit gb"))
             }
@@ -234,7 +239,9 @@ pub fn apply(
                 "username",
                 "The username may only contain letters, digits and @ . - _ : (at most 64).",
             ),
-            name => checked.username = name,
+            // Blank is not given: generated on creation, unchanged on update.
+            Some(name) => checked.username = Some(name),
+            None => {}
         }
     }
     if pick("password") {
@@ -251,7 +258,9 @@ pub fn apply(
                     ),
                 )
             }
-            p => checked.password = p.map(str::to_owned),
+            // Empty is not given: generated on creation, unchanged on update.
+            Some(p) => checked.password = Some(p.to_owned()),
+            None => {}
         }
     }
     if pick("mac") {

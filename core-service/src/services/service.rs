@@ -263,12 +263,6 @@ impl Services {
         if checked.ip_pool_id != current.ip_pool_id && !selected.contains(&"static_ip") {
             checked.static_ip = None;
         }
-        if selected.contains(&"username") && checked.username.is_none() {
-            errors.add("username", "The username field is required.");
-        }
-        if selected.contains(&"password") && checked.password.is_none() {
-            errors.add("password", "The password field is required.");
-        }
         check_stored(&mut tx.conn(), &checked, Some(id), false, &mut errors).await?;
         errors.into_result()?;
         if checked == Checked::of(&current) {

@@ -117,6 +117,15 @@ pub(crate) enum Text {
     /// A RADIUS shared secret (`lastmile_proto::RADIUS_SECRET_PATTERN`), taken as sent:
     /// nothing is trimmed.
     RadiusSecret,
+    /// A RADIUS login: letters, digits and `@ . - _ :`, 1 to 64 (what FreeRADIUS leaves
+    /// alone); blank is not given.
+    RadiusUsername,
+    /// A RADIUS password: 4 to 128 printable ASCII characters without spaces, taken as
+    /// sent; empty is not given.
+    RadiusPassword,
+    /// A MAC address: six hex pairs with `:` or `-`, three quads with `.`, or twelve hex
+    /// digits; blank is not given.
+    Mac,
 }
 
 /// The white space the core trims (Unicode `White_Space`, as Rust's `str::trim`).
@@ -160,6 +169,10 @@ impl Text {
             Text::Ipv4 { optional } => optional_group(lastmile_proto::ipv4_pattern(), optional),
             Text::Cidr => lastmile_proto::cidr_pattern(),
             Text::RadiusSecret => return lastmile_proto::RADIUS_SECRET_PATTERN.to_owned(),
+            Text::RadiusUsername => "([A-Za-z0-9@.:_-]{1,64})?".to_owned(),
+            Text::RadiusPassword => return "^([!-~]{4,128})?$".to_owned(),
+            Text::Mac => "(([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}|([0-9A-Fa-f]{4}\\.){2}[0-9A-Fa-f]{4}|[0-9A-Fa-f]{12})?"
+                .to_owned(),
             Text::Password => {
                 return "^(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[!-/:-@\\[-`{-~])[\\s\\S]{8,128}$".to_owned();
             }

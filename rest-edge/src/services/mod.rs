@@ -15,7 +15,7 @@ use crate::envelope::ApiError;
 use crate::resource::query::{id_parameter, invalid, path_id, text_parameter};
 use crate::resource::{
     Answer, Body, Changes, Command, Delete, FieldSpec, Get, Kind, List, ListIn, QueryPairs,
-    Resource, Rule, Submit, Update, enum_number,
+    Resource, Rule, Submit, Text, Update, enum_number,
 };
 use lastmile_proto::RestName;
 use lastmile_proto::v1::subscriber_service_client::SubscriberServiceClient;
@@ -155,7 +155,7 @@ const FIELDS: &[FieldSpec<InternetServiceInput>] = &[
         kind: Kind::Decimal(|s, v| s.speed_download_mbps = v),
         nullable: true,
         required: false,
-        rule: Rule::NONE,
+        rule: Rule::above(0, 100_000).places(3),
         description: "This service's own download speed in Mbit/s (up to 3 decimals); null \
                       goes back to the plan's.",
     },
@@ -164,7 +164,7 @@ const FIELDS: &[FieldSpec<InternetServiceInput>] = &[
         kind: Kind::Decimal(|s, v| s.speed_upload_mbps = v),
         nullable: true,
         required: false,
-        rule: Rule::NONE,
+        rule: Rule::above(0, 100_000).places(3),
         description: "This service's own upload speed in Mbit/s (up to 3 decimals); null \
                       goes back to the plan's.",
     },
@@ -173,7 +173,7 @@ const FIELDS: &[FieldSpec<InternetServiceInput>] = &[
         kind: Kind::Decimal(|s, v| s.data_limit_gb = v),
         nullable: true,
         required: false,
-        rule: Rule::NONE,
+        rule: Rule::above(0, 1_000_000).places(3),
         description: "This service's own data cap in GB; null goes back to the plan's.",
     },
     FieldSpec {
@@ -206,7 +206,7 @@ const FIELDS: &[FieldSpec<InternetServiceInput>] = &[
         kind: Kind::Text(|s, v| s.username = v),
         nullable: false,
         required: false,
-        rule: Rule::NONE,
+        rule: Rule::text(Text::RadiusUsername),
         description: "The PPPoE/hotspot login: letters, digits and `@ . - _ :`, at most 64, \
                       unique. Generated from the customer's portal id when absent.",
     },
@@ -215,7 +215,7 @@ const FIELDS: &[FieldSpec<InternetServiceInput>] = &[
         kind: Kind::Text(|s, v| s.password = v),
         nullable: false,
         required: false,
-        rule: Rule::NONE,
+        rule: Rule::text(Text::RadiusPassword),
         description: "The login's password (4 to 128 printable characters without spaces); \
                       generated when absent.",
     },
@@ -224,7 +224,7 @@ const FIELDS: &[FieldSpec<InternetServiceInput>] = &[
         kind: Kind::Text(|s, v| s.mac = v),
         nullable: true,
         required: false,
-        rule: Rule::NONE,
+        rule: Rule::text(Text::Mac),
         description: "Binds the login to this MAC address (Calling-Station-Id); any common \
                       notation.",
     },
@@ -266,7 +266,7 @@ const FIELDS: &[FieldSpec<InternetServiceInput>] = &[
         kind: Kind::Text(|s, v| s.static_ip = v),
         nullable: true,
         required: false,
-        rule: Rule::NONE,
+        rule: Rule::text(Text::Ipv4 { optional: true }),
         description: "A static IPv4 address (Framed-IP-Address) from a static pool.",
     },
 ];
