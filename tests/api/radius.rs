@@ -29,6 +29,64 @@ mod silent {
     engine_tests!(with = quick_nas; a_router_that_never_answers_leaves_the_job_retrying_then_dead);
 }
 
+mod walled {
+    use super::*;
+
+    engine_tests!(with = walled_garden; a_suspended_subscriber_is_let_into_the_walled_garden_only);
+}
+
+fn walled_garden(settings: &mut lastmile::Settings) {
+    settings.services = lastmile_core::services::ServiceSettings {
+        suspended: lastmile_core::services::SuspendedMode::WalledGarden {
+            address_list: Some("unpaid".into()),
+            pool: None,
+        },
+    };
+}
+
+async fn a_suspended_subscriber_is_let_into_the_walled_garden_only(app: TestApp) {
+    if !freeradius_available() {
+        return;
+    }
+    let plan = plan(&app, "Home 100", 100.0, 10.0).await;
+    let (customer_id, _) = customer(&app, "Walled Wanda", "+15550000205").await;
+    let wanda = service(
+        &app,
+        customer_id,
+        json!({"plan_id": plan, "username": "wanda", "password": "s3cret-pw"}),
+    )
+    .await;
+    let radius = FreeRadius::start(&app, SECRET).await;
+    let list = |reply: &lastmile_core::radius::Reply| {
+        reply
+            .packet
+            .vendor_string(lastmile_core::radius::vendor::MIKROTIK, 19)
+            .map(str::to_owned)
+    };
+    let reply = radius.auth("wanda", "s3cret-pw", Vec::new()).await;
+    assert_eq!(Login::of(&reply), accepted("10M/100M", None));
+    assert_eq!(list(&reply), None);
+
+    act(&app, &format!("/api/v1/services/{}/suspend", wanda["id"])).await;
+    let reply = radius.auth("wanda", "s3cret-pw", Vec::new()).await;
+    assert_eq!(
+        Login::of(&reply),
+        Login::Accepted {
+            rate: None,
+            ip: None
+        },
+        "in the garden, without the plan's speed"
+    );
+    assert_eq!(list(&reply).as_deref(), Some("unpaid"));
+    assert_eq!(radius.login("wanda", "wrong").await, Login::Rejected);
+
+    act(&app, &format!("/api/v1/services/{}/unsuspend", wanda["id"])).await;
+    let reply = radius.auth("wanda", "s3cret-pw", Vec::new()).await;
+    assert_eq!(Login::of(&reply), accepted("10M/100M", None));
+    let (_, body) = app.get("/api/v1/provisioning/drift").await;
+    assert_eq!(body["meta"]["total"], json!(0), "{body}");
+}
+
 const SECRET: &str = "radius-test-secret";
 
 fn quick_nas(settings: &mut lastmile::Settings) {

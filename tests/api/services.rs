@@ -287,6 +287,20 @@ async fn a_customer_suspension_suspends_its_services_and_activation_restores_exa
     for name in [one_name, two_name] {
         assert_eq!(rows(&app, name).await, UserRows::default());
     }
+
+    // Deleting a customer ends its services too.
+    let (other, _) = self::customer(&app, "Dora", "+15550000111").await;
+    let three = service(
+        &app,
+        other,
+        json!({"plan_id": plan, "password": "pw-three"}),
+    )
+    .await;
+    let three_name = three["username"].as_str().unwrap();
+    assert_eq!(rows(&app, three_name).await, active_rows(plan, "pw-three"));
+    let (status, _) = app.delete(&format!("/api/v1/customers/{other}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(rows(&app, three_name).await, UserRows::default());
 }
 
 async fn a_scheduled_activation_happens_on_time(app: TestApp) {

@@ -324,6 +324,17 @@ impl Customers {
     ) -> Result<()> {
         let current = find(&mut tx.conn(), Tenancy::of(&context.principal), key, true).await?;
         let now = self.clock.now();
+        // A deleted customer's services end with it: no login outlives its customer.
+        follow_customer(
+            &self.services,
+            tx,
+            context,
+            current.id,
+            CustomerMove::Terminated,
+            Some("The customer was deleted."),
+            now,
+        )
+        .await?;
         store::soft_delete(&mut tx.conn(), current.id, now).await?;
         let change = Change::deleted("customer", current.id, current.audit_view())
             .publish(subject(&current));
