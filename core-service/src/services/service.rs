@@ -89,6 +89,16 @@ impl Services {
         }
     }
 
+    /// The core's time now.
+    pub(super) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The database.
+    pub(super) fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// How services behave in this deployment.
     pub fn settings(&self) -> &ServiceSettings {
         &self.settings
@@ -223,7 +233,20 @@ impl Services {
         input: &ServiceInput,
         paths: &[String],
     ) -> Result<Service> {
-        let current = self.find(tx, Actor::Caller(context), id).await?;
+        self.update_as(tx, Actor::Caller(context), id, input, paths)
+            .await
+    }
+
+    /// Changes the fields `paths` names, as `actor`.
+    pub(super) async fn update_as(
+        &self,
+        tx: &mut Tx,
+        actor: Actor<'_>,
+        id: i64,
+        input: &ServiceInput,
+        paths: &[String],
+    ) -> Result<Service> {
+        let current = self.find(tx, actor, id).await?;
         let mut errors = FieldErrors::new();
         for path in paths {
             if path == "plan_id" {
@@ -285,7 +308,7 @@ impl Services {
             &audit_view(&updated),
         )
         .publish(subject(&updated));
-        audit::record(&mut tx.conn(), context, change, now).await?;
+        actor.record(&mut tx.conn(), change, now).await?;
         Ok(updated)
     }
 
@@ -421,7 +444,7 @@ impl Services {
             .await
     }
 
-    async fn apply_plan(
+    pub(super) async fn apply_plan(
         &self,
         tx: &mut Tx,
         actor: Actor<'_>,
@@ -501,7 +524,7 @@ impl Services {
     }
 
     /// A pending service whose activation came while its customer is suspended.
-    async fn suspend_pending(&self, tx: &mut Tx, current: &Service) -> Result<()> {
+    pub(super) async fn suspend_pending(&self, tx: &mut Tx, current: &Service) -> Result<()> {
         let now = self.clock.now();
         store::set_status(
             &mut tx.conn(),
@@ -525,6 +548,7 @@ impl Services {
         audit::record_system(&mut tx.conn(), change, now).await
     }
 
+    /// The service `id`, if `actor` may see it.
     pub(super) async fn find(&self, tx: &mut Tx, actor: Actor<'_>, id: i64) -> Result<Service> {
         store::find(&mut tx.conn(), id, actor.tenancy().partner())
             .await?
@@ -558,7 +582,7 @@ pub(super) async fn found(conn: &mut Conn<'_>, id: i64) -> Result<Service> {
 }
 
 /// Whether customer `id` is suspended (read in the transaction, locked on PostgreSQL).
-async fn customer_suspended(tx: &mut Tx, id: i64) -> Result<bool> {
+pub(super) async fn customer_suspended(tx: &mut Tx, id: i64) -> Result<bool> {
     Ok(store::owner(&mut tx.conn(), id)
         .await?
         .is_some_and(|owner| owner.status == "suspended"))
@@ -589,7 +613,7 @@ async fn check_stored(
     Ok(())
 }
 
-async fn check_plan(
+pub(super) async fn check_plan(
     conn: &mut Conn<'_>,
     plan_id: Option<i64>,
     errors: &mut FieldErrors,
