@@ -1,5 +1,6 @@
 //! The gRPC adapter of `ProvisioningService`.
 
+use lastmile_proto::RestName;
 use lastmile_proto::v1 as pb;
 use pb::provisioning_service_server::{ProvisioningService, ProvisioningServiceServer};
 use tonic::server::NamedService;
@@ -155,7 +156,9 @@ impl ProvisioningService for ProvisioningGrpc {
                 vlan_id: r.vlan_id,
                 ip_assignment: r.ip_assignment,
                 bandwidth_profile: r.bandwidth_profile,
-                priority: r.priority,
+                // The domain speaks the REST names; a number no name has stays unknown.
+                priority: pb::ProvisioningPriority::try_from(r.priority)
+                    .map_or_else(|_| r.priority.to_string(), |p| p.rest_name().to_owned()),
                 scheduled_time,
             };
             Ok(Step::Commit((r.id, input)))
@@ -176,7 +179,7 @@ fn queued_message(q: Queued) -> pb::QueuedProvisioning {
         provisioning_job_id: q.job_id,
         service_id: q.service_id,
         status: "queued".into(),
-        priority: q.priority,
+        priority: pb::ProvisioningPriority::wire_number(&q.priority),
         estimated_completion: Some(lastmile_proto::timestamp(q.estimated_completion)),
         created_at: Some(lastmile_proto::timestamp(q.created_at)),
         kind: crate::services::PROVISION_KIND.into(),

@@ -9,9 +9,10 @@ use crate::envelope::FieldErrors;
 use crate::format::timestamp;
 use crate::json_input::{Field, Fields, label, saturate_i32};
 use crate::resource::query::path_id;
-use crate::resource::{Answer, Changes, FieldSpec, Kind, Resource, Rule, Submit};
+use crate::resource::{Answer, Changes, FieldSpec, Kind, Resource, Rule, Submit, enum_number};
+use lastmile_proto::RestName;
 use lastmile_proto::v1::provisioning_service_client::ProvisioningServiceClient;
-use lastmile_proto::v1::{ProvisionServiceRequest, QueuedProvisioning};
+use lastmile_proto::v1::{ProvisionServiceRequest, ProvisioningPriority, QueuedProvisioning};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -63,7 +64,7 @@ impl Resource for QueuedProvisionings {
             provisioning_job_id: q.provisioning_job_id,
             service_id: q.service_id,
             status: q.status,
-            priority: q.priority,
+            priority: ProvisioningPriority::rest_name_of(q.priority).to_owned(),
             estimated_completion: timestamp(q.estimated_completion),
             created_at: timestamp(q.created_at),
             kind: q.kind,
@@ -98,8 +99,8 @@ impl Submit for Provision {
         },
         FieldSpec {
             name: "priority",
-            kind: Kind::OneOf(&["low", "normal", "high", "urgent"], |r, v| {
-                r.priority = v.unwrap_or_default()
+            kind: Kind::OneOf(ProvisioningPriority::NAMES, |r, v| {
+                r.priority = v.map_or(0, |name| enum_number::<ProvisioningPriority>(&name))
             }),
             nullable: false,
             required: false,
