@@ -3,9 +3,9 @@
 //! JSON alike.
 
 use crate::v1::{
-    CapPolicy, IpPoolKind, JobStatus, Operation, PlanChangeTiming, PlanStatus, RadiusOperator,
-    RateLimitTier, Role, RouterKind, ServiceAction, ServiceStatus, ServiceType,
-    WebhookDeliveryStatus,
+    CapPolicy, IpPoolKind, JobStatus, Operation, PlanChangeTiming, PlanStatus,
+    ProvisioningPriority, RadiusOperator, RateLimitTier, Role, RouterKind, ServiceAction,
+    ServiceStatus, ServiceType, WebhookDeliveryStatus,
 };
 
 /// Wire number the edge sends for a name that is no value of the enum, so that the core,
@@ -187,6 +187,13 @@ rest_names!(PlanChangeTiming, "PLAN_CHANGE_TIMING_", [
     NextPeriod => "next_period",
 ]);
 
+rest_names!(ProvisioningPriority, "PROVISIONING_PRIORITY_", [
+    Low => "low",
+    Normal => "normal",
+    High => "high",
+    Urgent => "urgent",
+]);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +222,7 @@ mod tests {
         ServiceStatus::proto_names_agree();
         ServiceAction::proto_names_agree();
         PlanChangeTiming::proto_names_agree();
+        ProvisioningPriority::proto_names_agree();
         assert_eq!(Role::ALL.len(), 7);
         assert_eq!(RateLimitTier::ALL.len(), 4);
     }

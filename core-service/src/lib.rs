@@ -193,6 +193,7 @@ impl Core {
         );
         services::register(&mut jobs, services.clone());
         provisioning::nas::register(&mut jobs, db.clone(), config.nas);
+        services::register_provision(&mut jobs, services.clone());
         Ok(Core {
             authenticator,
             network: Network::new(db.clone(), clock.clone(), config.network),

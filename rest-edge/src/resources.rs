@@ -12,8 +12,8 @@ use crate::network::{IpPools, Routers};
 use crate::provisioning::{Drift, ProvisioningJobs, Reconcile};
 use crate::resource::{Entry, Flat, Mount};
 use crate::services::{
-    Activate, ChangePlan, CreateInternet, CustomerServices, Services, Subscribers, Suspend,
-    Terminate, Unsuspend,
+    Activate, ChangePlan, CreateInternet, CustomerServices, Provision, Services, Subscribers,
+    Suspend, Terminate, Unsuspend,
 };
 use crate::webhooks::{Deliveries, Redeliver, RotateSecret, TestWebhook, Webhooks};
 use utoipa::OpenApi;
@@ -76,6 +76,7 @@ pub(crate) fn all() -> Vec<Entry> {
             .command::<Unsuspend>()
             .command::<Terminate>()
             .submit::<ChangePlan>()
+            .submit::<Provision>()
             .entry(),
         Mount::<Services>::at("/api/v1/subscriptions")
             .list()

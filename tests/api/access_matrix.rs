@@ -318,6 +318,13 @@ fn service_endpoints() -> Vec<Endpoint> {
         ),
         e(
             "POST",
+            "/api/v1/services/{id}/provision",
+            "services",
+            "act",
+            Some(json!({"priority": "never"})),
+        ),
+        e(
+            "POST",
             "/api/v1/services/{id}/terminate",
             "services",
             "act",

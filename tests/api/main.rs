@@ -25,6 +25,7 @@ mod metrics;
 mod overload;
 mod paging;
 mod plans;
+mod provisioning;
 mod radius;
 mod rate_limits;
 mod resellers;

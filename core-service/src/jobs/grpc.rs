@@ -113,6 +113,7 @@ impl JobService for JobGrpc {
             page: PageQuery::from_request(r.page)?,
             kind: Some(r.kind.trim().to_owned()).filter(|k| !k.is_empty()),
             kind_prefix: None,
+            kinds: Vec::new(),
             status: status_filter(r.status)?,
         };
         let (jobs, total) = super::list(&mut self.db.conn(), &query).await?;

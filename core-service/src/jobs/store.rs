@@ -295,8 +295,10 @@ pub struct JobQuery {
     pub page: PageQuery,
     /// Only this kind.
     pub kind: Option<String>,
-    /// Only kinds starting with this (`radius.` for the provisioning jobs).
+    /// Only kinds starting with this (`radius.` for the requests to routers).
     pub kind_prefix: Option<String>,
+    /// Also (with `kind_prefix`) or only these kinds; empty is no filter of its own.
+    pub kinds: Vec<String>,
     /// Only this status.
     pub status: Option<JobStatus>,
 }
@@ -309,9 +311,17 @@ pub(super) async fn list(conn: &mut Conn<'_>, query: &JobQuery) -> Result<(Vec<J
         binds.push(kind.clone());
         filters.push(format!("kind = ${}", binds.len()));
     }
+    let mut kinds = Vec::new();
     if let Some(prefix) = &query.kind_prefix {
         binds.push(format!("{}%", prefix.replace(['%', '_'], "")));
-        filters.push(format!("kind LIKE ${}", binds.len()));
+        kinds.push(format!("kind LIKE ${}", binds.len()));
+    }
+    for kind in &query.kinds {
+        binds.push(kind.clone());
+        kinds.push(format!("kind = ${}", binds.len()));
+    }
+    if !kinds.is_empty() {
+        filters.push(format!("({})", kinds.join(" OR ")));
     }
     if let Some(status) = query.status {
         binds.push(status.as_str().to_owned());

@@ -1,5 +1,6 @@
 //! The gRPC adapter of `ProvisioningService`.
 
+use lastmile_proto::RestName;
 use lastmile_proto::v1 as pb;
 use pb::provisioning_service_server::{ProvisioningService, ProvisioningServiceServer};
 use tonic::server::NamedService;
@@ -15,6 +16,7 @@ use crate::db::Tx;
 use crate::domains::Domain;
 use crate::jobs::grpc::status_filter;
 use crate::paging::PageQuery;
+use crate::services::{ProvisionRequest, Queued, Services};
 use crate::write::{Step, Writes};
 
 /// The provisioning domain as the server registers it.
@@ -34,6 +36,7 @@ pub const DOMAIN: Domain = Domain {
             ),
             rule("GetDrift", Resource::Provisioning, Operation::Read),
             rule("Reconcile", Resource::Provisioning, Operation::Act),
+            rule("ProvisionService", Resource::Services, Operation::Act),
         ],
     },
     serve,
@@ -42,6 +45,7 @@ pub const DOMAIN: Domain = Domain {
 fn serve(core: &Core, routes: &mut RoutesBuilder) {
     let grpc = ProvisioningGrpc {
         provisioning: core.provisioning.clone(),
+        services: core.services.clone(),
         writes: Writes::new(core.db.clone(), core.clock.clone()),
     };
     routes.add_service(ProvisioningServiceServer::new(grpc));
@@ -51,6 +55,7 @@ fn serve(core: &Core, routes: &mut RoutesBuilder) {
 #[derive(Debug, Clone)]
 pub struct ProvisioningGrpc {
     provisioning: Provisioning,
+    services: Services,
     writes: Writes,
 }
 
@@ -131,5 +136,52 @@ impl ProvisioningService for ProvisioningGrpc {
             })
         };
         self.writes.run(request, read, change).await
+    }
+
+    async fn provision_service(
+        &self,
+        request: Request<pb::ProvisionServiceRequest>,
+    ) -> Result<Response<pb::ProvisionServiceResponse>, Status> {
+        let read = async |r: pb::ProvisionServiceRequest| {
+            let scheduled_time = match r.scheduled_time {
+                Some(at) => Some(lastmile_proto::datetime(&at).ok_or_else(|| {
+                    let mut errors = crate::error::FieldErrors::new();
+                    errors.add("scheduled_time", "The scheduled time is not a valid date.");
+                    crate::error::Error::Validation(errors)
+                })?),
+                None => None,
+            };
+            let input = ProvisionRequest {
+                router_id: r.router_id,
+                vlan_id: r.vlan_id,
+                ip_assignment: r.ip_assignment,
+                bandwidth_profile: r.bandwidth_profile,
+                // The domain speaks the REST names; a number no name has stays unknown.
+                priority: pb::ProvisioningPriority::try_from(r.priority)
+                    .map_or_else(|_| r.priority.to_string(), |p| p.rest_name().to_owned()),
+                scheduled_time,
+            };
+            Ok(Step::Commit((r.id, input)))
+        };
+        let change =
+            async |tx: &mut Tx, context: &RequestContext, (id, input): (i64, ProvisionRequest)| {
+                let queued = self.services.provision(tx, context, id, &input).await?;
+                Ok(pb::ProvisionServiceResponse {
+                    provisioning_job: Some(queued_message(queued)),
+                })
+            };
+        self.writes.run(request, read, change).await
+    }
+}
+
+fn queued_message(q: Queued) -> pb::QueuedProvisioning {
+    pb::QueuedProvisioning {
+        provisioning_job_id: q.job_id,
+        service_id: q.service_id,
+        status: "queued".into(),
+        priority: pb::ProvisioningPriority::wire_number(&q.priority),
+        estimated_completion: Some(lastmile_proto::timestamp(q.estimated_completion)),
+        created_at: Some(lastmile_proto::timestamp(q.created_at)),
+        kind: crate::services::PROVISION_KIND.into(),
     }
 }

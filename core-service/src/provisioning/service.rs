@@ -15,8 +15,17 @@ use crate::paging::{Page, PageQuery};
 use crate::radius_rows::RadiusRow;
 use crate::services::ServiceSettings;
 
-/// The kinds of job this domain shows: every request to a router.
+/// The kinds of job this domain shows: every request to a router, and the provisioning of
+/// a service ([`ACTIVATE_KIND`]).
 pub const JOB_PREFIX: &str = "radius.";
+
+/// The job that puts a service on its router, VLAN, address and plan, and activates it.
+pub const ACTIVATE_KIND: &str = crate::services::PROVISION_KIND;
+
+/// Whether this domain shows jobs of `kind`.
+fn shown(kind: &str) -> bool {
+    kind.starts_with(JOB_PREFIX) || kind == ACTIVATE_KIND
+}
 
 /// The provisioning operations.
 #[derive(Debug, Clone)]
@@ -42,6 +51,7 @@ impl Provisioning {
             page,
             kind: None,
             kind_prefix: Some(JOB_PREFIX.to_owned()),
+            kinds: vec![ACTIVATE_KIND.to_owned()],
             status,
         };
         let (items, total) = jobs::list(&mut self.db.conn(), &query).await?;
@@ -55,7 +65,7 @@ impl Provisioning {
     /// One provisioning job.
     pub async fn job(&self, id: i64) -> Result<Job> {
         let job = jobs::get(&mut self.db.conn(), id).await?;
-        if !job.kind.starts_with(JOB_PREFIX) {
+        if !shown(&job.kind) {
             return Err(Error::NotFound("Provisioning job"));
         }
         Ok(job)

@@ -11,6 +11,8 @@ mod address;
 mod cascade;
 pub mod grpc;
 mod input;
+mod provision;
+mod provision_job;
 pub mod radius;
 mod service;
 mod store;
@@ -22,6 +24,8 @@ use crate::principal::Role;
 
 pub use cascade::{CustomerMove, follow_customer};
 pub use input::{ServiceInput, valid_username};
+pub use provision::{PROVISION_KIND, ProvisionRequest, Queued};
+pub use provision_job::register_provision;
 pub use service::Services;
 
 /// Where a service is in its life.

@@ -89,6 +89,16 @@ impl Services {
         }
     }
 
+    /// The core's time now.
+    pub(super) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The database.
+    pub(super) fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// How services behave in this deployment.
     pub fn settings(&self) -> &ServiceSettings {
         &self.settings
@@ -227,7 +237,7 @@ impl Services {
             .await
     }
 
-    /// [`Services::update`] by `actor`.
+    /// Changes the fields `paths` names, as `actor`.
     pub(super) async fn update_as(
         &self,
         tx: &mut Tx,
@@ -436,7 +446,7 @@ impl Services {
             .await
     }
 
-    async fn apply_plan(
+    pub(super) async fn apply_plan(
         &self,
         tx: &mut Tx,
         actor: Actor<'_>,
@@ -516,7 +526,7 @@ impl Services {
     }
 
     /// A pending service whose activation came while its customer is suspended.
-    async fn suspend_pending(&self, tx: &mut Tx, current: &Service) -> Result<()> {
+    pub(super) async fn suspend_pending(&self, tx: &mut Tx, current: &Service) -> Result<()> {
         let now = self.clock.now();
         store::set_status(
             &mut tx.conn(),
@@ -540,6 +550,7 @@ impl Services {
         audit::record_system(&mut tx.conn(), change, now).await
     }
 
+    /// The service `id`, if `actor` may see it.
     pub(super) async fn find(&self, tx: &mut Tx, actor: Actor<'_>, id: i64) -> Result<Service> {
         store::find(&mut tx.conn(), id, actor.tenancy().partner())
             .await?
@@ -573,7 +584,7 @@ pub(super) async fn found(conn: &mut Conn<'_>, id: i64) -> Result<Service> {
 }
 
 /// Whether customer `id` is suspended (read in the transaction, locked on PostgreSQL).
-async fn customer_suspended(tx: &mut Tx, id: i64) -> Result<bool> {
+pub(super) async fn customer_suspended(tx: &mut Tx, id: i64) -> Result<bool> {
     Ok(store::owner(&mut tx.conn(), id)
         .await?
         .is_some_and(|owner| owner.status == "suspended"))
@@ -604,7 +615,7 @@ async fn check_stored(
     Ok(())
 }
 
-async fn check_plan(
+pub(super) async fn check_plan(
     conn: &mut Conn<'_>,
     plan_id: Option<i64>,
     errors: &mut FieldErrors,

@@ -117,7 +117,8 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
     fn answer_of<T: Resource>(&mut self) -> String {
         self.view_schemas::<T>();
         let schema = E::one_schema(T::SINGULAR, &T::View::name());
-        self.schema(format!("{}Answer", camel(T::SINGULAR)), schema)
+        // Named by the stem: two resources may answer under one key with different views.
+        self.schema(format!("{}Answer", camel(T::STEM)), schema)
     }
 
     /// The schemas of `T`'s view, once.

@@ -1,12 +1,14 @@
 //! `/api/v1/services` (also `/api/v1/subscriptions`): subscribers' internet services,
 //! created under their customer (`POST /api/v1/customers/{id}/services/internet`), moved
 //! through their life cycle by commands (`…/suspend`, `…/unsuspend`, `…/terminate`,
-//! `…/activate`, `…/change-plan`), and found by login at `/api/v1/subscribers/{username}`.
+//! `…/activate`, `…/change-plan`, `…/provision`), and found by login at `/api/v1/subscribers/{username}`.
 //! No rule lives here; the core decides.
 
 mod output;
+mod provision;
 
 pub(crate) use output::ServiceJson;
+pub(crate) use provision::Provision;
 
 use crate::base_url::BaseUrl;
 use crate::core_channel::Channel;
