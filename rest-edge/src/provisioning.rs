@@ -1,5 +1,5 @@
 //! Provisioning: `/api/v1/provisioning-jobs` (the Disconnect and CoA requests sent to
-//! routers, with their answers), `/api/v1/provisioning/drift` (every row where the RADIUS
+//! routers and the provisioning of services, with their answers), `/api/v1/provisioning/drift` (every row where the RADIUS
 //! tables differ from what services and plans say) and `POST /api/v1/provisioning/reconcile`
 //! (writes the expected rows back).
 
@@ -31,7 +31,7 @@ impl Resource for ProvisioningJobs {
     const SINGULAR: &'static str = "provisioning_job";
     const PLURAL: &'static str = "provisioning_jobs";
     const TITLE: &'static str = "Provisioning job";
-    const ABOUT: &'static str = "Disconnect and CoA requests to routers, with their answers";
+    const ABOUT: &'static str = "Disconnect and CoA requests to routers, and services being provisioned, with their answers";
     type Item = Job;
     type View = JobJson;
     type Key = i64;

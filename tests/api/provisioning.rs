@@ -217,6 +217,13 @@ async fn bad_provisioning_fields_are_reported_on_each_field(app: TestApp) {
         body["errors"]["provisioning_data.bandwidth_profile"][0],
         json!("The selected plan is archived and cannot be sold.")
     );
+    let body = json!({"provisioning_data": {"bandwidth_profile": "Basic\u{0}"}});
+    let (status, body) = provision(&app, id, &body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        body["errors"]["provisioning_data.bandwidth_profile"][0],
+        json!("The selected bandwidth profile is invalid.")
+    );
     let (status, body) = provision(&app, id, &json!({"provisioning_data": 3})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body["errors"]["provisioning_data"].is_array(), "{body}");

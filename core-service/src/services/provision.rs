@@ -209,6 +209,8 @@ async fn plan_for_sale(
     let id = match profile.parse::<i64>() {
         Ok(id) if id > 0 => Some(id),
         Ok(_) => None,
+        // PostgreSQL text cannot hold NUL: no plan has such a name.
+        Err(_) if profile.is_empty() || profile.contains('\0') => None,
         Err(_) => on_conn!(conn, c => sqlx::query_scalar(
             "SELECT id FROM plans WHERE LOWER(name) = LOWER($1) AND deleted_at IS NULL \
              ORDER BY id LIMIT 1")
