@@ -636,7 +636,10 @@ pub(super) async fn check_plan(
 
 /// The customer's portal id as a login, or with a suffix when taken (`12345678-2`).
 async fn free_username(conn: &mut Conn<'_>, portal_id: &str) -> Result<String> {
-    for n in 1..=100 {
+    // Start past the logins the customer already has, so a business customer with
+    // thousands of logins does not try each taken suffix in turn.
+    let first = store::logins_like(conn, portal_id).await? + 1;
+    for n in first..first + 100 {
         let candidate = if n == 1 {
             portal_id.to_owned()
         } else {

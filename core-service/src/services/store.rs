@@ -409,6 +409,17 @@ pub(super) async fn username_taken(
     Ok(found.is_some())
 }
 
+/// How many live logins are `portal_id` or `portal_id-<n>`.
+pub(super) async fn logins_like(conn: &mut Conn<'_>, portal_id: &str) -> Result<i64> {
+    Ok(on_conn!(conn, c => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM services WHERE deleted_at IS NULL \
+         AND (username = $1 OR username LIKE $2)")
+        .bind(portal_id)
+        .bind(format!("{portal_id}-%"))
+        .fetch_one(c)
+        .await)?)
+}
+
 /// A plan as a sale needs it: whether it exists and is active.
 pub(super) async fn plan_status(conn: &mut Conn<'_>, plan_id: i64) -> Result<Option<String>> {
     Ok(
