@@ -134,7 +134,7 @@ async fn bulk_services(app: &TestApp, plan: i64, customer: i64, total: i64) {
             "INSERT INTO radusergroup (username, groupname, priority) \
              SELECT 'bench' || g, 'plan-{plan}', 1 FROM generate_series(1, $1) g"
         ),
-        &[],
+        &[total],
     )
     .await;
     sql(app, "ANALYZE", &[]).await;

@@ -58,7 +58,7 @@ pub(crate) const FIELDS: &[FieldSpec<PlanInput>] = &[
     ),
     field(
         "service_type",
-        Kind::OneOf(ServiceType::NAMES, |p, v| {
+        Kind::OneOf(ServiceType::NAMES_OR_EMPTY, |p, v| {
             p.service_type = enum_number::<ServiceType>(&v.unwrap_or_default())
         }),
         false,
@@ -104,7 +104,7 @@ pub(crate) const FIELDS: &[FieldSpec<PlanInput>] = &[
     ),
     field(
         "cap_policy",
-        Kind::OneOf(CapPolicy::NAMES, |p, v| {
+        Kind::OneOf(CapPolicy::NAMES_OR_EMPTY, |p, v| {
             p.cap_policy = enum_number::<CapPolicy>(&v.unwrap_or_default())
         }),
         false,
@@ -191,7 +191,7 @@ pub(crate) const FIELDS: &[FieldSpec<PlanInput>] = &[
     ),
     field(
         "status",
-        Kind::OneOf(PlanStatus::NAMES, |p, v| {
+        Kind::OneOf(PlanStatus::NAMES_OR_EMPTY, |p, v| {
             p.status = enum_number::<PlanStatus>(&v.unwrap_or_default())
         }),
         false,

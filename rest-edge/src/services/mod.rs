@@ -398,7 +398,7 @@ impl Submit for ChangePlan {
         },
         FieldSpec {
             name: "timing",
-            kind: Kind::OneOf(&["now", "next_period"], |c, v| {
+            kind: Kind::OneOf(PlanChangeTiming::NAMES_OR_EMPTY, |c, v| {
                 c.timing = v.map_or(0, |name| enum_number::<PlanChangeTiming>(&name))
             }),
             nullable: false,

@@ -99,7 +99,7 @@ impl Submit for Provision {
         },
         FieldSpec {
             name: "priority",
-            kind: Kind::OneOf(ProvisioningPriority::NAMES, |r, v| {
+            kind: Kind::OneOf(ProvisioningPriority::NAMES_OR_EMPTY, |r, v| {
                 r.priority = v.map_or(0, |name| enum_number::<ProvisioningPriority>(&name))
             }),
             nullable: false,
