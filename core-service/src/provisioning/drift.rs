@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::on_conn;
 use crate::radius_rows::RadiusRow;
 use crate::services::radius::{self as rows, UserRows, WALLED_GARDEN_GROUP};
-use crate::services::{Service, ServiceSettings, ServiceStatus, SuspendedMode};
+use crate::services::{ServiceSettings, ServiceStatus, SuspendedMode};
 
 /// Services read per round trip.
 const BATCH: i64 = 500;
@@ -63,7 +63,13 @@ pub async fn report(
             seen.insert(service.username.clone());
             let expected = rows::expected(service, settings);
             let found = stored.remove(&service.username).unwrap_or_default();
-            compare_user(service, expected, found, &mut differences);
+            diff_user(
+                &service.username,
+                Some(service.id),
+                expected,
+                found,
+                &mut differences,
+            );
         }
     }
     for (name, found) in orphans(conn, &seen).await? {
@@ -94,10 +100,6 @@ pub async fn report(
     }
     differences.sort();
     Ok(differences)
-}
-
-fn compare_user(service: &Service, expected: UserRows, found: UserRows, out: &mut Vec<Difference>) {
-    diff_user(&service.username, Some(service.id), expected, found, out);
 }
 
 fn diff_user(

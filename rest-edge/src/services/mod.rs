@@ -121,6 +121,18 @@ impl List for Services {
     }
 }
 
+/// One service, by id or by login: the same RPC behind both paths.
+async fn get_call(
+    core: Channel,
+    request: tonic::Request<GetServiceRequest>,
+) -> Answer<Option<InternetService>> {
+    Ok(client(core)
+        .get_service(request)
+        .await?
+        .into_inner()
+        .service)
+}
+
 impl Get for Services {
     type Request = GetServiceRequest;
 
@@ -134,11 +146,7 @@ impl Get for Services {
         core: Channel,
         request: tonic::Request<GetServiceRequest>,
     ) -> Answer<Option<InternetService>> {
-        Ok(client(core)
-            .get_service(request)
-            .await?
-            .into_inner()
-            .service)
+        get_call(core, request).await
     }
 }
 
@@ -602,10 +610,6 @@ impl Get for Subscribers {
         core: Channel,
         request: tonic::Request<GetServiceRequest>,
     ) -> Answer<Option<InternetService>> {
-        Ok(client(core)
-            .get_service(request)
-            .await?
-            .into_inner()
-            .service)
+        get_call(core, request).await
     }
 }
