@@ -186,9 +186,11 @@ async fn a_connection_killed_mid_write_is_a_503_and_nothing_is_half_written(app:
         (status, retry_after, body)
     });
 
-    // Wait for the core's backend to block on the lock, then terminate it.
+    // Wait for the core's backend to block on the lock, then terminate it. The create hashes
+    // a password first, which waits for a hashing worker when the suite runs beside other
+    // builds: give it up to 60 s of real time to get there.
     let mut terminated = false;
-    for _ in 0..1000 {
+    for _ in 0..6000 {
         let killed: Option<bool> = sqlx::query_scalar(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
              WHERE datname = current_database() AND pid <> pg_backend_pid() \
