@@ -18,6 +18,7 @@ const PROTOS: &[&str] = &[
     "proto/lastmile/v1/network.proto",
     "proto/lastmile/v1/subscribers.proto",
     "proto/lastmile/v1/provisioning.proto",
+    "proto/lastmile/v1/sla.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
