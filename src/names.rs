@@ -5,7 +5,8 @@
 use crate::v1::{
     CapPolicy, IpPoolKind, JobStatus, Operation, PlanChangeTiming, PlanStatus,
     ProvisioningPriority, RadiusOperator, RateLimitTier, Role, RouterKind, ServiceAction,
-    ServiceStatus, ServiceType, WebhookDeliveryStatus,
+    ServiceStatus, ServiceType, TicketCategory, TicketPriority, TicketSource, TicketStatus,
+    WebhookDeliveryStatus,
 };
 
 /// Wire number the edge sends for a name that is no value of the enum, so that the core,
@@ -194,6 +195,36 @@ rest_names!(ProvisioningPriority, "PROVISIONING_PRIORITY_", [
     Urgent => "urgent",
 ]);
 
+rest_names!(TicketStatus, "TICKET_STATUS_", [
+    Open => "open",
+    InProgress => "in_progress",
+    WaitingOnCustomer => "waiting_on_customer",
+    Resolved => "resolved",
+    Closed => "closed",
+]);
+
+rest_names!(TicketPriority, "TICKET_PRIORITY_", [
+    Critical => "critical",
+    High => "high",
+    Normal => "normal",
+    Low => "low",
+]);
+
+rest_names!(TicketCategory, "TICKET_CATEGORY_", [
+    Outage => "outage",
+    Billing => "billing",
+    Installation => "installation",
+    Technical => "technical",
+    Other => "other",
+]);
+
+rest_names!(TicketSource, "TICKET_SOURCE_", [
+    Api => "api",
+    Email => "email",
+    Phone => "phone",
+    Portal => "portal",
+]);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,6 +254,10 @@ mod tests {
         ServiceAction::proto_names_agree();
         PlanChangeTiming::proto_names_agree();
         ProvisioningPriority::proto_names_agree();
+        TicketStatus::proto_names_agree();
+        TicketPriority::proto_names_agree();
+        TicketCategory::proto_names_agree();
+        TicketSource::proto_names_agree();
         assert_eq!(Role::ALL.len(), 7);
         assert_eq!(RateLimitTier::ALL.len(), 4);
     }

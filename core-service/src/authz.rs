@@ -50,6 +50,10 @@ pub enum Resource {
     Services,
     /// Provisioning jobs and the RADIUS drift report.
     Provisioning,
+    /// Support tickets and their comments.
+    Tickets,
+    /// SLA policies, the breach check (act) and compliance metrics (read).
+    Sla,
 }
 
 /// What is done to a resource.
@@ -69,7 +73,7 @@ pub enum Operation {
 
 impl Resource {
     /// Every resource.
-    pub const ALL: [Resource; 17] = [
+    pub const ALL: [Resource; 19] = [
         Resource::Customers,
         Resource::Partners,
         Resource::Organizations,
@@ -87,6 +91,8 @@ impl Resource {
         Resource::IpPools,
         Resource::Services,
         Resource::Provisioning,
+        Resource::Tickets,
+        Resource::Sla,
     ];
 
     /// The name used in the API.
@@ -109,6 +115,8 @@ impl Resource {
             Resource::IpPools => "ip_pools",
             Resource::Services => "services",
             Resource::Provisioning => "provisioning",
+            Resource::Tickets => "tickets",
+            Resource::Sla => "sla",
         }
     }
 }
@@ -174,6 +182,8 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::IpPools, MANAGE),
             (Resource::Services, ALL_OPS),
             (Resource::Provisioning, &[Read, Act]),
+            (Resource::Tickets, ALL_OPS),
+            (Resource::Sla, ALL_OPS),
         ],
     ),
     (
@@ -195,6 +205,8 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::IpPools, MANAGE),
             (Resource::Services, ALL_OPS),
             (Resource::Provisioning, &[Read, Act]),
+            (Resource::Tickets, ALL_OPS),
+            (Resource::Sla, ALL_OPS),
         ],
     ),
     (
@@ -207,6 +219,7 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::ApiKeys, OWN_KEYS),
             (Resource::Roles, &[Read]),
             (Resource::Services, &[Read]),
+            (Resource::Tickets, &[Read]),
         ],
     ),
     (
@@ -222,6 +235,8 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::IpPools, &[Read]),
             (Resource::Services, &[Read, Create, Update, Act]),
             (Resource::Provisioning, &[Read]),
+            (Resource::Tickets, &[Read, Create, Update, Act]),
+            (Resource::Sla, &[Read]),
         ],
     ),
     (
@@ -236,6 +251,8 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::IpPools, MANAGE),
             (Resource::Services, &[Read, Create, Update, Act]),
             (Resource::Provisioning, &[Read, Act]),
+            (Resource::Tickets, &[Read, Create, Update, Act]),
+            (Resource::Sla, &[Read]),
         ],
     ),
     (
@@ -248,6 +265,8 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Webhooks, ALL_OPS),
             (Resource::Plans, &[Read]),
             (Resource::Services, &[Read, Create, Update, Act]),
+            (Resource::Tickets, &[Read, Create, Update, Act]),
+            (Resource::Sla, &[Read]),
         ],
     ),
     (
@@ -264,6 +283,8 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::IpPools, &[Read]),
             (Resource::Services, &[Read]),
             (Resource::Provisioning, &[Read]),
+            (Resource::Tickets, &[Read]),
+            (Resource::Sla, &[Read]),
         ],
     ),
 ];

@@ -9,7 +9,7 @@ use crate::Core;
 use crate::authz::{AccessTable, ServiceAccess};
 use crate::{
     audit, catalog, customers, directory, events, identity, jobs, network, provisioning, services,
-    webhooks,
+    sla, webhooks,
 };
 
 /// A domain as the server sees it.
@@ -34,6 +34,8 @@ pub const DOMAINS: &[Domain] = &[
     network::grpc::DOMAIN,
     services::grpc::DOMAIN,
     provisioning::grpc::DOMAIN,
+    sla::grpc::TICKETS,
+    sla::grpc::SLA,
 ];
 
 /// The access every RPC of every domain needs.

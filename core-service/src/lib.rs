@@ -29,6 +29,7 @@ pub mod radius_rows;
 pub mod revocations;
 mod server;
 pub mod services;
+pub mod sla;
 pub mod telemetry;
 pub mod tenancy;
 pub mod webhooks;
@@ -81,6 +82,8 @@ pub struct CoreConfig {
     pub services: ServiceSettings,
     /// How CoA and Disconnect requests reach routers.
     pub nas: provisioning::NasSettings,
+    /// Ticket rules (the reopen window).
+    pub tickets: sla::TicketSettings,
 }
 
 impl CoreConfig {
@@ -101,6 +104,7 @@ impl CoreConfig {
             revocations: None,
             services: ServiceSettings::default(),
             nas: provisioning::NasSettings::default(),
+            tickets: sla::TicketSettings::default(),
         }
     }
 }
@@ -122,6 +126,8 @@ pub struct Core {
     pub services: Services,
     /// Provisioning jobs and drift.
     pub provisioning: provisioning::Provisioning,
+    /// Support tickets.
+    pub tickets: sla::Tickets,
     /// API key administration.
     pub api_keys: ApiKeys,
     /// The admin key created at the first start of an empty database (shown once).
@@ -194,6 +200,7 @@ impl Core {
         services::register(&mut jobs, services.clone());
         provisioning::nas::register(&mut jobs, db.clone(), config.nas);
         services::register_provision(&mut jobs, services.clone());
+        sla::check::register(&mut jobs, db.clone(), clock.clone());
         Ok(Core {
             authenticator,
             network: Network::new(db.clone(), clock.clone(), config.network),
@@ -213,6 +220,7 @@ impl Core {
             ),
             services,
             provisioning,
+            tickets: sla::Tickets::new(db.clone(), clock.clone(), config.tickets),
             passwords,
             api_keys,
             first_admin_key,

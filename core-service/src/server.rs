@@ -57,6 +57,7 @@ pub async fn serve(
             .into_iter()
             .chain(crate::services::tasks())
             .chain(crate::provisioning::tasks())
+            .chain(crate::sla::tasks())
             .collect(),
         SCHEDULER_TICK,
         background.clone(),

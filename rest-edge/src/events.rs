@@ -11,6 +11,7 @@ use crate::identity::{ApiClientJson, ApiKeyJson, UserJson};
 use crate::network::{IpPools, Routers};
 use crate::resource::Resource;
 use crate::services::ServiceJson;
+use crate::sla::{PolicyJson, TicketJson};
 use crate::webhooks::WebhookJson;
 use lastmile_proto::v1::EventSubject;
 use lastmile_proto::v1::event_subject::Resource as Subject;
@@ -40,6 +41,8 @@ pub fn render_event_subject(subject: &EventSubject) -> Value {
         Subject::Router(r) => json(Routers::view(r, &base)),
         Subject::IpPool(p) => json(IpPools::view(p, &base)),
         Subject::Service(s) => json(ServiceJson::new(s, &base)),
+        Subject::Ticket(t) => json(TicketJson::new(t, &base)),
+        Subject::SlaPolicy(p) => json(PolicyJson::new(p, &base)),
     }
 }
 

@@ -32,6 +32,7 @@ mod resource;
 mod resources;
 mod services;
 mod shared;
+mod sla;
 pub mod telemetry;
 mod webhooks;
 

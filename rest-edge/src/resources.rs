@@ -10,10 +10,14 @@ use crate::identity::{self, ApiClients, ApiKeys, Users};
 use crate::jobs::{Jobs, RetryJob};
 use crate::network::{IpPools, Routers};
 use crate::provisioning::{Drift, ProvisioningJobs, Reconcile};
-use crate::resource::{Entry, Flat, Mount};
+use crate::resource::{Entry, Flat, Mount, Resource};
 use crate::services::{
     Activate, ChangePlan, CreateInternet, CustomerServices, Provision, Services, Subscribers,
     Suspend, Terminate, Unsuspend,
+};
+use crate::sla::{
+    AddComment, CheckBreaches, CustomerTickets, OpenCustomerTicket, PerformanceMetrics,
+    SlaPolicies, TicketComments, Tickets,
 };
 use crate::webhooks::{Deliveries, Redeliver, RotateSecret, TestWebhook, Webhooks};
 use utoipa::OpenApi;
@@ -26,6 +30,8 @@ pub(crate) fn all() -> Vec<Entry> {
             .submit::<CreateInternet>()
             .list_in::<CustomerServices<false>>()
             .list_in::<CustomerServices<true>>()
+            .list_in::<CustomerTickets>()
+            .submit::<OpenCustomerTicket>()
             .entry(),
         Mount::<Clients, Flat>::at("/api/v1/clients")
             .list()
@@ -88,6 +94,17 @@ pub(crate) fn all() -> Vec<Entry> {
         Mount::<ProvisioningJobs>::new().list().get().entry(),
         Mount::<Drift>::new().list().entry(),
         Mount::<Reconcile>::new().create().entry(),
+        Mount::<Tickets>::crud()
+            .list_in::<TicketComments>()
+            .submit::<AddComment>()
+            .entry(),
+        Mount::<SlaPolicies>::crud().entry(),
+        Mount::<CheckBreaches, Flat>::at(CheckBreaches::PATH)
+            .create()
+            .entry(),
+        Mount::<PerformanceMetrics, Flat>::at(PerformanceMetrics::PATH)
+            .report()
+            .entry(),
         Entry {
             routes: audit::routes(),
             doc: audit::Doc::openapi(),

@@ -3,8 +3,8 @@
 
 use super::fields::{self, Intent};
 use super::{
-    Action, Body, Command, Create, Delete, Envelope, Get, List, ListIn, QueryPairs, Resource,
-    Submit, Update,
+    Action, Body, Command, Create, Delete, Envelope, Get, List, ListIn, QueryPairs, Report,
+    Resource, Submit, Update,
 };
 use crate::AppState;
 use crate::base_url::BaseUrl;
@@ -165,8 +165,26 @@ pub(crate) async fn create<R: Create, E: Envelope>(
     }
     let request = caller.request(R::request(changes, false))?;
     let item = R::call(state.core.clone(), request).await?;
-    let message = E::created(R::TITLE);
-    one::<R, E>(StatusCode::CREATED, &message, item, &base)
+    let message = R::MESSAGE.map_or_else(|| E::created(R::TITLE), str::to_owned);
+    let status = StatusCode::from_u16(R::STATUS).unwrap_or(StatusCode::CREATED);
+    one::<R, E>(status, &message, item, &base)
+}
+
+pub(crate) async fn report<R: Report, E: Envelope>(
+    State(state): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Handled {
+    let Query(pairs) = query
+        .map_err(|rejection| ApiError::bad_request("Invalid request", rejection.body_text()))?;
+    let query = QueryPairs(pairs);
+    let known = R::parameters();
+    query.once(known.iter().map(|p| p.name.as_str()))?;
+    let request = R::request(&query)?;
+    let item = R::call(state.core.clone(), caller.request(request)?).await?;
+    let message = format!("{} retrieved successfully", R::TITLE);
+    one::<R, E>(StatusCode::OK, &message, item, &base)
 }
 
 pub(crate) async fn update<R: Update, E: Envelope>(

@@ -108,6 +108,21 @@ pub(crate) trait Get: Resource {
     ) -> impl Future<Output = Answer<Option<Self::Item>>> + Send;
 }
 
+/// `GET {PATH}`: one item computed from the query (a report), not a page.
+pub(crate) trait Report: Resource {
+    /// The core's request.
+    type Request: Send + 'static;
+    /// The query's parameters, for the document.
+    fn parameters() -> Vec<Parameter>;
+    /// The request for the query (a bad parameter is a 400).
+    fn request(query: &QueryPairs) -> Result<Self::Request, ApiError>;
+    /// Asks the core.
+    fn call(
+        core: Channel,
+        request: tonic::Request<Self::Request>,
+    ) -> impl Future<Output = Answer<Option<Self::Item>>> + Send;
+}
+
 /// A resource with a JSON body (create and update read the same table).
 pub(crate) trait Body: Resource {
     /// The proto input the table writes into.
@@ -123,6 +138,10 @@ pub(crate) trait Body: Resource {
 
 /// `POST {PATH}`: 201 with the new item. Honours `Idempotency-Key`.
 pub(crate) trait Create: Body {
+    /// 201, or 200 for a POST that runs something rather than making an item (a check).
+    const STATUS: u16 = 201;
+    /// The answer's message, when not "<Title> created".
+    const MESSAGE: Option<&'static str> = None;
     /// The core's request.
     type Request: Send + 'static;
     /// The request for a body; `validate_only` asks the core only to check it.

@@ -4,7 +4,7 @@ use super::doc::{self, Op};
 use super::fields::{self, Intent};
 use super::handlers;
 use super::query;
-use super::{Action, Body, Create, Delete, Envelope, Get, List, Resource, Update, V1};
+use super::{Action, Body, Create, Delete, Envelope, Get, List, Report, Resource, Update, V1};
 use crate::{AppState, ModuleRoutes};
 use axum::Router;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -183,6 +183,32 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         )
     }
 
+    /// `GET {path}`: one item computed from the query.
+    pub(crate) fn report(mut self) -> Self
+    where
+        R: Report,
+    {
+        let answer = self.answer();
+        let mut op = self.op(
+            format!("get_{}", R::STEM),
+            format!("Returns the {}.", R::TITLE.to_lowercase()),
+        );
+        op.parameters = R::parameters();
+        op.success = (
+            200,
+            format!("The {}", R::TITLE.to_lowercase()),
+            Some(answer),
+        );
+        op.errors = vec![(400, "Bad query parameter".to_owned())];
+        let path = self.path.to_owned();
+        self.add(
+            path,
+            HttpMethod::Get,
+            get(handlers::report::<R, E>),
+            doc::operation(op),
+        )
+    }
+
     /// `GET {path}/{id}`.
     pub(crate) fn get(mut self) -> Self
     where
@@ -243,7 +269,10 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         );
         op.parameters = vec![doc::idempotency_key()];
         op.body = Some((body, true));
-        op.success = (201, format!("{} created", R::TITLE), Some(answer));
+        op.success = match R::MESSAGE {
+            Some(message) => (R::STATUS, message.to_owned(), Some(answer)),
+            None => (R::STATUS, format!("{} created", R::TITLE), Some(answer)),
+        };
         op.errors = vec![
             (400, "Malformed JSON or bad Idempotency-Key".to_owned()),
             (422, "Validation failed, or idempotency conflict".to_owned()),
