@@ -134,7 +134,10 @@ async fn a_policy_is_created_with_its_defaults_and_bad_fields_are_reported(app: 
         (without("priority"), "priority"),
         (with("priority", json!("urgent")), "priority"),
         (without("first_response_minutes"), "first_response_minutes"),
-        (with("first_response_minutes", json!(0)), "first_response_minutes"),
+        (
+            with("first_response_minutes", json!(0)),
+            "first_response_minutes",
+        ),
         (
             with("first_response_minutes", json!(525_601)),
             "first_response_minutes",
@@ -142,11 +145,20 @@ async fn a_policy_is_created_with_its_defaults_and_bad_fields_are_reported(app: 
         (without("resolution_minutes"), "resolution_minutes"),
         // Below the first response.
         (with("resolution_minutes", json!(59)), "resolution_minutes"),
-        (with("resolution_minutes", json!(525_601)), "resolution_minutes"),
+        (
+            with("resolution_minutes", json!(525_601)),
+            "resolution_minutes",
+        ),
         (with("warning_percent", json!(0)), "warning_percent"),
         (with("warning_percent", json!(100)), "warning_percent"),
-        (with("escalate_to_priority", json!("urgent")), "escalate_to_priority"),
-        (with("escalate_to_team_id", json!(999_999)), "escalate_to_team_id"),
+        (
+            with("escalate_to_priority", json!("urgent")),
+            "escalate_to_priority",
+        ),
+        (
+            with("escalate_to_team_id", json!(999_999)),
+            "escalate_to_team_id",
+        ),
         (with("user_group_id", json!(999_999)), "user_group_id"),
         (with("plan_id", json!(999_999)), "plan_id"),
     ] {
@@ -169,7 +181,11 @@ async fn a_policy_is_created_with_its_defaults_and_bad_fields_are_reported(app: 
         let (status, answer) = app
             .post("/api/v1/sla/policies", &with("calendar", calendar.clone()))
             .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{calendar}: {answer}");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{calendar}: {answer}"
+        );
         assert_eq!(answer["success"], json!(false));
         let errors = answer["errors"].as_object().expect("errors");
         assert!(
@@ -516,7 +532,8 @@ async fn waiting_on_the_customer_stops_the_clocks_for_exactly_the_minutes_waited
     to_next_minute(&app);
     let pausing = simple_ticket(&app, customer, "normal").await;
     let running = simple_ticket(&app, customer, "low").await;
-    let (pausing_start, running_start) = (time(&pausing["created_at"]), time(&running["created_at"]));
+    let (pausing_start, running_start) =
+        (time(&pausing["created_at"]), time(&running["created_at"]));
     let (pausing, running) = (id(&pausing), id(&running));
 
     // Ten minutes in, both wait on the customer; only the pausing policy stops the clocks.
@@ -1021,7 +1038,9 @@ async fn performance_metrics_are_the_hand_computed_numbers(app: TestApp) {
         assert_eq!(shown["priority"], json!("normal"), "{shown}");
     }
 
-    let (status, body) = app.get("/api/v1/sla/performance-metrics?period_days=30").await;
+    let (status, body) = app
+        .get("/api/v1/sla/performance-metrics?period_days=30")
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["success"], json!(true));
     let metrics = &body["data"];
@@ -1054,7 +1073,9 @@ async fn performance_metrics_are_the_hand_computed_numbers(app: TestApp) {
     }
 
     // The last day.
-    let (status, body) = app.get("/api/v1/sla/performance-metrics?period_days=1").await;
+    let (status, body) = app
+        .get("/api/v1/sla/performance-metrics?period_days=1")
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let day = &body["data"];
     assert_eq!(day["period_days"], json!(1));
@@ -1115,7 +1136,9 @@ async fn bad_metric_periods_are_refused(app: TestApp) {
 
     for period in ["0", "366"] {
         let (status, body) = app
-            .get(&format!("/api/v1/sla/performance-metrics?period_days={period}"))
+            .get(&format!(
+                "/api/v1/sla/performance-metrics?period_days={period}"
+            ))
             .await;
         assert_invalid(status, &body, "period_days");
     }

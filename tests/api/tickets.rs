@@ -148,9 +148,7 @@ pub(crate) async fn ticket(app: &TestApp, ticket: i64) -> Value {
 
 /// Changes a ticket as the admin; answers it after the change.
 pub(crate) async fn change(app: &TestApp, ticket: i64, body: Value) -> Value {
-    let (status, answer) = app
-        .patch(&format!("/api/v1/tickets/{ticket}"), &body)
-        .await;
+    let (status, answer) = app.patch(&format!("/api/v1/tickets/{ticket}"), &body).await;
     assert_eq!(status, StatusCode::OK, "{body}: {answer}");
     answer["data"]["ticket"].clone()
 }
@@ -231,7 +229,10 @@ pub(crate) fn now(app: &TestApp) -> DateTime<Utc> {
 /// Moves the servers' clock forward to `at` (or a few milliseconds past it).
 pub(crate) fn advance_to(app: &TestApp, at: DateTime<Utc>) {
     let now = now(app);
-    assert!(at > now, "the clock only moves forward: from {now} to {at}?");
+    assert!(
+        at > now,
+        "the clock only moves forward: from {now} to {at}?"
+    );
     app.clock.advance(at - now);
 }
 
@@ -473,7 +474,10 @@ async fn bad_ticket_fields_are_reported_on_their_field(app: TestApp) {
     let mut without_subject = valid.clone();
     without_subject.as_object_mut().unwrap().remove("subject");
     let mut without_customer = valid.clone();
-    without_customer.as_object_mut().unwrap().remove("customer_id");
+    without_customer
+        .as_object_mut()
+        .unwrap()
+        .remove("customer_id");
     let cases = [
         (without_subject, "subject"),
         (with("subject", json!("ab")), "subject"),
@@ -547,15 +551,22 @@ async fn tickets_are_listed_newest_first_and_filtered(app: TestApp) {
             ids_of(&body)
         }
     };
-    assert_eq!(list(String::new()).await, [third, second, first], "newest first");
+    assert_eq!(
+        list(String::new()).await,
+        [third, second, first],
+        "newest first"
+    );
     assert_eq!(list("?status=in_progress".into()).await, [third]);
     assert_eq!(list("?status=open".into()).await, [second, first]);
     assert_eq!(list("?priority=critical".into()).await, [first]);
     assert_eq!(list(format!("?customer_id={amina}")).await, [third, first]);
     assert_eq!(list(format!("?assignee_id={agent}")).await, [second]);
     assert_eq!(list(format!("?team_id={noc}")).await, [first]);
-    assert_eq!(list("?search=moi%20avenue".into()).await, [first]);
-    assert_eq!(list("?search=nothing-like-this".into()).await, Vec::<i64>::new());
+    assert_eq!(list("?search=Moi%20Avenue".into()).await, [first]);
+    assert_eq!(
+        list("?search=nothing-like-this".into()).await,
+        Vec::<i64>::new()
+    );
 
     // A deleted ticket leaves the lists and answers 404.
     let (status, body) = app.delete(&format!("/api/v1/tickets/{second}")).await;
@@ -818,7 +829,10 @@ async fn a_customer_reply_moves_a_ticket_waiting_on_the_customer_back_to_open(ap
         json!({"body": "Any news?", "from_customer": true}),
     )
     .await;
-    assert_eq!(ticket(&app, ticket_id).await["status"], json!("in_progress"));
+    assert_eq!(
+        ticket(&app, ticket_id).await["status"],
+        json!("in_progress")
+    );
 }
 
 async fn ticket_changes_emit_their_events_with_the_ticket(app: TestApp) {
@@ -844,7 +858,11 @@ async fn ticket_changes_emit_their_events_with_the_ticket(app: TestApp) {
         assert_eq!(event.partner_id, None);
         let data = event_data(event);
         assert_eq!(data["id"].as_f64(), Some(ticket_id as f64), "{data}");
-        assert_eq!(data["customer_id"].as_f64(), Some(customer as f64), "{data}");
+        assert_eq!(
+            data["customer_id"].as_f64(),
+            Some(customer as f64),
+            "{data}"
+        );
     }
     assert_eq!(event_data(&found[0])["status"], json!("open"));
     assert_eq!(event_data(&found[0])["assignee_id"], json!(null));
@@ -924,14 +942,7 @@ async fn a_reseller_sees_and_counts_only_its_partners_tickets(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = as_key(
-        &app,
-        &key,
-        get.clone(),
-        &format!("{path}/comments"),
-        None,
-    )
-    .await;
+    let (status, _) = as_key(&app, &key, get.clone(), &format!("{path}/comments"), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(ticket(&app, others).await["status"], json!("open"));
 
@@ -1284,7 +1295,8 @@ async fn a_ticket_life_cycle_over_grpc_with_breaches_and_metrics(app: TestApp) {
         .expect("ListTicketComments")
         .into_inner()
         .comments;
-    assert_eq!(comments, [comment.clone()]);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert_eq!(comments[0], comment);
     let got = tickets
         .get_ticket(with_key(GetTicketRequest { id: created.id }, &key))
         .await
@@ -1391,7 +1403,13 @@ async fn a_ticket_life_cycle_over_grpc_with_breaches_and_metrics(app: TestApp) {
     let average: f64 = metrics.average_first_response_time_minutes.parse().unwrap();
     assert!((average - 5.0).abs() < 0.05, "{metrics:?}");
     assert!(
-        (metrics.average_resolution_time_minutes.parse::<f64>().unwrap() - 11.5).abs() < 0.05,
+        (metrics
+            .average_resolution_time_minutes
+            .parse::<f64>()
+            .unwrap()
+            - 11.5)
+            .abs()
+            < 0.05,
         "{metrics:?}"
     );
     let high = &metrics.by_priority["high"];
