@@ -33,6 +33,8 @@ mod roles;
 mod routers;
 mod services;
 mod settings_and_retention;
+mod sla;
+mod tickets;
 mod users;
 mod webhooks;
 
