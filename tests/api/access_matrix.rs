@@ -19,6 +19,7 @@ use serde_json::Value;
 
 mod network;
 mod permissions;
+mod support;
 use permissions::{NOT_OVER_REST, PERMISSIONS, ROLES, allowed};
 
 engine_tests!(every_endpoint_answers_every_principal_as_the_table_says);
@@ -142,6 +143,7 @@ fn endpoints() -> Vec<Endpoint> {
     .chain(durable_work_endpoints())
     .chain(service_endpoints())
     .chain(network::endpoints())
+    .chain(support::endpoints())
     .chain(catalog_endpoints())
     // The customers again at the clients alias: the same permissions.
     .chain(CUSTOMER_ALIAS.iter().map(|&(method, path, operation)| {
@@ -674,6 +676,9 @@ async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) 
     let (service, login) = create_service(&app, shared, plan).await;
     shared_entries.insert("services", service);
     shared_entries.insert("provisioning", insert_provisioning_job(&app).await);
+    shared_entries.insert("tickets", support::create_ticket(&app, shared).await);
+    shared_entries.insert("sla", support::create_policy(&app, 0).await);
+    let mut fresh_policies = 1..;
     let mut checked = 0;
     for endpoint in endpoints() {
         for caller in &callers {
@@ -696,6 +701,8 @@ async fn every_endpoint_answers_every_principal_as_the_table_says(app: TestApp) 
                     network::create_pool(&app, fresh_network.next().unwrap()).await
                 }
                 ("plans", true) => create_plan(&app, &fresh_names.next().unwrap()).await,
+                ("tickets", true) => support::create_ticket(&app, shared).await,
+                ("sla", true) => support::create_policy(&app, fresh_policies.next().unwrap()).await,
                 (resource, true) => {
                     create_entry(&app, resource, &fresh_names.next().unwrap()).await
                 }
@@ -800,7 +807,10 @@ fn expect(endpoint: &Endpoint, caller: &Caller) -> Expected {
         // The resource belongs to another partner: it does not exist for this caller.
         Caller::OtherPartnersReseller(_)
             if (endpoint.path.contains("{id}") || endpoint.path.contains("{username}"))
-                && matches!(endpoint.resource, "customers" | "webhooks" | "services") =>
+                && matches!(
+                    endpoint.resource,
+                    "customers" | "webhooks" | "services" | "tickets"
+                ) =>
         {
             Expected::NotFound
         }

@@ -1184,6 +1184,7 @@ async fn a_ticket_life_cycle_over_grpc_with_breaches_and_metrics(app: TestApp) {
             CreateTicketRequest {
                 ticket: Some(input.clone()),
                 validate_only: false,
+                customer: String::new(),
             },
             &key,
         ))
@@ -1226,6 +1227,7 @@ async fn a_ticket_life_cycle_over_grpc_with_breaches_and_metrics(app: TestApp) {
                     ..input
                 }),
                 validate_only: false,
+                customer: String::new(),
             },
             &key,
         ))
@@ -1380,7 +1382,7 @@ async fn a_ticket_life_cycle_over_grpc_with_breaches_and_metrics(app: TestApp) {
     // Metrics: two high tickets, one breached.
     let metrics = sla
         .get_performance_metrics(with_key(
-            GetPerformanceMetricsRequest { period_days: 0 },
+            GetPerformanceMetricsRequest { period_days: None },
             &key,
         ))
         .await
@@ -1434,6 +1436,7 @@ async fn a_ticket_life_cycle_over_grpc_with_breaches_and_metrics(app: TestApp) {
                     ..Default::default()
                 }),
                 validate_only: false,
+                customer: String::new(),
             },
             &key,
         ))

@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 
 use super::check::{self, Report};
 use super::ticket_store::TicketFilter;
-use super::tickets::into_proto;
+use super::tickets::{NewTicket, into_proto};
 use super::{Comment, Policies, Tickets, metrics};
 use crate::Core;
 use crate::auth::{RequestContext, context};
@@ -134,15 +134,19 @@ impl TicketService for TicketGrpc {
     ) -> Result<Response<pb::CreateTicketResponse>, Status> {
         let checking = context(&request)?.clone();
         let read = async |r: pb::CreateTicketRequest| {
-            let input = r.ticket.unwrap_or_default();
+            let path_customer = Some(r.customer.trim().to_owned()).filter(|c| !c.is_empty());
+            let new = NewTicket {
+                input: r.ticket.unwrap_or_default(),
+                path_customer,
+            };
             if r.validate_only {
-                self.tickets.validate_create(&checking, &input).await?;
+                self.tickets.validate_create(&checking, &new).await?;
                 return Ok(Step::Answer(pb::CreateTicketResponse::default()));
             }
-            Ok(Step::Commit(input))
+            Ok(Step::Commit(new))
         };
-        let change = async |tx: &mut Tx, context: &RequestContext, input: pb::TicketInput| {
-            let ticket = self.tickets.create(tx, context, &input).await?;
+        let change = async |tx: &mut Tx, context: &RequestContext, new: NewTicket| {
+            let ticket = self.tickets.create(tx, context, &new).await?;
             Ok(pb::CreateTicketResponse {
                 ticket: Some(into_proto(ticket, self.clock.now())),
             })
@@ -172,6 +176,7 @@ impl TicketService for TicketGrpc {
             priority: filter(r.priority, "priority")?,
             assignee_id: r.assignee_id,
             team_id: r.team_id,
+            customer_id: r.customer_id,
             search: r.search.clone().unwrap_or_default().trim().to_owned(),
             ..TicketFilter::default()
         };

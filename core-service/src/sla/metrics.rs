@@ -80,8 +80,8 @@ pub async fn compute(
          SUM(CASE WHEN {FIRST_RESPONSE_BREACHED} OR {RESOLUTION_BREACHED} THEN 1 ELSE 0 END) AS breached, \
          SUM(CASE WHEN {FIRST_RESPONSE_BREACHED} THEN 1 ELSE 0 END) AS first_response_breached, \
          SUM(CASE WHEN escalation_level > 0 THEN 1 ELSE 0 END) AS escalated, \
-         SUM(resolution_seconds) AS resolution_seconds, COUNT(resolution_seconds) AS resolved, \
-         SUM(first_response_seconds) AS first_response_seconds, \
+         CAST(SUM(resolution_seconds) AS BIGINT) AS resolution_seconds, COUNT(resolution_seconds) AS resolved, \
+         CAST(SUM(first_response_seconds) AS BIGINT) AS first_response_seconds, \
          COUNT(first_response_seconds) AS responded \
          FROM tickets WHERE deleted_at IS NULL AND created_at >= $1 AND created_at <= $2 \
          AND ($3 = 0 OR partner_id = $3) GROUP BY priority"

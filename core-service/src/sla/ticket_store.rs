@@ -113,8 +113,8 @@ fn seconds_since(t: &Ticket, at: Option<DateTime<Utc>>) -> Option<i64> {
     at.map(|at| (at - t.created_at).num_seconds().max(0))
 }
 
-/// The columns written from a ticket, in bind order (`$1` … `$34`).
-const WRITTEN: [&str; 34] = [
+/// The columns written from a ticket, in bind order (`$1` … `$35`).
+const WRITTEN: [&str; 35] = [
     "customer_id",
     "partner_id",
     "service_id",
@@ -149,6 +149,7 @@ const WRITTEN: [&str; 34] = [
     "resolution_warned_at",
     "escalated_at",
     "escalation_level",
+    "comments_count",
 ];
 
 macro_rules! bind_ticket {
@@ -190,6 +191,7 @@ macro_rules! bind_ticket {
             .bind(s.resolution_warned_at)
             .bind(t.escalated_at)
             .bind(t.escalation_level)
+            .bind(t.comments_count)
     }};
 }
 

@@ -36,6 +36,15 @@ pub const PATHS: [&str; 8] = [
     "team_id",
 ];
 
+/// A create: the ticket as sent, and the customer of the path it was sent to, if any.
+#[derive(Debug, Clone, Default)]
+pub struct NewTicket {
+    /// The fields.
+    pub input: pb::TicketInput,
+    /// The customer named by the path (unknown: not found).
+    pub path_customer: Option<String>,
+}
+
 /// The ticket operations.
 #[derive(Debug, Clone)]
 pub struct Tickets {
@@ -119,10 +128,10 @@ impl Tickets {
     pub async fn validate_create(
         &self,
         context: &RequestContext,
-        input: &pb::TicketInput,
+        request: &NewTicket,
     ) -> Result<()> {
         let now = self.clock.now();
-        self.new_ticket(&mut self.db.conn(), context, input, now)
+        self.new_ticket(&mut self.db.conn(), context, request, now)
             .await
             .map(drop)
     }
@@ -132,10 +141,12 @@ impl Tickets {
         &self,
         tx: &mut Tx,
         context: &RequestContext,
-        input: &pb::TicketInput,
+        request: &NewTicket,
     ) -> Result<Ticket> {
         let now = self.clock.now();
-        let ticket = self.new_ticket(&mut tx.conn(), context, input, now).await?;
+        let ticket = self
+            .new_ticket(&mut tx.conn(), context, request, now)
+            .await?;
         let id = store::insert(&mut tx.conn(), &ticket, now).await?;
         let ticket = find(&mut tx.conn(), id, None, false).await?;
         let assigned = ticket.assignee_id.is_some() || ticket.team_id.is_some();
@@ -153,27 +164,19 @@ impl Tickets {
         &self,
         conn: &mut Conn<'_>,
         context: &RequestContext,
-        input: &pb::TicketInput,
+        request: &NewTicket,
         now: DateTime<Utc>,
     ) -> Result<Ticket> {
+        let input = &request.input;
         let mut errors = FieldErrors::new();
         let tenancy = Tenancy::of(&context.principal);
-        let customer = match input.customer.as_deref().map(str::trim) {
-            None | Some("") => {
-                errors.add("customer_id", "The customer id field is required.");
-                None
-            }
-            Some(key) => {
-                match customers::resolve(conn, tenancy, &CustomerKey::Reference(key.to_owned()))
-                    .await
-                {
-                    Ok(customer) => Some(customer),
-                    Err(Error::NotFound(_)) => {
-                        errors.add("customer_id", "The selected customer id is invalid.");
-                        None
-                    }
-                    Err(err) => return Err(err),
-                }
+        let customer = match request.path_customer.as_deref() {
+            Some(key) => Some(
+                customers::resolve(conn, tenancy, &CustomerKey::Reference(key.to_owned())).await?,
+            ),
+            None => {
+                self.body_customer(conn, tenancy, input, &mut errors)
+                    .await?
             }
         };
         let mut ticket = Ticket {
@@ -217,6 +220,34 @@ impl Tickets {
         let policy = policies::matching(conn, ticket.priority, user_group, plan).await?;
         ticket.sla = Clocks::granted(policy.map(|p| p.grant()), now);
         Ok(ticket)
+    }
+
+    /// The customer a create's body names, or a field error.
+    async fn body_customer(
+        &self,
+        conn: &mut Conn<'_>,
+        tenancy: Tenancy,
+        input: &pb::TicketInput,
+        errors: &mut FieldErrors,
+    ) -> Result<Option<crate::customers::Customer>> {
+        Ok(match input.customer.as_deref().map(str::trim) {
+            None | Some("") => {
+                errors.add("customer_id", "The customer id field is required.");
+                None
+            }
+            Some(key) => {
+                match customers::resolve(conn, tenancy, &CustomerKey::Reference(key.to_owned()))
+                    .await
+                {
+                    Ok(customer) => Some(customer),
+                    Err(Error::NotFound(_)) => {
+                        errors.add("customer_id", "The selected customer id is invalid.");
+                        None
+                    }
+                    Err(err) => return Err(err),
+                }
+            }
+        })
     }
 
     /// Reads the `paths` of `input` into `ticket`, with the rules that need stored rows.

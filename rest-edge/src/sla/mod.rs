@@ -93,9 +93,9 @@ fn list_request(
     let priority = query
         .choice("priority", TicketPriority::NAMES)?
         .map_or(0, TicketPriority::wire_number);
-    let customer = match customer {
-        Some(c) => Some(c),
-        None => query.id("customer_id")?.map(|id| id.to_string()),
+    let customer_id = match customer {
+        Some(_) => None,
+        None => query.id("customer_id")?,
     };
     let search = Some(query.text("search")).filter(|s| !s.is_empty());
     Ok(ListTicketsRequest {
@@ -106,6 +106,7 @@ fn list_request(
         assignee_id: query.id("assignee_id")?,
         team_id: query.id("team_id")?,
         search,
+        customer_id,
     })
 }
 
@@ -174,6 +175,7 @@ impl Create for Tickets {
         CreateTicketRequest {
             ticket: Some(changes.input),
             validate_only,
+            customer: String::new(),
         }
     }
 
@@ -302,11 +304,10 @@ impl Submit for OpenCustomerTicket {
     type Request = CreateTicketRequest;
 
     fn request(customer: CustomerRef, changes: Changes<TicketInput>) -> CreateTicketRequest {
-        let mut input = changes.input;
-        input.customer = Some(reference(customer));
         CreateTicketRequest {
-            ticket: Some(input),
+            ticket: Some(changes.input),
             validate_only: false,
+            customer: reference(customer),
         }
     }
 

@@ -79,6 +79,19 @@ pub(super) const PERMISSIONS: &[(&str, &str, [bool; 7])] = &[
     ("plans",         "create",      [Y,    Y,      N,      N,      N,         N,       N]),
     ("plans",         "update",      [Y,    Y,      N,      N,      N,         N,       N]),
     ("plans",         "delete",      [Y,    Y,      N,      N,      N,         N,       N]),
+    // Support desks: support and technicians work tickets, as do resellers for their own
+    // customers; billing and read-only staff read them; managers and admins also delete.
+    ("tickets",       "read",        [Y,    Y,      Y,      Y,      Y,         Y,       Y]),
+    ("tickets",       "create",      [Y,    Y,      N,      Y,      Y,         Y,       N]),
+    ("tickets",       "update",      [Y,    Y,      N,      Y,      Y,         Y,       N]),
+    ("tickets",       "delete",      [Y,    Y,      N,      N,      N,         N,       N]),
+    // Policies are managed by managers and admins, who also run the breach check; those who
+    // work tickets (and read-only staff) read policies and metrics.
+    ("sla",           "read",        [Y,    Y,      N,      Y,      Y,         Y,       Y]),
+    ("sla",           "create",      [Y,    Y,      N,      N,      N,         N,       N]),
+    ("sla",           "update",      [Y,    Y,      N,      N,      N,         N,       N]),
+    ("sla",           "delete",      [Y,    Y,      N,      N,      N,         N,       N]),
+    ("sla",           "act",         [Y,    Y,      N,      N,      N,         N,       N]),
 ];
 
 /// Resources the REST API does not serve, with where they are served instead: their rows
