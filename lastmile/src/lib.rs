@@ -81,6 +81,8 @@ pub struct Settings {
     pub services: lastmile_core::services::ServiceSettings,
     /// How Disconnect and CoA requests reach routers.
     pub nas: lastmile_core::provisioning::NasSettings,
+    /// Ticket rules (how long a resolved ticket may be reopened).
+    pub tickets: lastmile_core::sla::TicketSettings,
     /// The time zone of daily scheduled tasks.
     pub time_zone: chrono_tz::Tz,
     /// Redis shared by the deployment's processes (rate limits, revocations), when set.
@@ -112,6 +114,7 @@ impl Default for Settings {
             network: NetworkSettings::default(),
             services: Default::default(),
             nas: Default::default(),
+            tickets: Default::default(),
             time_zone: chrono_tz::Tz::UTC,
             redis_url: None,
             redis_prefix: "lastmile".into(),
@@ -185,6 +188,7 @@ fn core_config(settings: &Settings) -> CoreConfig {
     config.network = settings.network.clone();
     config.services = settings.services.clone();
     config.nas = settings.nas.clone();
+    config.tickets = settings.tickets;
     config.time_zone = settings.time_zone;
     config.revocations =
         settings

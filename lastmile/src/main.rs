@@ -224,6 +224,9 @@ struct ServerArgs {
     /// hours (0: at once).
     #[arg(long, env = "LASTMILE_IP_QUARANTINE_HOURS", default_value_t = 24)]
     ip_quarantine_hours: u64,
+    /// How long after its resolution a ticket may be reopened, in days (0: never).
+    #[arg(long, env = "LASTMILE_TICKET_REOPEN_DAYS", default_value_t = 7)]
+    ticket_reopen_days: u64,
     /// What a suspended service gets from RADIUS: `reject` (Auth-Type := Reject), or
     /// `walled-garden` (the login works, into the group `walled-garden`, which sets the
     /// address list and/or pool below, for the NAS to redirect to a payment page).
@@ -363,6 +366,10 @@ impl ServerArgs {
             self.ip_quarantine_hours <= 8760,
             "--ip-quarantine-hours must be between 0 and 8760 (a year)"
         );
+        anyhow::ensure!(
+            self.ticket_reopen_days <= 365,
+            "--ticket-reopen-days must be between 0 and 365"
+        );
         if let Some(url) = self.redis_url.as_deref().filter(|u| !u.trim().is_empty()) {
             anyhow::ensure!(
                 ["redis://", "rediss://", "unix://", "redis+unix://"]
@@ -399,6 +406,9 @@ impl ServerArgs {
             nas: lastmile_core::provisioning::NasSettings {
                 timeout: std::time::Duration::from_millis(self.nas_timeout_ms),
                 ..Default::default()
+            },
+            tickets: lastmile_core::sla::TicketSettings {
+                reopen_window: chrono::Duration::days(self.ticket_reopen_days as i64),
             },
             time_zone,
             redis_url: self.redis_url.clone().filter(|u| !u.trim().is_empty()),

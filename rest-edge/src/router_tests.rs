@@ -113,6 +113,10 @@ async fn discovery_links_start_at_the_host_the_client_used() {
         json_of(response).await,
         json!({"success": true, "message": "OK", "data": {"links": {
             "customers": "http://edge.test/api/v1/customers",
+            "tickets": "http://edge.test/api/v1/tickets",
+            "sla_policies": "http://edge.test/api/v1/sla/policies",
+            "sla_check_breaches": "http://edge.test/api/v1/sla/check-breaches",
+            "sla_performance_metrics": "http://edge.test/api/v1/sla/performance-metrics",
             "clients": "http://edge.test/api/v1/clients",
             "api_clients": "http://edge.test/api/v1/api-clients",
             "security_settings": "http://edge.test/api/security-settings",

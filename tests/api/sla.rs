@@ -8,20 +8,16 @@
 //!
 //! Expected instants and numbers are written out by hand, never read from a policy.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chrono::Duration;
-use hmac::{Hmac, KeyInit, Mac};
+use chrono::{DateTime, Duration, Utc};
 use lastmile_tests::{StatusCode, TestApp, customer_body, engine_tests, json};
 use serde_json::Value;
-use sha2::Sha256;
-use tokio_util::sync::CancellationToken;
+
+use crate::webhooks::receiver::Receiver;
+use crate::webhooks::support::{assert_signed_with, standard_signature};
 
 use crate::tickets::{
     advance_to, assert_invalid, assert_minute, change, check_breaches, comment, count_of, events,
@@ -372,14 +368,40 @@ async fn a_ticket_breaches_at_its_target_minute_and_not_a_minute_before(app: Tes
     assert_eq!(shown["first_response_breached"], json!(true), "{shown}");
 }
 
+/// The first year still ahead whose calendar is 2027's (1 January a Friday, not a leap
+/// year, so the same weekdays and the same last Sunday of March): the test clock only moves
+/// forward, and the hand-written instants below are in such a year.
+fn shaped_like_2027() -> i32 {
+    let now = Utc::now();
+    [2027, 2038, 2049, 2055, 2066, 2077, 2083, 2094]
+        .into_iter()
+        .find(|year| in_year_of(*year, "03-25T00:00:00Z") > now)
+        .expect("a year shaped like 2027 before 2095")
+}
+
+fn in_year_of(year: i32, rest: &str) -> DateTime<Utc> {
+    utc(&format!("{year}-{rest}"))
+}
+
+/// `MM-DDTHH:MM:SSZ` in the year of the business-hours test.
+fn in_year(rest: &str) -> DateTime<Utc> {
+    in_year_of(shaped_like_2027(), rest)
+}
+
+/// `MM-DD` in the year of the business-hours test.
+fn in_year_date(rest: &str) -> String {
+    format!("{}-{rest}", shaped_like_2027())
+}
+
 async fn business_minutes_skip_nights_weekends_holidays_and_the_dst_change(app: TestApp) {
-    // Berlin office hours, Monday to Friday 09:00–17:00. Easter 2027: Good Friday is 26
-    // March; summer time starts on Sunday 28 March (01:00Z: CET, UTC+1 → CEST, UTC+2).
+    // Berlin office hours, Monday to Friday 09:00–17:00, in a year shaped like 2027 (see
+    // `in_year`): Friday 26 March is a holiday (Good Friday in 2027); summer time starts on
+    // Sunday 28 March (01:00Z: CET, UTC+1 → CEST, UTC+2).
     let with_good_friday = policy(
         &app,
         json!({"name": "Normal, office hours, Good Friday off", "priority": "normal",
                "first_response_minutes": 120, "resolution_minutes": 600,
-               "calendar": berlin_office_hours(&["2027-03-26"])}),
+               "calendar": berlin_office_hours(&[&in_year_date("03-26")])}),
     )
     .await;
     policy(
@@ -408,7 +430,7 @@ async fn business_minutes_skip_nights_weekends_holidays_and_the_dst_change(app: 
     // Thursday 25 March, 16:00 CET (15:00Z), with Good Friday off:
     // first response 120 = Thu 16–17 (60) + Mon 29 09:00–10:00 CEST (60) → 08:00Z;
     // resolution 600 = Thu 60 + Mon 480 + Tue 30 09:00–10:00 CEST (60) → 08:00Z.
-    advance_to(&app, utc("2027-03-25T15:00:00Z"));
+    advance_to(&app, in_year("03-25T15:00:00Z"));
     let thursday = open_ticket(
         &app,
         json!({"customer_id": customer, "subject": "Thursday", "priority": "normal"}),
@@ -417,19 +439,19 @@ async fn business_minutes_skip_nights_weekends_holidays_and_the_dst_change(app: 
     assert_eq!(thursday["sla_policy_id"], json!(id(&with_good_friday)));
     assert_minute(
         &thursday["first_response_due_at"],
-        utc("2027-03-29T08:00:00Z"),
+        in_year("03-29T08:00:00Z"),
         "Thursday's first response",
     );
     assert_minute(
         &thursday["resolution_due_at"],
-        utc("2027-03-30T08:00:00Z"),
+        in_year("03-30T08:00:00Z"),
         "Thursday's resolution",
     );
 
     // Friday 26 March, 16:00 CET (15:00Z), no holiday:
     // first response 120 = Fri 16–17 (60) + Mon 09:00–10:00 CEST (60) → Mon 08:00Z;
     // resolution 600 = Fri 60 + Mon 480 + Tue 60 → Tue 10:00 CEST = 08:00Z.
-    advance_to(&app, utc("2027-03-26T15:00:00Z"));
+    advance_to(&app, in_year("03-26T15:00:00Z"));
     let friday = open_ticket(
         &app,
         json!({"customer_id": customer, "subject": "Friday", "priority": "high"}),
@@ -437,18 +459,18 @@ async fn business_minutes_skip_nights_weekends_holidays_and_the_dst_change(app: 
     .await;
     assert_minute(
         &friday["first_response_due_at"],
-        utc("2027-03-29T08:00:00Z"),
+        in_year("03-29T08:00:00Z"),
         "Friday's first response",
     );
     assert_minute(
         &friday["resolution_due_at"],
-        utc("2027-03-30T08:00:00Z"),
+        in_year("03-30T08:00:00Z"),
         "Friday's resolution",
     );
 
     // Saturday 27 March, 12:00 CET (11:00Z): the clocks start on Monday 09:00 CEST
     // (07:00Z): first response 30 → 07:30Z, resolution 60 → 08:00Z.
-    advance_to(&app, utc("2027-03-27T11:00:00Z"));
+    advance_to(&app, in_year("03-27T11:00:00Z"));
     let saturday = open_ticket(
         &app,
         json!({"customer_id": customer, "subject": "Saturday", "priority": "low"}),
@@ -456,19 +478,19 @@ async fn business_minutes_skip_nights_weekends_holidays_and_the_dst_change(app: 
     .await;
     assert_minute(
         &saturday["first_response_due_at"],
-        utc("2027-03-29T07:30:00Z"),
+        in_year("03-29T07:30:00Z"),
         "Saturday's first response",
     );
     assert_minute(
         &saturday["resolution_due_at"],
-        utc("2027-03-29T08:00:00Z"),
+        in_year("03-29T08:00:00Z"),
         "Saturday's resolution",
     );
 
     // The check agrees: at 09:59 CEST on Monday nothing of Thursday's or Friday's, at
     // 10:00 both first responses.
     let (thursday, friday, saturday) = (id(&thursday), id(&friday), id(&saturday));
-    advance_to(&app, utc("2027-03-29T07:59:00Z"));
+    advance_to(&app, in_year("03-29T07:59:00Z"));
     let check = check_breaches(&app).await;
     for ticket_id in [thursday, friday] {
         assert_eq!(
@@ -482,7 +504,7 @@ async fn business_minutes_skip_nights_weekends_holidays_and_the_dst_change(app: 
         ["first_response"],
         "{check}"
     );
-    advance_to(&app, utc("2027-03-29T08:00:01Z"));
+    advance_to(&app, in_year("03-29T08:00:01Z"));
     let check = check_breaches(&app).await;
     for ticket_id in [thursday, friday] {
         assert_eq!(
@@ -500,7 +522,7 @@ async fn business_minutes_skip_nights_weekends_holidays_and_the_dst_change(app: 
     // Monday 29 March, 16:30 CEST (14:30Z): first response 60 = Mon 16:30–17:00 (30) +
     // Tue 09:00–09:30 CEST (30) → Tue 07:30Z; resolution 480 = 30 + Tue 09:00–16:30 (450)
     // → Tue 16:30 CEST = 14:30Z.
-    advance_to(&app, utc("2027-03-29T14:30:00Z"));
+    advance_to(&app, in_year("03-29T14:30:00Z"));
     let monday = open_ticket(
         &app,
         json!({"customer_id": customer, "subject": "Monday", "priority": "critical"}),
@@ -508,12 +530,12 @@ async fn business_minutes_skip_nights_weekends_holidays_and_the_dst_change(app: 
     .await;
     assert_minute(
         &monday["first_response_due_at"],
-        utc("2027-03-30T07:30:00Z"),
+        in_year("03-30T07:30:00Z"),
         "Monday's first response",
     );
     assert_minute(
         &monday["resolution_due_at"],
-        utc("2027-03-30T14:30:00Z"),
+        in_year("03-30T14:30:00Z"),
         "Monday's resolution",
     );
 }
@@ -785,7 +807,8 @@ async fn a_breach_escalates_the_ticket_and_reaches_a_webhook_signed(app: TestApp
                "escalate_to_priority": "critical", "escalate_to_team_id": escalations}),
     )
     .await;
-    let (hooks, url, _stop) = Receiver::start().await;
+    let hooks = Receiver::start().await;
+    let url = hooks.url();
     let (status, answer) = app
         .post(
             "/api/v1/webhooks",
@@ -848,30 +871,25 @@ async fn a_breach_escalates_the_ticket_and_reaches_a_webhook_signed(app: TestApp
     assert_eq!(data["escalation_level"].as_f64(), Some(1.0), "{data}");
 
     // The breach reaches the endpoint, signed with its secret.
-    let delivered = hooks.wait_for(1).await;
+    let delivered = hooks.wait_for(1, "the sla.breached delivery").await;
     let request = &delivered[0];
-    assert_eq!(header(request, "x-isp-event"), "sla.breached");
-    assert_eq!(header(request, "content-type"), "application/json");
-    let body: Value = serde_json::from_slice(&request.1).expect("a JSON body");
+    assert_eq!(request.header("x-isp-event"), "sla.breached");
+    assert_eq!(request.header("content-type"), "application/json");
+    let body = request.json();
     assert_eq!(body["type"], json!("sla.breached"), "{body}");
     assert_eq!(body["data"]["id"], json!(ticket_id), "{body}");
     assert_eq!(body["data"]["customer_id"], json!(customer), "{body}");
-    assert_eq!(body["id"].as_str(), Some(header(request, "webhook-id")));
-    let webhook_id = header(request, "webhook-id");
-    let stamp = header(request, "webhook-timestamp");
-    assert_eq!(
-        header(request, "webhook-signature").split(' ').next(),
-        Some(standard_signature(&secret, webhook_id, stamp, &request.1).as_str()),
-        "webhook-signature"
-    );
-    let hex = body_signature(&secret, &request.1);
-    assert_eq!(header(request, "x-isp-signature"), format!("sha256={hex}"));
-    assert_eq!(header(request, "x-signature"), hex);
+    assert_eq!(body["id"].as_str(), Some(request.header("webhook-id")));
+    assert_signed_with(request, &secret);
     // Another secret's signature would not match.
     let other = format!("whsec_{}", STANDARD.encode([7u8; 32]));
+    let (id_header, stamp) = (
+        request.header("webhook-id"),
+        request.header("webhook-timestamp"),
+    );
     assert_ne!(
-        header(request, "webhook-signature"),
-        standard_signature(&other, webhook_id, stamp, &request.1)
+        request.header("webhook-signature"),
+        standard_signature(&other, id_header, stamp, &request.body)
     );
     // One breach, one delivery.
     tokio::time::sleep(StdDuration::from_millis(500)).await;
@@ -1150,98 +1168,4 @@ async fn bad_metric_periods_are_refused(app: TestApp) {
         "{status}: {body}"
     );
     assert_eq!(body["success"], json!(false), "{body}");
-}
-
-// ---- a webhook receiver ----
-
-/// An HTTP server on 127.0.0.1 that records each request's headers and body and
-/// answers 200.
-#[derive(Debug, Clone, Default)]
-struct Receiver(Arc<Mutex<Vec<(HeaderMap, Bytes)>>>);
-
-impl Receiver {
-    /// Starts one; answers it, its URL, and the token that stops it when dropped.
-    async fn start() -> (Self, String, tokio_util::sync::DropGuard) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the receiver");
-        let addr = listener.local_addr().expect("its address");
-        let receiver = Self::default();
-        let app = axum::Router::new()
-            .fallback(record)
-            .with_state(receiver.clone());
-        let stop = CancellationToken::new();
-        let stopped = stop.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(stopped.cancelled_owned())
-                .await;
-        });
-        (receiver, format!("http://{addr}/hooks"), stop.drop_guard())
-    }
-
-    fn requests(&self) -> Vec<(HeaderMap, Bytes)> {
-        self.0.lock().unwrap().clone()
-    }
-
-    /// Waits up to 30 seconds (real time: the delivery itself) for `count` requests.
-    async fn wait_for(&self, count: usize) -> Vec<(HeaderMap, Bytes)> {
-        let deadline = tokio::time::Instant::now() + StdDuration::from_secs(30);
-        loop {
-            let requests = self.requests();
-            if requests.len() >= count {
-                return requests;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{} of {count} deliveries arrived",
-                requests.len()
-            );
-            tokio::time::sleep(StdDuration::from_millis(20)).await;
-        }
-    }
-}
-
-async fn record(
-    State(receiver): State<Receiver>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> axum::http::StatusCode {
-    receiver.0.lock().unwrap().push((headers, body));
-    axum::http::StatusCode::OK
-}
-
-/// A request's header as text.
-fn header<'a>(request: &'a (HeaderMap, Bytes), name: &str) -> &'a str {
-    request
-        .0
-        .get(name)
-        .unwrap_or_else(|| panic!("no {name} header in {:?}", request.0))
-        .to_str()
-        .expect("a text header")
-}
-
-/// `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, keyed with the secret's base64 part
-/// decoded (Standard Webhooks).
-fn standard_signature(secret: &str, id: &str, timestamp: &str, body: &[u8]) -> String {
-    let encoded = secret.strip_prefix("whsec_").expect("a whsec_ secret");
-    let key = STANDARD.decode(encoded).expect("the secret is base64");
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).unwrap();
-    mac.update(id.as_bytes());
-    mac.update(b".");
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
-}
-
-/// The hex HMAC-SHA256 of the body keyed with the whole secret text.
-fn body_signature(secret: &str, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }

@@ -4,8 +4,8 @@
 //! `failures` covers retries, an outage and disabling; `receiver` is the test's server.
 
 mod failures;
-mod receiver;
-mod support;
+pub(crate) mod receiver;
+pub(crate) mod support;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

@@ -554,6 +554,7 @@ impl Resource for CheckBreaches {
     const PATH: &'static str = "/api/v1/sla/check-breaches";
     const SINGULAR: &'static str = "sla_check";
     const PLURAL: &'static str = "sla_checks";
+    const LINK: &'static str = "sla_check_breaches";
     const TITLE: &'static str = "SLA check";
     const ABOUT: &'static str = "Reports and escalates every SLA breach and warning not reported \
                                  before (the scheduler runs it every minute)";
@@ -604,6 +605,7 @@ impl Resource for PerformanceMetrics {
     const PATH: &'static str = "/api/v1/sla/performance-metrics";
     const SINGULAR: &'static str = "performance_metrics";
     const PLURAL: &'static str = "performance_metrics";
+    const LINK: &'static str = "sla_performance_metrics";
     const TITLE: &'static str = "Performance metrics";
     const ABOUT: &'static str = "SLA compliance of the tickets opened in the last days";
     type Item = GetPerformanceMetricsResponse;

@@ -16,7 +16,7 @@ use super::receiver::{PATIENCE, Received, eventually};
 
 /// `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, keyed with the secret's base64 part
 /// decoded, as the Standard Webhooks specification says.
-pub(super) fn standard_signature(secret: &str, id: &str, timestamp: &str, body: &[u8]) -> String {
+pub(crate) fn standard_signature(secret: &str, id: &str, timestamp: &str, body: &[u8]) -> String {
     let encoded = secret.strip_prefix("whsec_").expect("a whsec_ secret");
     let key = STANDARD.decode(encoded).expect("the secret is base64");
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).unwrap();
@@ -29,7 +29,7 @@ pub(super) fn standard_signature(secret: &str, id: &str, timestamp: &str, body: 
 }
 
 /// The hex HMAC-SHA256 of the body keyed with the whole secret text.
-pub(super) fn body_signature(secret: &str, body: &[u8]) -> String {
+pub(crate) fn body_signature(secret: &str, body: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
     mac.finalize()
@@ -40,7 +40,7 @@ pub(super) fn body_signature(secret: &str, body: &[u8]) -> String {
 }
 
 /// The signatures of `webhook-signature` (space-separated during a rotation).
-pub(super) fn signatures(request: &Received) -> Vec<String> {
+pub(crate) fn signatures(request: &Received) -> Vec<String> {
     request
         .header("webhook-signature")
         .split(' ')
@@ -50,7 +50,7 @@ pub(super) fn signatures(request: &Received) -> Vec<String> {
 
 /// Checks every signature header of `request` against `secret`, which must be the
 /// current one.
-pub(super) fn assert_signed_with(request: &Received, secret: &str) {
+pub(crate) fn assert_signed_with(request: &Received, secret: &str) {
     let id = request.header("webhook-id");
     let timestamp = request.header("webhook-timestamp");
     let expected = standard_signature(secret, id, timestamp, &request.body);
