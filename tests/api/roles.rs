@@ -108,6 +108,8 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "plans": manage,
             "services": all,
             "provisioning": ["read", "act"],
+            "tickets": manage,
+            "sla": all,
         })
     );
     assert_eq!(
@@ -123,6 +125,8 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "plans": ["read"],
             "services": ["read", "create", "update", "act"],
             "provisioning": ["read"],
+            "tickets": ["read", "create", "update"],
+            "sla": ["read"],
         })
     );
     assert_eq!(
@@ -135,6 +139,8 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "webhooks": all,
             "plans": ["read"],
             "services": ["read", "create", "update", "act"],
+            "tickets": ["read", "create", "update"],
+            "sla": ["read"],
         })
     );
     assert_eq!(
@@ -151,6 +157,8 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "plans": ["read"],
             "services": ["read"],
             "provisioning": ["read"],
+            "tickets": ["read"],
+            "sla": ["read"],
         })
     );
     // Only admin and manager read the audit log.

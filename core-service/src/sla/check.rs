@@ -114,12 +114,10 @@ pub async fn run(db: &Db, clock: &SharedClock) -> Result<Report> {
 }
 
 async fn check(conn: &mut Conn<'_>, now: DateTime<Utc>) -> Result<Report> {
-    let counted = format!(
+    let total_checked: i64 = on_conn!(conn, c => sqlx::query_scalar(
         "SELECT COUNT(*) FROM tickets WHERE deleted_at IS NULL AND paused_since IS NULL \
          AND closed_at IS NULL AND ((first_response_at IS NULL AND first_response_due_at IS NOT NULL) \
-         OR (resolved_at IS NULL AND resolution_due_at IS NOT NULL))"
-    );
-    let total_checked: i64 = on_conn!(conn, c => sqlx::query_scalar(sqlx::AssertSqlSafe(counted))
+         OR (resolved_at IS NULL AND resolution_due_at IS NOT NULL))")
         .fetch_one(c).await)?;
     let mut breaches = Vec::new();
     for target in Target::BOTH {

@@ -16,11 +16,14 @@ use crate::on_conn;
 pub const PERIOD_MAX: i32 = 365;
 
 /// A target counts as breached: reported, met late, or unmet past due with its clock
-/// running. `$2` is now.
+/// running; a first response never given is late if the ticket was resolved after it was
+/// due. `$2` is now.
 const FIRST_RESPONSE_BREACHED: &str = "(first_response_breached_at IS NOT NULL \
     OR (first_response_at IS NOT NULL AND first_response_at > first_response_due_at) \
-    OR (first_response_at IS NULL AND closed_at IS NULL AND paused_since IS NULL \
-        AND first_response_due_at <= $2))";
+    OR (first_response_at IS NULL AND resolved_at IS NOT NULL \
+        AND resolved_at > first_response_due_at) \
+    OR (first_response_at IS NULL AND resolved_at IS NULL AND closed_at IS NULL \
+        AND paused_since IS NULL AND first_response_due_at <= $2))";
 const RESOLUTION_BREACHED: &str = "(resolution_breached_at IS NOT NULL \
     OR (resolved_at IS NOT NULL AND resolved_at > resolution_due_at) \
     OR (resolved_at IS NULL AND paused_since IS NULL AND resolution_due_at <= $2))";

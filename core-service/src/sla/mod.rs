@@ -237,13 +237,15 @@ impl Ticket {
         if reported.is_some() {
             return true;
         }
-        match met {
-            Some(at) => at > due,
-            None => {
-                let stopped = self.sla.paused_since.is_some()
-                    || (target == Target::FirstResponse && self.closed_at.is_some());
-                !stopped && due <= now
-            }
+        // A ticket resolved (or closed, which resolves it) without a reply ended its wait
+        // for one then.
+        let ended = match target {
+            Target::FirstResponse => self.resolved_at.or(self.closed_at),
+            Target::Resolution => None,
+        };
+        match (met, ended) {
+            (Some(at), _) | (None, Some(at)) => at > due,
+            (None, None) => self.sla.paused_since.is_none() && due <= now,
         }
     }
 
