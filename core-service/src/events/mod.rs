@@ -145,11 +145,55 @@ impl Event {
 /// Writes `event` inside the caller's transaction, with a delivery to every webhook that
 /// wants it; readers hear of it when the transaction commits.
 pub async fn publish(conn: &mut Conn<'_>, event: NewEvent, at: DateTime<Utc>) -> Result<Event> {
+    order(conn).await?;
+    let stored = insert(conn, event, at).await?;
+    notify(conn).await?;
+    crate::webhooks::fan_out(conn, &stored, at).await?;
+    Ok(stored)
+}
+
+/// Writes `events` inside the caller's transaction, in order, as [`publish`] writes one:
+/// the ordering lock, the notification and the read of the webhook endpoints once for all
+/// of them (a report of many events at once, such as a breach check's).
+pub async fn publish_all(
+    conn: &mut Conn<'_>,
+    events: Vec<NewEvent>,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    order(conn).await?;
+    let endpoints = crate::webhooks::Endpoints::active(conn).await?;
+    for event in events {
+        let stored = insert(conn, event, at).await?;
+        endpoints.fan_out(conn, &stored, at).await?;
+    }
+    notify(conn).await
+}
+
+/// Takes the lock that makes event ids follow commit order (PostgreSQL).
+async fn order(conn: &mut Conn<'_>) -> Result<()> {
     if conn.is_postgres() {
         on_conn!(conn, c => sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(ORDER_LOCK)
             .execute(c).await.map(|d| d.rows_affected()))?;
     }
+    Ok(())
+}
+
+/// Tells readers, at commit, that events were written.
+async fn notify(conn: &mut Conn<'_>) -> Result<()> {
+    if conn.is_postgres() {
+        on_conn!(conn, c => sqlx::query("SELECT pg_notify($1, '')")
+            .bind(CHANNEL)
+            .execute(c).await.map(|d| d.rows_affected()))?;
+    }
+    conn.signal_on_commit(Signal::Events);
+    Ok(())
+}
+
+async fn insert(conn: &mut Conn<'_>, event: NewEvent, at: DateTime<Utc>) -> Result<Event> {
     let uuid = uuid::Uuid::now_v7().to_string();
     let stored: Event = on_conn!(conn, c => sqlx::query_as(
         "INSERT INTO events (uuid, type, resource_type, resource_id, partner_id, data, occurred_at) \
@@ -164,13 +208,6 @@ pub async fn publish(conn: &mut Conn<'_>, event: NewEvent, at: DateTime<Utc>) ->
         .bind(at)
         .fetch_one(c)
         .await)?;
-    if conn.is_postgres() {
-        on_conn!(conn, c => sqlx::query("SELECT pg_notify($1, '')")
-            .bind(CHANNEL)
-            .execute(c).await.map(|d| d.rows_affected()))?;
-    }
-    conn.signal_on_commit(Signal::Events);
-    crate::webhooks::fan_out(conn, &stored, at).await?;
     Ok(stored)
 }
 

@@ -5,18 +5,22 @@
 //! has one writer). Breached tickets are escalated as their policy says, and every
 //! report becomes an event, in the same transaction.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use lastmile_proto::RestName;
 use lastmile_proto::v1::TicketPriority;
 
 use super::clocks::Clocks;
+use super::policies::Policy;
 use super::ticket_store::by_ids;
 use super::{Target, Ticket, policy_store, ticket_store, tickets};
 use crate::audit::{self, Change};
 use crate::clock::SharedClock;
 use crate::db::{Conn, Db};
 use crate::error::Result;
+use crate::events;
 use crate::on_conn;
 
 /// The scheduler's job kind.
@@ -164,8 +168,12 @@ async fn check(conn: &mut Conn<'_>, now: DateTime<Utc>) -> Result<Report> {
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    let loaded = by_ids(conn, &ids).await?;
-    let find = |id: i64| loaded.iter().find(|t| t.id == id);
+    let loaded: HashMap<i64, Ticket> = by_ids(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    let find = |id: i64| loaded.get(&id);
     let warnings: Vec<Warning> = warned_rows
         .iter()
         .map(|(target, (ticket_id, customer_id, due))| Warning {
@@ -182,24 +190,41 @@ async fn check(conn: &mut Conn<'_>, now: DateTime<Utc>) -> Result<Report> {
     let mut escalated = Vec::new();
     let mut breached_ids: Vec<i64> = breaches.iter().map(|b| b.ticket_id).collect();
     breached_ids.dedup();
+    let mut policies: HashMap<i64, Option<Policy>> = HashMap::new();
     for id in &breached_ids {
         let Some(ticket) = find(*id) else { continue };
-        if let Some(after) = escalate(conn, ticket, now).await? {
+        let Some(policy_id) = ticket.sla.policy_id else {
+            continue;
+        };
+        if !policies.contains_key(&policy_id) {
+            let policy = policy_store::find(conn, policy_id).await?;
+            policies.insert(policy_id, policy);
+        }
+        let Some(Some(policy)) = policies.get(&policy_id) else {
+            continue;
+        };
+        if let Some(after) = escalate(conn, ticket, policy, now).await? {
             escalated.push((ticket.clone(), after));
         }
     }
-    let reloaded = by_ids(conn, &ids).await?;
-    let current = |id: i64| reloaded.iter().find(|t| t.id == id);
-    for breach in &breaches {
-        if let Some(ticket) = current(breach.ticket_id) {
-            tickets::publish(conn, "sla.breached", ticket, now).await?;
-        }
-    }
-    for warning in &warnings {
-        if let Some(ticket) = current(warning.ticket_id) {
-            tickets::publish(conn, "sla.warning", ticket, now).await?;
-        }
-    }
+    let reloaded: HashMap<i64, Ticket> = if escalated.is_empty() {
+        loaded
+    } else {
+        by_ids(conn, &ids)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect()
+    };
+    let current = |id: i64| reloaded.get(&id);
+    let reports = breaches
+        .iter()
+        .map(|b| ("sla.breached", b.ticket_id))
+        .chain(warnings.iter().map(|w| ("sla.warning", w.ticket_id)));
+    let events = reports
+        .filter_map(|(kind, id)| current(id).map(|t| tickets::event(kind, t, now)))
+        .collect();
+    events::publish_all(conn, events, now).await?;
     for (before, after) in escalated {
         let change = Change::updated(
             "ticket.escalated".into(),
@@ -229,20 +254,15 @@ fn urgency(p: TicketPriority) -> i32 {
     }
 }
 
-/// Applies the escalation of `ticket`'s policy, if it has one; returns the ticket after.
-/// The due times stay those of the policy the ticket got: escalation routes the ticket,
-/// it does not move its targets.
+/// Applies the escalation of `policy` (the ticket's), if it has one; returns the ticket
+/// after. The due times stay those of the policy the ticket got: escalation routes the
+/// ticket, it does not move its targets.
 async fn escalate(
     conn: &mut Conn<'_>,
     ticket: &Ticket,
+    policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<Option<Ticket>> {
-    let Some(policy_id) = ticket.sla.policy_id else {
-        return Ok(None);
-    };
-    let Some(policy) = policy_store::find(conn, policy_id).await? else {
-        return Ok(None);
-    };
     let f = &policy.fields;
     if f.escalate_to_priority.is_none() && f.escalate_to_team_id.is_none() {
         return Ok(None);

@@ -650,22 +650,27 @@ pub(super) fn subject(ticket: &Ticket, now: DateTime<Utc>) -> Subject {
     )
 }
 
+/// Event `event_type` about `ticket` as of `now`.
+pub(super) fn event(event_type: &str, ticket: &Ticket, now: DateTime<Utc>) -> NewEvent {
+    let fallback = ticket.audit_view();
+    NewEvent::about(
+        event_type.into(),
+        "ticket",
+        ticket.id.to_string(),
+        subject(ticket, now),
+        Some(&fallback),
+    )
+}
+
 /// Writes event `event_type` about `ticket` (no audit entry: the change that caused it
-/// has its own, or it is the core's own report).
+/// has its own).
 pub(super) async fn publish(
     conn: &mut Conn<'_>,
     event_type: &str,
     ticket: &Ticket,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let fallback = ticket.audit_view();
-    let event = NewEvent::about(
-        event_type.into(),
-        "ticket",
-        ticket.id.to_string(),
-        subject(ticket, now),
-        Some(&fallback),
-    );
+    let event = event(event_type, ticket, now);
     events::publish(conn, event, now).await.map(drop)
 }
 

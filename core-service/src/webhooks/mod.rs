@@ -92,7 +92,37 @@ fn ordering_key(webhook_id: i64, event: &Event) -> String {
 /// Creates a delivery (and its job) of `event` for every active endpoint that wants it,
 /// inside the transaction writing the event.
 pub async fn fan_out(conn: &mut Conn<'_>, event: &Event, at: DateTime<Utc>) -> Result<()> {
-    let endpoints = store::active_endpoints(conn).await?;
+    let endpoints = Endpoints::active(conn).await?;
+    endpoints.fan_out(conn, event, at).await
+}
+
+/// The active endpoints, read once for the events of one transaction.
+#[derive(Debug)]
+pub struct Endpoints(Vec<store::Target>);
+
+impl Endpoints {
+    /// The endpoints active now.
+    pub async fn active(conn: &mut Conn<'_>) -> Result<Self> {
+        Ok(Self(store::active_endpoints(conn).await?))
+    }
+
+    /// A delivery of `event` to each of them that wants it, as [`fan_out`] makes.
+    pub async fn fan_out(
+        &self,
+        conn: &mut Conn<'_>,
+        event: &Event,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        deliver_to(conn, &self.0, event, at).await
+    }
+}
+
+async fn deliver_to(
+    conn: &mut Conn<'_>,
+    endpoints: &[store::Target],
+    event: &Event,
+    at: DateTime<Utc>,
+) -> Result<()> {
     if endpoints.is_empty() {
         return Ok(());
     }
