@@ -196,9 +196,8 @@ async fn check(conn: &mut Conn<'_>, now: DateTime<Utc>) -> Result<Report> {
         let Some(policy_id) = ticket.sla.policy_id else {
             continue;
         };
-        if !policies.contains_key(&policy_id) {
-            let policy = policy_store::find(conn, policy_id).await?;
-            policies.insert(policy_id, policy);
+        if let std::collections::hash_map::Entry::Vacant(slot) = policies.entry(policy_id) {
+            slot.insert(policy_store::find(conn, policy_id).await?);
         }
         let Some(Some(policy)) = policies.get(&policy_id) else {
             continue;
