@@ -37,7 +37,11 @@ STORED = {
         "A customer with this email address already exists.",
         "The email has already been taken.",
     },
-    "name": {"The name has already been taken.", "A plan with this name already exists."},
+    "name": {
+        "The name has already been taken.",
+        "A plan with this name already exists.",
+        "An SLA policy with this name already exists.",
+    },
     # a reference to a row that does not exist
     "partner_id": {
         "The selected partner id is invalid.",
@@ -45,6 +49,20 @@ STORED = {
         "The partner id field is required when role is reseller.",
     },
     "user_group_id": {"The selected user group id is invalid."},
+    # tickets and SLA policies: their customer, service, assignee and teams
+    "customer_id": {
+        "The selected customer id is invalid.",
+        # an update may only repeat the stored ticket's customer
+        "A ticket's customer cannot change; open a new ticket for the other customer.",
+    },
+    "service_id": {"The selected service id is not a service of the customer."},
+    "assignee_id": {"The selected assignee id is invalid."},
+    "team_id": {"The selected team id is invalid."},
+    "escalate_to_team_id": {"The selected escalate to team id is invalid."},
+    # another live policy covers the same priority, group and plan
+    "priority": {"An SLA policy for this priority, user group and plan already exists."},
+    # compared with the stored policy's first response on an update
+    "resolution_minutes": {"The resolution minutes must be at least the first response minutes."},
     "router_id": {"The selected router id is invalid."},
     "plan_id": {
         "The selected plan id is invalid.",
@@ -68,6 +86,12 @@ STORED = {
 # that no JSON Schema can state (an address inside the network the body, or the stored
 # pool, gives).
 PATTERNS = {
+    # the stored ticket's status decides which moves are legal, and when it was resolved
+    # whether it may still be reopened
+    "status": [
+        r"The status cannot change from [a-z_]+ to [a-z_]+\.",
+        r"The ticket was resolved more than .+ ago and cannot be reopened; open a new ticket\.",
+    ],
     "router": [r"The router is used by .+\."],
     "ip_pool": [r"The IP pool (has|is used by) .+\."],
     "cidr": [r"The cidr cannot change while \d+ address(es)? (is|are) assigned\."],

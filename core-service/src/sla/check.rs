@@ -1,8 +1,8 @@
 //! The breach check: set-based updates over the stored due and warning times mark every
 //! target that is due and not yet reported, and return the rows they marked. Each
-//! ticket and target is reported once, whoever runs the check and however often (two
-//! checks racing on PostgreSQL re-read the rows one of them marked and skip them; SQLite
-//! has one writer). Breached tickets are escalated as their policy says, and every
+//! ticket and target is reported once, whoever runs the check and however often: checks
+//! run one at a time (an advisory lock on PostgreSQL, the one writer on SQLite), and a row
+//! once marked no longer matches. Breached tickets are escalated as their policy says, and every
 //! report becomes an event, in the same transaction.
 
 use std::collections::HashMap;
@@ -117,7 +117,15 @@ pub async fn run(db: &Db, clock: &SharedClock) -> Result<Report> {
     Ok(report)
 }
 
+/// Serializes checks on PostgreSQL (an arbitrary constant): two checks marking the same
+/// rows in different orders would deadlock. SQLite's write transactions already are.
+const CHECK_LOCK: i64 = 0x4c4d_534c; // "LMSL"
+
 async fn check(conn: &mut Conn<'_>, now: DateTime<Utc>) -> Result<Report> {
+    if conn.is_postgres() {
+        on_conn!(conn, c => sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(CHECK_LOCK).execute(c).await.map(drop))?;
+    }
     let total_checked: i64 = on_conn!(conn, c => sqlx::query_scalar(
         "SELECT COUNT(*) FROM tickets WHERE deleted_at IS NULL AND paused_since IS NULL \
          AND closed_at IS NULL AND ((first_response_at IS NULL AND first_response_due_at IS NOT NULL) \

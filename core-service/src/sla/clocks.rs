@@ -93,18 +93,18 @@ impl Clocks {
         }
         schedule(sla, start, met);
         if !met.first_response {
-            if sla.first_response_due_at.is_none_or(|due| due > now) {
+            if sla.first_response_due_at.is_some_and(|due| due > now) {
                 sla.first_response_breached_at = None;
             }
-            if sla.first_response_warn_at.is_none_or(|at| at > now) {
+            if sla.first_response_warn_at.is_some_and(|at| at > now) {
                 sla.first_response_warned_at = None;
             }
         }
         if !met.resolution {
-            if sla.resolution_due_at.is_none_or(|due| due > now) {
+            if sla.resolution_due_at.is_some_and(|due| due > now) {
                 sla.resolution_breached_at = None;
             }
-            if sla.resolution_warn_at.is_none_or(|at| at > now) {
+            if sla.resolution_warn_at.is_some_and(|at| at > now) {
                 sla.resolution_warned_at = None;
             }
         }

@@ -87,10 +87,10 @@ pub async fn compute(
          CAST(SUM(first_response_seconds) AS BIGINT) AS first_response_seconds, \
          COUNT(first_response_seconds) AS responded \
          FROM tickets WHERE deleted_at IS NULL AND created_at >= $1 AND created_at <= $2 \
-         AND ($3 = 0 OR partner_id = $3) GROUP BY priority"
+         AND ($3 IS NULL OR partner_id = $3) GROUP BY priority"
     );
     let rows: Vec<PriorityRow> = on_conn!(conn, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(start).bind(now).bind(partner.unwrap_or(0)).fetch_all(c).await)?;
+        .bind(start).bind(now).bind(partner).fetch_all(c).await)?;
     let mut by_priority = HashMap::new();
     for p in pb::TicketPriority::ALL {
         by_priority.insert(

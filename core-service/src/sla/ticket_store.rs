@@ -249,10 +249,10 @@ pub(super) async fn find(
     };
     let sql = format!(
         "SELECT {COLUMNS} FROM tickets WHERE id = $1 AND deleted_at IS NULL \
-         AND ($2 = 0 OR partner_id = $2){lock}"
+         AND ($2 IS NULL OR partner_id = $2){lock}"
     );
     let row: Option<TicketRow> = on_conn!(conn, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id).bind(partner.unwrap_or(0)).fetch_optional(c).await)?;
+        .bind(id).bind(partner).fetch_optional(c).await)?;
     row.map(Ticket::try_from).transpose()
 }
 
@@ -290,7 +290,7 @@ pub struct TicketFilter {
     pub search: String,
 }
 
-const LIST_FILTER: &str = "deleted_at IS NULL AND ($1 = 0 OR partner_id = $1) \
+const LIST_FILTER: &str = "deleted_at IS NULL AND ($1 IS NULL OR partner_id = $1) \
     AND ($2 = 0 OR customer_id = $2) AND ($3 = '' OR status = $3) AND ($4 = '' OR priority = $4) \
     AND ($5 = 0 OR assignee_id = $5) AND ($6 = 0 OR team_id = $6) \
     AND ($7 = '' OR lower(subject) LIKE $7 ESCAPE '\\')";
@@ -310,7 +310,7 @@ pub(super) async fn list(
     let count_sql = format!("SELECT COUNT(*) FROM tickets WHERE {LIST_FILTER}");
     macro_rules! filters {
         ($q:expr) => {
-            $q.bind(filter.partner.unwrap_or(0))
+            $q.bind(filter.partner)
                 .bind(filter.customer_id.unwrap_or(0))
                 .bind(status)
                 .bind(priority)

@@ -25,7 +25,9 @@ const SUBJECT_MAX: usize = 200;
 const TEXT_MAX: usize = 20_000;
 
 /// Every path an update may name.
-pub const PATHS: [&str; 8] = [
+pub const PATHS: [&str; 10] = [
+    "customer_id",
+    "source",
     "service_id",
     "subject",
     "description",
@@ -149,13 +151,12 @@ impl Tickets {
             .await?;
         let id = store::insert(&mut tx.conn(), &ticket, now).await?;
         let ticket = find(&mut tx.conn(), id, None, false).await?;
-        let assigned = ticket.assignee_id.is_some() || ticket.team_id.is_some();
-        if assigned {
-            publish(&mut tx.conn(), "ticket.assigned", &ticket, now).await?;
-        }
         let change =
             Change::created("ticket", id, ticket.audit_view()).publish(subject(&ticket, now));
         audit::record(&mut tx.conn(), context, change, now).await?;
+        if ticket.assignee_id.is_some() || ticket.team_id.is_some() {
+            publish(&mut tx.conn(), "ticket.assigned", &ticket, now).await?;
+        }
         Ok(ticket)
     }
 
@@ -211,7 +212,11 @@ impl Tickets {
             Ok(source) => ticket.source = source.unwrap_or(TicketSource::Api),
             Err(m) => errors.add("source", m),
         }
-        let paths: Vec<&str> = PATHS.iter().copied().filter(|p| *p != "status").collect();
+        let paths: Vec<&str> = PATHS
+            .iter()
+            .copied()
+            .filter(|p| !["status", "customer_id", "source"].contains(p))
+            .collect();
         let plan = self
             .apply(conn, &mut ticket, input, &paths, &mut errors)
             .await?;
@@ -230,23 +235,26 @@ impl Tickets {
         input: &pb::TicketInput,
         errors: &mut FieldErrors,
     ) -> Result<Option<crate::customers::Customer>> {
-        Ok(match input.customer.as_deref().map(str::trim) {
-            None | Some("") => {
+        let key = match (input.customer_id, input.customer.as_deref().map(str::trim)) {
+            (Some(id), _) => Some(CustomerKey::Id(id)),
+            (None, Some(reference)) if !reference.is_empty() => {
+                Some(CustomerKey::Reference(reference.to_owned()))
+            }
+            _ => None,
+        };
+        Ok(match key {
+            None => {
                 errors.add("customer_id", "The customer id field is required.");
                 None
             }
-            Some(key) => {
-                match customers::resolve(conn, tenancy, &CustomerKey::Reference(key.to_owned()))
-                    .await
-                {
-                    Ok(customer) => Some(customer),
-                    Err(Error::NotFound(_)) => {
-                        errors.add("customer_id", "The selected customer id is invalid.");
-                        None
-                    }
-                    Err(err) => return Err(err),
+            Some(key) => match customers::resolve(conn, tenancy, &key).await {
+                Ok(customer) => Some(customer),
+                Err(Error::NotFound(_)) => {
+                    errors.add("customer_id", "The selected customer id is invalid.");
+                    None
                 }
-            }
+                Err(err) => return Err(err),
+            },
         })
     }
 
@@ -261,6 +269,18 @@ impl Tickets {
         errors: &mut FieldErrors,
     ) -> Result<Option<i64>> {
         let has = |p: &str| paths.contains(&p);
+        if has("customer_id") && input.customer_id != Some(ticket.customer_id) {
+            errors.add(
+                "customer_id",
+                "A ticket's customer cannot change; open a new ticket for the other customer.",
+            );
+        }
+        if has("source") {
+            match wire::<TicketSource>(input.source, "source") {
+                Ok(source) => ticket.source = source.unwrap_or(TicketSource::Api),
+                Err(m) => errors.add("source", m),
+            }
+        }
         if has("subject") {
             ticket.subject = text(
                 input.subject.as_deref(),
@@ -420,7 +440,9 @@ impl Tickets {
                 now,
             );
         }
-        if ticket.status != current.status {
+        if ticket.status != current.status || ticket.priority != current.priority {
+            // A new policy may pause while waiting where the old one did not, or the other
+            // way round: the clocks follow the status under the rule in force now.
             let m = met(&ticket);
             Clocks::follow_status(&mut ticket.sla, ticket.status, ticket.created_at, m, now);
         }
@@ -428,16 +450,21 @@ impl Tickets {
         let ticket = find(&mut tx.conn(), id, None, false).await?;
         let assigned =
             ticket.assignee_id != current.assignee_id || ticket.team_id != current.team_id;
+        // Only the assignment changed: that is what the change is.
+        let only_assigned = assigned && {
+            let mut same = ticket.clone();
+            same.assignee_id = current.assignee_id;
+            same.team_id = current.team_id;
+            same.updated_at = current.updated_at;
+            same == current
+        };
         let action = match (current.status, ticket.status) {
             (from, TicketStatus::Resolved) if from != TicketStatus::Resolved => "ticket.resolved",
             (from, TicketStatus::Closed) if from != TicketStatus::Closed => "ticket.closed",
             (TicketStatus::Resolved, _) => "ticket.reopened",
-            _ if assigned => "ticket.assigned",
+            _ if only_assigned => "ticket.assigned",
             _ => "ticket.updated",
         };
-        if assigned && action != "ticket.assigned" {
-            publish(&mut tx.conn(), "ticket.assigned", &ticket, now).await?;
-        }
         let change = Change::updated(
             action.into(),
             "ticket",
@@ -447,6 +474,9 @@ impl Tickets {
         )
         .publish(subject(&ticket, now));
         audit::record(&mut tx.conn(), context, change, now).await?;
+        if assigned && action != "ticket.assigned" {
+            publish(&mut tx.conn(), "ticket.assigned", &ticket, now).await?;
+        }
         Ok(ticket)
     }
 
@@ -557,7 +587,13 @@ impl Tickets {
         .await?;
         let mut ticket = current.clone();
         ticket.comments_count += 1;
-        if public && !from_customer && ticket.first_response_at.is_none() {
+        // A reply after the ticket was resolved is not the first response its SLA waited
+        // for: that wait ended with the resolution.
+        if public
+            && !from_customer
+            && ticket.first_response_at.is_none()
+            && ticket.resolved_at.is_none()
+        {
             ticket.first_response_at = Some(now);
         }
         if from_customer && ticket.status == TicketStatus::WaitingOnCustomer {

@@ -268,7 +268,8 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
             ),
         );
         op.parameters = vec![doc::idempotency_key()];
-        op.body = Some((body, true));
+        // A body without fields may be left out: it is read as `{}`.
+        op.body = Some((body, !R::FIELDS.is_empty()));
         op.success = match R::MESSAGE {
             Some(message) => (R::STATUS, message.to_owned(), Some(answer)),
             None => (R::STATUS, format!("{} created", R::TITLE), Some(answer)),

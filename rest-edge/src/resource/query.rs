@@ -134,6 +134,34 @@ fn integer_parameter(name: &str, description: &str) -> Parameter {
         .build()
 }
 
+/// An integer from `minimum` to `maximum`, or empty (as if not given). A value that is no
+/// integer is a 400; one out of range is the core's 422 on the parameter.
+pub(crate) fn range_parameter(
+    name: &str,
+    description: &str,
+    minimum: i64,
+    maximum: i64,
+) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(format!(
+            "{description} An integer from {minimum} to {maximum}; anything else is a 400 or 422."
+        )))
+        .schema(Some(
+            AnyOfBuilder::new()
+                .item(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(minimum))
+                        .maximum(Some(maximum)),
+                )
+                .item(empty()),
+        ))
+        .build()
+}
+
 /// An empty (or blank) value: as if the parameter were not given.
 fn empty() -> ObjectBuilder {
     ObjectBuilder::new()

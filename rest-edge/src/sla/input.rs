@@ -41,11 +41,11 @@ fn saturate(value: i64) -> i32 {
 pub(crate) const TICKET_FIELDS: &[FieldSpec<TicketInput>] = &[
     field(
         "customer_id",
-        Kind::Integer(|t, v| t.customer = v.map(|id| id.to_string())),
+        Kind::Integer(|t, v| t.customer_id = v),
         false,
         true,
         Rule::range(1, i64::MAX),
-        "The customer (creation only).",
+        "The customer; on an update it may only repeat the ticket's own.",
     ),
     field(
         "service_id",
@@ -94,7 +94,7 @@ pub(crate) const TICKET_FIELDS: &[FieldSpec<TicketInput>] = &[
     ),
     field(
         "status",
-        Kind::OneOf(TicketStatus::NAMES_OR_EMPTY, |t, v| {
+        Kind::OneOf(TicketStatus::NAMES, |t, v| {
             t.status = enum_number::<TicketStatus>(&v.unwrap_or_default())
         }),
         false,
@@ -112,7 +112,7 @@ pub(crate) const TICKET_FIELDS: &[FieldSpec<TicketInput>] = &[
         false,
         false,
         Rule::NONE,
-        "Where it came from (default `api`; creation only).",
+        "Where it came from (default `api`).",
     ),
     field(
         "assignee_id",
@@ -131,6 +131,9 @@ pub(crate) const TICKET_FIELDS: &[FieldSpec<TicketInput>] = &[
         "The team (a user group); null clears it.",
     ),
 ];
+
+/// The fields of a ticket opened under its customer's path: the path names the customer.
+pub(crate) const CUSTOMER_TICKET_FIELDS: &[FieldSpec<TicketInput>] = TICKET_FIELDS.split_at(1).1;
 
 /// Every field of a comment body.
 pub(crate) const COMMENT_FIELDS: &[FieldSpec<TicketCommentInput>] = &[
@@ -174,7 +177,7 @@ pub(crate) const POLICY_FIELDS: &[FieldSpec<SlaPolicyInput>] = &[
     ),
     field(
         "priority",
-        Kind::OneOf(TicketPriority::NAMES_OR_EMPTY, |p, v| {
+        Kind::OneOf(TicketPriority::NAMES, |p, v| {
             p.priority = enum_number::<TicketPriority>(&v.unwrap_or_default())
         }),
         false,

@@ -12,12 +12,12 @@ use crate::base_url::BaseUrl;
 use crate::core_channel::Channel;
 use crate::customers::Customers;
 use crate::envelope::ApiError;
-use crate::resource::query::{invalid, path_id, text_parameter};
+use crate::resource::query::{id_parameter, invalid, path_id, range_parameter, text_parameter};
 use crate::resource::{
     Answer, Body, Changes, Create, Delete, FieldSpec, Get, List, ListIn, QueryPairs, Report,
     Resource, Submit, Update,
 };
-use input::{COMMENT_FIELDS, POLICY_FIELDS, TICKET_FIELDS};
+use input::{COMMENT_FIELDS, CUSTOMER_TICKET_FIELDS, POLICY_FIELDS, TICKET_FIELDS};
 use lastmile_proto::RestName;
 use lastmile_proto::v1::sla_service_client::SlaServiceClient;
 use lastmile_proto::v1::ticket_service_client::TicketServiceClient;
@@ -71,9 +71,9 @@ fn filters() -> Vec<Parameter> {
             TicketStatus::NAMES,
         ),
         text_parameter("priority", "Only of this priority.", TicketPriority::NAMES),
-        text_parameter("customer_id", "Only this customer's.", &[]),
-        text_parameter("assignee_id", "Only assigned to this user.", &[]),
-        text_parameter("team_id", "Only with this team.", &[]),
+        id_parameter("customer_id", "Only this customer's."),
+        id_parameter("assignee_id", "Only assigned to this user."),
+        id_parameter("team_id", "Only with this team."),
         text_parameter(
             "search",
             "Matches the subject (case-insensitive substring).",
@@ -300,7 +300,7 @@ impl Submit for OpenCustomerTicket {
                                    SLA policy of its priority.";
     const MESSAGE: &'static str = "Ticket created successfully";
     const STATUS: u16 = 201;
-    const FIELDS: &'static [FieldSpec<TicketInput>] = TICKET_FIELDS;
+    const FIELDS: &'static [FieldSpec<TicketInput>] = CUSTOMER_TICKET_FIELDS;
     type Request = CreateTicketRequest;
 
     fn request(customer: CustomerRef, changes: Changes<TicketInput>) -> CreateTicketRequest {
@@ -625,19 +625,23 @@ impl Report for PerformanceMetrics {
     type Request = GetPerformanceMetricsRequest;
 
     fn parameters() -> Vec<Parameter> {
-        vec![text_parameter(
+        vec![range_parameter(
             "period_days",
-            "The period, 1-365 days back from now (default 30).",
-            &[],
+            "The period, days back from now (default 30).",
+            1,
+            365,
         )]
     }
 
     fn request(query: &QueryPairs) -> Result<GetPerformanceMetricsRequest, ApiError> {
-        let period_days = match query.get("period_days") {
+        let given = query
+            .get("period_days")
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        let period_days = match given {
             None => None,
             Some(text) => Some(
-                text.trim()
-                    .parse::<i32>()
+                text.parse::<i32>()
                     .map_err(|_| invalid("The period_days parameter must be an integer."))?,
             ),
         };

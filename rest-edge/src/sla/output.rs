@@ -357,10 +357,10 @@ pub(crate) struct MetricsJson {
     #[schema(value_type = f64, example = 97.5)]
     pub first_response_compliance_rate: Option<Box<RawValue>>,
     /// Mean minutes from opening to resolution; null when none was resolved.
-    #[schema(value_type = f64, example = 187.5)]
+    #[schema(value_type = Option<f64>, example = 187.5)]
     pub average_resolution_time_minutes: Option<Box<RawValue>>,
     /// Mean minutes from opening to the first reply; null when none was answered.
-    #[schema(value_type = f64, example = 22.25)]
+    #[schema(value_type = Option<f64>, example = 22.25)]
     pub average_first_response_time_minutes: Option<Box<RawValue>>,
     /// Percent escalated.
     #[schema(value_type = f64, example = 5)]
