@@ -86,6 +86,12 @@ STORED = {
 # that no JSON Schema can state (an address inside the network the body, or the stored
 # pool, gives).
 PATTERNS = {
+    # a calendar's rules between its intervals, and the server's time zone database
+    "calendar": [
+        r"Opening hours on [a-z]+ overlap: .+\.",
+        r"Opening hours on [a-z]+ must end after they start: .+\.",
+        r'The time zone ".*" is not known\.',
+    ],
     # the stored ticket's status decides which moves are legal, and when it was resolved
     # whether it may still be reopened
     "status": [

@@ -30,8 +30,8 @@ CREATE UNIQUE INDEX sla_policies_scope ON sla_policies
 -- already open. Due and warning times are computed when something happens to the ticket
 -- (opened, paused, resumed, priority changed), never ticked: the breach check is a query
 -- over them. paused_since is set while the clocks stand (waiting on the customer under a
--- pausing policy, or resolved); paused_minutes holds the business minutes of every pause
--- so far. *_breached_at and *_warned_at record each report once per ticket and target.
+-- pausing policy, or resolved); paused_micros holds the business time of every pause so
+-- far, in microseconds. *_breached_at and *_warned_at record each report once per ticket and target.
 -- first_response_seconds and resolution_seconds are the wall-clock times from opening,
 -- kept so that both engines average them with the same SQL.
 CREATE TABLE tickets (
@@ -58,7 +58,7 @@ CREATE TABLE tickets (
     first_response_warn_at      TIMESTAMPTZ,
     resolution_warn_at          TIMESTAMPTZ,
     paused_since                TIMESTAMPTZ,
-    paused_minutes              BIGINT NOT NULL DEFAULT 0,
+    paused_micros               BIGINT NOT NULL DEFAULT 0,
     first_response_at           TIMESTAMPTZ,
     first_response_seconds      BIGINT,
     resolved_at                 TIMESTAMPTZ,

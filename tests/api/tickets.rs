@@ -969,12 +969,23 @@ async fn a_reseller_sees_and_counts_only_its_partners_tickets(app: TestApp) {
 
     // Its metrics count its three tickets; the admin's count all five.
     let metrics = "/api/v1/sla/performance-metrics?period_days=30";
-    let (status, body) = as_key(&app, &key, get, metrics, None).await;
+    let (status, body) = as_key(&app, &key, get.clone(), metrics, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["total_tickets"], json!(3), "{body}");
     let (status, body) = app.get(metrics).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["total_tickets"], json!(5), "{body}");
+
+    // A reseller key without a partner sees nothing at all, not everything.
+    let (_, lone) = app.key(Role::Reseller, None, None).await;
+    let (status, list) = as_key(&app, &lone, get.clone(), "/api/v1/tickets", None).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["meta"]["total"], json!(0), "{list}");
+    let path = format!("/api/v1/tickets/{others}");
+    let (status, body) = as_key(&app, &lone, get.clone(), &path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (_, body) = as_key(&app, &lone, get, metrics, None).await;
+    assert_eq!(body["data"]["total_tickets"], json!(0), "{body}");
 }
 
 async fn each_role_works_tickets_and_policies_as_its_permissions_say(app: TestApp) {

@@ -396,9 +396,18 @@ impl Calendar {
         if minutes <= 0 {
             return start;
         }
-        let Some(mut remaining) = TimeDelta::try_minutes(minutes) else {
+        let Some(remaining) = TimeDelta::try_minutes(minutes) else {
             return DateTime::<Utc>::MAX_UTC;
         };
+        self.add_business_time(start, remaining)
+    }
+
+    /// Like [`Calendar::add_business_minutes`], to the nanosecond.
+    pub fn add_business_time(&self, start: DateTime<Utc>, time: TimeDelta) -> DateTime<Utc> {
+        if time <= TimeDelta::zero() {
+            return start;
+        }
+        let mut remaining = time;
         let Some(rules) = &self.rules else {
             return start
                 .checked_add_signed(remaining)
@@ -419,11 +428,16 @@ impl Calendar {
     /// Business minutes elapsed in `[from, to)`, rounded down, so that it
     /// inverts [`Calendar::add_business_minutes`] for starts on whole minutes.
     pub fn business_minutes_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+        self.business_time_between(from, to).num_seconds() / 60
+    }
+
+    /// Business time elapsed in `[from, to)`, to the nanosecond.
+    pub fn business_time_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> TimeDelta {
         if to <= from {
-            return 0;
+            return TimeDelta::zero();
         }
         let Some(rules) = &self.rules else {
-            return to.signed_duration_since(from).num_seconds() / 60;
+            return to.signed_duration_since(from);
         };
         let mut total = TimeDelta::zero();
         for (a, b) in Spans::new(rules, from) {
@@ -433,7 +447,7 @@ impl Calendar {
             let part = b.min(to).signed_duration_since(a);
             total = total.checked_add(&part).unwrap_or(TimeDelta::MAX);
         }
-        total.num_seconds() / 60
+        total
     }
 
     /// Whether `at` lies inside an opening interval on a non-holiday.

@@ -3,7 +3,7 @@
 //! pause so far and the calendar. They are recomputed only when something happens to
 //! the ticket; the breach check compares them with the time.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use lastmile_proto::v1::TicketStatus;
 
 use super::{CalendarSpec, SlaState, Target};
@@ -111,8 +111,8 @@ impl Clocks {
     }
 
     /// Moves the clocks for a status change at `now`: stopping them records the time;
-    /// starting them again adds the business minutes of the pause and moves every unmet
-    /// target later by exactly that much.
+    /// starting them again adds the business time of the pause (to the microsecond) and
+    /// moves every unmet target later by exactly that much.
     pub fn follow_status(
         sla: &mut SlaState,
         status: TicketStatus,
@@ -125,7 +125,10 @@ impl Clocks {
             (true, None) => sla.paused_since = Some(now),
             (false, Some(since)) => {
                 let calendar = CalendarSpec::stored(sla.calendar.as_deref());
-                sla.paused_minutes += calendar.business_minutes_between(since, now);
+                let paused = calendar.business_time_between(since, now);
+                sla.paused_micros = sla
+                    .paused_micros
+                    .saturating_add(paused.num_microseconds().unwrap_or(i64::MAX));
                 sla.paused_since = None;
                 schedule(sla, start, met);
             }
@@ -152,7 +155,7 @@ fn apply_grant(sla: &mut SlaState, grant: Grant) {
 /// met target keeps the due time it was met against.
 fn schedule(sla: &mut SlaState, start: DateTime<Utc>, met: Met) {
     let calendar = CalendarSpec::stored(sla.calendar.as_deref());
-    let paused = sla.paused_minutes;
+    let paused = TimeDelta::microseconds(sla.paused_micros);
     for target in Target::BOTH {
         if met.target(target) {
             continue;
@@ -165,8 +168,8 @@ fn schedule(sla: &mut SlaState, start: DateTime<Utc>, met: Met) {
             let m = i64::from(m);
             let warn = m * i64::from(sla.warning_percent) / 100;
             (
-                calendar.add_business_minutes(start, m + paused),
-                calendar.add_business_minutes(start, warn + paused),
+                calendar.add_business_time(start, TimeDelta::minutes(m) + paused),
+                calendar.add_business_time(start, TimeDelta::minutes(warn) + paused),
             )
         });
         let (due, warn) = (times.map(|t| t.0), times.map(|t| t.1));
@@ -229,7 +232,7 @@ mod tests {
         );
         assert_eq!(sla.paused_since, Some(at(10, 20)));
         Clocks::follow_status(&mut sla, TicketStatus::Open, start, met, at(11, 5));
-        assert_eq!(sla.paused_minutes, 45);
+        assert_eq!(sla.paused_micros, 45 * 60 * 1_000_000);
         assert_eq!(sla.paused_since, None);
         assert_eq!(sla.resolution_due_at, Some(at(14, 45)));
         // Met before the pause: its due time stays what it was met against.
@@ -284,5 +287,11 @@ mod tests {
         );
         assert_eq!(tight.first_response_due_at, Some(at(10, 15)));
         assert_eq!(tight.first_response_breached_at, Some(at(10, 30)));
+        // A priority without a policy has no targets, and erases no recorded breach.
+        let mut none = Clocks::granted(Some(grant(30, 240, true)), start);
+        none.first_response_breached_at = Some(at(10, 30));
+        Clocks::regrant(&mut none, None, start, Met::default(), at(11, 0));
+        assert_eq!(none.first_response_due_at, None);
+        assert_eq!(none.first_response_breached_at, Some(at(10, 30)));
     }
 }

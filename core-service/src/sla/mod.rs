@@ -156,8 +156,8 @@ pub struct SlaState {
     pub resolution_warn_at: Option<DateTime<Utc>>,
     /// Since when the clocks stand, while they do.
     pub paused_since: Option<DateTime<Utc>>,
-    /// Business minutes of every finished pause.
-    pub paused_minutes: i64,
+    /// Business time of every finished pause, in microseconds.
+    pub paused_micros: i64,
     /// Reports made.
     pub first_response_breached_at: Option<DateTime<Utc>>,
     /// Reports made.

@@ -16,7 +16,7 @@ pub(super) const COLUMNS: &str = "id, customer_id, partner_id, service_id, subje
     category, priority, status, source, assignee_id, team_id, sla_policy_id, \
     first_response_minutes, resolution_minutes, sla_calendar, pause_while_waiting, \
     warning_percent, first_response_due_at, resolution_due_at, first_response_warn_at, \
-    resolution_warn_at, paused_since, paused_minutes, first_response_at, resolved_at, \
+    resolution_warn_at, paused_since, paused_micros, first_response_at, resolved_at, \
     closed_at, first_response_breached_at, resolution_breached_at, first_response_warned_at, \
     resolution_warned_at, escalated_at, escalation_level, comments_count, created_at, updated_at";
 
@@ -45,7 +45,7 @@ pub(super) struct TicketRow {
     first_response_warn_at: Option<DateTime<Utc>>,
     resolution_warn_at: Option<DateTime<Utc>>,
     paused_since: Option<DateTime<Utc>>,
-    paused_minutes: i64,
+    paused_micros: i64,
     first_response_at: Option<DateTime<Utc>>,
     resolved_at: Option<DateTime<Utc>>,
     closed_at: Option<DateTime<Utc>>,
@@ -90,7 +90,7 @@ impl TryFrom<TicketRow> for Ticket {
                 first_response_warn_at: r.first_response_warn_at,
                 resolution_warn_at: r.resolution_warn_at,
                 paused_since: r.paused_since,
-                paused_minutes: r.paused_minutes,
+                paused_micros: r.paused_micros,
                 first_response_breached_at: r.first_response_breached_at,
                 resolution_breached_at: r.resolution_breached_at,
                 first_response_warned_at: r.first_response_warned_at,
@@ -137,7 +137,7 @@ const WRITTEN: [&str; 35] = [
     "first_response_warn_at",
     "resolution_warn_at",
     "paused_since",
-    "paused_minutes",
+    "paused_micros",
     "first_response_at",
     "first_response_seconds",
     "resolved_at",
@@ -179,7 +179,7 @@ macro_rules! bind_ticket {
             .bind(s.first_response_warn_at)
             .bind(s.resolution_warn_at)
             .bind(s.paused_since)
-            .bind(s.paused_minutes)
+            .bind(s.paused_micros)
             .bind(t.first_response_at)
             .bind(seconds_since(t, t.first_response_at))
             .bind(t.resolved_at)

@@ -203,11 +203,14 @@ impl Tickets {
             created_at: now,
             updated_at: now,
         };
-        match wire::<TicketStatus>(input.status, "status") {
-            Ok(None | Some(TicketStatus::Open)) => {}
-            Ok(Some(_)) => errors.add("status", "A new ticket is open; its status cannot be set."),
-            Err(m) => errors.add("status", m),
-        }
+        // A ticket may be recorded already worked on or solved (a call answered at once).
+        let status = match wire::<TicketStatus>(input.status, "status") {
+            Ok(status) => status.unwrap_or(TicketStatus::Open),
+            Err(m) => {
+                errors.add("status", m);
+                TicketStatus::Open
+            }
+        };
         match wire::<TicketSource>(input.source, "source") {
             Ok(source) => ticket.source = source.unwrap_or(TicketSource::Api),
             Err(m) => errors.add("source", m),
@@ -224,6 +227,16 @@ impl Tickets {
         let user_group = customer.as_ref().and_then(|c| c.fields.user_group_id);
         let policy = policies::matching(conn, ticket.priority, user_group, plan).await?;
         ticket.sla = Clocks::granted(policy.map(|p| p.grant()), now);
+        if status != TicketStatus::Open {
+            self.move_status(&mut ticket, status, now)
+                .map_err(|message| {
+                    let mut errors = FieldErrors::new();
+                    errors.add("status", message);
+                    Error::Validation(errors)
+                })?;
+            let m = met(&ticket);
+            Clocks::follow_status(&mut ticket.sla, ticket.status, now, m, now);
+        }
         Ok(ticket)
     }
 

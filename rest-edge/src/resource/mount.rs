@@ -199,7 +199,10 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
             format!("The {}", R::TITLE.to_lowercase()),
             Some(answer),
         );
-        op.errors = vec![(400, "Bad query parameter".to_owned())];
+        op.errors = vec![
+            (400, "Bad query parameter".to_owned()),
+            (422, "A parameter out of range".to_owned()),
+        ];
         let path = self.path.to_owned();
         self.add(
             path,

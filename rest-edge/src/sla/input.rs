@@ -100,9 +100,10 @@ pub(crate) const TICKET_FIELDS: &[FieldSpec<TicketInput>] = &[
         false,
         false,
         Rule::NONE,
-        "A new ticket is `open`. Moves: open, in_progress and waiting_on_customer to one \
-         another or to resolved or closed; resolved back to open or in_progress within the \
-         reopen window, or to closed; closed is final.",
+        "A new ticket is `open` unless it is recorded further along (a call solved at once). \
+         Moves: open, in_progress and waiting_on_customer to one another or to resolved or \
+         closed; resolved back to open or in_progress within the reopen window, or to \
+         closed; closed is final.",
     ),
     field(
         "source",
@@ -334,11 +335,27 @@ fn calendar_schema() -> RefOr<Schema> {
             .description(Some(description))
             .examples([serde_json::json!(example)])
     };
+    const DAYS: [&str; 7] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
     let interval = ObjectBuilder::new()
         .schema_type(Type::Object)
-        .property("day", text("`monday` … `sunday`.", "monday"))
-        .property("start", text("Local time `HH:MM`.", "09:00"))
-        .property("end", text("Local time `HH:MM`, or `24:00`.", "17:00"))
+        .property("day", text("A weekday.", "monday").enum_values(Some(DAYS)))
+        .property(
+            "start",
+            text("Local time `HH:MM`.", "09:00").pattern(Some("^([01][0-9]|2[0-3]):[0-5][0-9]$")),
+        )
+        .property(
+            "end",
+            text("Local time `HH:MM` after `start`, or `24:00`.", "17:00")
+                .pattern(Some("^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")),
+        )
         .required("day")
         .required("start")
         .required("end");
@@ -346,10 +363,24 @@ fn calendar_schema() -> RefOr<Schema> {
         .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
         .description(Some("Business hours: the minutes in which SLA clocks run."))
         .property("time_zone", text("An IANA time zone.", "Europe/Berlin"))
-        .property("hours", ArrayBuilder::new().items(interval))
+        .property(
+            "hours",
+            ArrayBuilder::new()
+                .items(interval)
+                .min_items(Some(1))
+                .description(Some("Intervals of one day may not overlap.")),
+        )
         .property(
             "holidays",
-            ArrayBuilder::new().items(text("A local date, `YYYY-MM-DD`.", "2027-12-25")),
+            ArrayBuilder::new()
+                .items(
+                    text("A local date, `YYYY-MM-DD`.", "2027-12-25").format(Some(
+                        utoipa::openapi::SchemaFormat::KnownFormat(
+                            utoipa::openapi::KnownFormat::Date,
+                        ),
+                    )),
+                )
+                .max_items(Some(1000)),
         )
         .required("time_zone")
         .required("hours")
