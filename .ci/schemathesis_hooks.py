@@ -67,9 +67,12 @@ STORED = {
     "plan_id": {
         "The selected plan id is invalid.",
         "The selected plan is archived and cannot be sold.",
+        # an update may repeat the service's stored plan; another one is a plan change
+        "Use change-plan to move a service to another plan.",
     },
     "username": {"A service with this username already exists."},
     "scheduled_activation": {"The scheduled activation must be a time in the future."},
+    "scheduled_time": {"The scheduled time must be in the future."},
     # a router's address another router has
     "ip_address": {"A router with this IP address already exists."},
     "ip_pool_id": {"The selected ip pool id is invalid."},

@@ -249,7 +249,8 @@ impl Services {
         let current = self.find(tx, actor, id).await?;
         let mut errors = FieldErrors::new();
         for path in paths {
-            if path == "plan_id" {
+            // Repeating the service's own plan changes nothing; another plan is a plan change.
+            if path == "plan_id" && input.plan_id != Some(current.plan_id) {
                 errors.add(
                     "plan_id",
                     "Use change-plan to move a service to another plan.",

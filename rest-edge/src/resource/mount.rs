@@ -313,6 +313,11 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
             op.errors = vec![
                 (400, "Malformed JSON".to_owned()),
                 (404, format!("{} not found", R::TITLE)),
+                (
+                    409,
+                    "Its state does not allow the change (e.g. it is closed or terminated)"
+                        .to_owned(),
+                ),
                 (422, "Validation failed".to_owned()),
             ];
             self = self.add(path.clone(), method, router, doc::operation(op));

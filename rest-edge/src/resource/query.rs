@@ -54,7 +54,8 @@ impl QueryPairs {
     pub(crate) fn page(&self) -> Result<PageRequest, ApiError> {
         let read = |name: &str, default: i32, most: i32| match self.get(name) {
             None => Ok(default),
-            Some(value) => positive(value)
+            Some(value) => whole_number(value)
+                .filter(|n| *n > 0)
                 .map(|n| i32::try_from(n).unwrap_or(i32::MAX).min(most))
                 .ok_or_else(|| {
                     invalid(&format!("The {name} parameter must be a positive integer."))
@@ -87,7 +88,7 @@ impl QueryPairs {
     pub(crate) fn id(&self, name: &str) -> Result<Option<i64>, ApiError> {
         self.get(name)
             .map(|value| {
-                positive(value).ok_or_else(|| {
+                whole_number(value).filter(|n| *n > 0).ok_or_else(|| {
                     invalid(&format!("The {name} parameter must be a positive integer."))
                 })
             })
@@ -106,6 +107,24 @@ pub(crate) fn positive(value: &str) -> Option<i64> {
         return None;
     }
     value.parse::<i64>().ok().filter(|n| *n > 0)
+}
+
+/// A query's integer: digits with an optional sign, and a fraction of zeros allowed
+/// (`1.0` is the integer 1, as JSON Schema counts it); anything else, or beyond 64 bits,
+/// is `None`.
+pub(crate) fn whole_number(value: &str) -> Option<i64> {
+    let digits = match value.split_once('.') {
+        Some((whole, fraction)) if !fraction.is_empty() && fraction.bytes().all(|b| b == b'0') => {
+            whole
+        }
+        Some(_) => return None,
+        None => value,
+    };
+    let unsigned = digits.strip_prefix('-').unwrap_or(digits);
+    if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<i64>().ok()
 }
 
 /// The id in a path; anything but a positive 64-bit integer names nothing (a 404).

@@ -113,3 +113,24 @@ fn a_known_parameter_given_twice_is_a_400_naming_it() {
         Some("The page parameter must be given at most once.")
     );
 }
+
+#[test]
+fn a_query_integer_may_carry_a_fraction_of_zeros() {
+    assert_eq!(whole_number("7"), Some(7));
+    assert_eq!(whole_number("1.0"), Some(1));
+    assert_eq!(whole_number("30.000"), Some(30));
+    assert_eq!(whole_number("-5"), Some(-5));
+    for bad in [
+        "",
+        "1.5",
+        "1.",
+        ".0",
+        "+1",
+        "1e3",
+        " 1",
+        "abc",
+        "9223372036854775808",
+    ] {
+        assert_eq!(whole_number(bad), None, "{bad}");
+    }
+}

@@ -641,8 +641,9 @@ impl Report for PerformanceMetrics {
         let period_days = match given {
             None => None,
             Some(text) => Some(
-                text.parse::<i32>()
-                    .map_err(|_| invalid("The period_days parameter must be an integer."))?,
+                crate::resource::query::whole_number(text)
+                    .map(|n| i32::try_from(n).unwrap_or(if n < 0 { i32::MIN } else { i32::MAX }))
+                    .ok_or_else(|| invalid("The period_days parameter must be an integer."))?,
             ),
         };
         Ok(GetPerformanceMetricsRequest { period_days })
