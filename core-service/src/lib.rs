@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod billing;
 pub mod catalog;
 pub mod clock;
 pub mod customers;
