@@ -6,7 +6,7 @@
 use crate::envelope::FieldErrors;
 use crate::json_input::{Field, Fields, label, saturate_i32};
 use crate::resource::enum_number;
-use crate::resource::fields::{Changes, FieldSpec, Kind, Rule, Text};
+use crate::resource::fields::{Changes, FieldSpec, Kind, Rule, Text, field};
 use lastmile_proto::RestName;
 use lastmile_proto::UNKNOWN_ENUM_VALUE;
 use lastmile_proto::v1::{
@@ -22,24 +22,6 @@ const SPEED_MAX: i64 = 100_000;
 const BURST_SECONDS: (i64, i64) = (1, 3600);
 /// Most attributes a plan may add.
 const ATTRIBUTES_MAX: usize = 50;
-
-const fn field(
-    name: &'static str,
-    kind: Kind<PlanInput>,
-    nullable: bool,
-    required: bool,
-    rule: Rule,
-    description: &'static str,
-) -> FieldSpec<PlanInput> {
-    FieldSpec {
-        name,
-        kind,
-        nullable,
-        required,
-        rule,
-        description,
-    }
-}
 
 /// A decimal given as text; null or absent is empty ("not given").
 fn text(value: Option<String>) -> String {

@@ -5,7 +5,7 @@
 
 use crate::envelope::FieldErrors;
 use crate::json_input::{Field, Fields, saturate_i32};
-use crate::resource::fields::{Changes, FieldSpec, Kind, Rule, Text};
+use crate::resource::fields::{Changes, FieldSpec, Kind, Rule, Text, field};
 use lastmile_proto::v1::{Address, BillingMethod, CustomerInput};
 use serde_json::{Map, Value};
 use utoipa::openapi::RefOr;
@@ -32,25 +32,6 @@ pub(crate) fn customer_changes(body: &Map<String, Value>) -> Result<CustomerChan
         Ok(changes)
     } else {
         Err(errors)
-    }
-}
-
-/// A field of the table.
-const fn field(
-    name: &'static str,
-    kind: Kind<CustomerInput>,
-    nullable: bool,
-    required: bool,
-    rule: Rule,
-    description: &'static str,
-) -> FieldSpec<CustomerInput> {
-    FieldSpec {
-        name,
-        kind,
-        nullable,
-        required,
-        rule,
-        description,
     }
 }
 

@@ -267,3 +267,14 @@ impl Action for Customers {
 
 #[cfg(test)]
 mod tests;
+
+/// A customer's key as the core's request fields take it: the id, portal id or UUID as
+/// text (services and tickets opened under `/customers/{id}/…`).
+pub(crate) fn reference_text(customer: CustomerRef) -> String {
+    match customer.key {
+        Some(customer_ref::Key::Reference(reference)) => reference,
+        Some(customer_ref::Key::Id(id)) => id.to_string(),
+        Some(customer_ref::Key::PortalId(portal_id)) => portal_id,
+        None => String::new(),
+    }
+}

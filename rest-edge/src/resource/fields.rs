@@ -65,6 +65,25 @@ pub(crate) struct FieldSpec<I> {
     pub description: &'static str,
 }
 
+/// A field of a table, in the order the struct lists them (for `const` tables).
+pub(crate) const fn field<I>(
+    name: &'static str,
+    kind: Kind<I>,
+    nullable: bool,
+    required: bool,
+    rule: Rule,
+    description: &'static str,
+) -> FieldSpec<I> {
+    FieldSpec {
+        name,
+        kind,
+        nullable,
+        required,
+        rule,
+        description,
+    }
+}
+
 /// The constraints the core checks on a field, as the document states them.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Rule {

@@ -25,7 +25,7 @@ use lastmile_proto::v1::{
     ChangeServicePlanRequest, CreateServiceRequest, CustomerRef, DeleteServiceRequest,
     GetServiceRequest, InternetService, InternetServiceInput, ListServicesRequest, PageMeta,
     PageRequest, PerformServiceActionRequest, PlanChangeTiming, ServiceAction, ServiceStatus,
-    UpdateServiceRequest, customer_ref, get_service_request,
+    UpdateServiceRequest, get_service_request,
 };
 use utoipa::openapi::path::Parameter;
 
@@ -350,14 +350,8 @@ impl Submit for CreateInternet {
     type Request = CreateServiceRequest;
 
     fn request(customer: CustomerRef, changes: Changes<InternetServiceInput>) -> Self::Request {
-        let customer = match customer.key {
-            Some(customer_ref::Key::Reference(reference)) => reference,
-            Some(customer_ref::Key::Id(id)) => id.to_string(),
-            Some(customer_ref::Key::PortalId(portal_id)) => portal_id,
-            None => String::new(),
-        };
         CreateServiceRequest {
-            customer,
+            customer: crate::customers::reference_text(customer),
             service: Some(changes.input),
             validate_only: false,
         }
@@ -552,13 +546,11 @@ impl<const SUBSCRIPTIONS: bool> ListIn for CustomerServices<SUBSCRIPTIONS> {
         page: PageRequest,
         query: &QueryPairs,
     ) -> Result<ListServicesRequest, ApiError> {
-        let reference = match customer.key {
-            Some(customer_ref::Key::Reference(reference)) => reference,
-            Some(customer_ref::Key::Id(id)) => id.to_string(),
-            Some(customer_ref::Key::PortalId(portal_id)) => portal_id,
-            None => String::new(),
-        };
-        list_request(page, query, Some(reference))
+        list_request(
+            page,
+            query,
+            Some(crate::customers::reference_text(customer)),
+        )
     }
 
     async fn call(

@@ -5,7 +5,7 @@
 use crate::envelope::FieldErrors;
 use crate::json_input::{Field, Fields};
 use crate::resource::enum_number;
-use crate::resource::fields::{Changes, FieldSpec, Kind, Rule};
+use crate::resource::fields::{Changes, FieldSpec, Kind, Rule, field};
 use lastmile_proto::RestName;
 use lastmile_proto::v1::{
     SlaCalendar, SlaHours, SlaPolicyInput, TicketCategory, TicketCommentInput, TicketInput,
@@ -14,24 +14,6 @@ use lastmile_proto::v1::{
 use serde_json::Value;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
-
-const fn field<I>(
-    name: &'static str,
-    kind: Kind<I>,
-    nullable: bool,
-    required: bool,
-    rule: Rule,
-    description: &'static str,
-) -> FieldSpec<I> {
-    FieldSpec {
-        name,
-        kind,
-        nullable,
-        required,
-        rule,
-        description,
-    }
-}
 
 fn saturate(value: i64) -> i32 {
     crate::json_input::saturate_i32(value)

@@ -10,7 +10,7 @@ pub(crate) use output::{PolicyJson, TicketJson};
 
 use crate::base_url::BaseUrl;
 use crate::core_channel::Channel;
-use crate::customers::Customers;
+use crate::customers::{Customers, reference_text as reference};
 use crate::envelope::ApiError;
 use crate::resource::query::{id_parameter, invalid, path_id, range_parameter, text_parameter};
 use crate::resource::{
@@ -28,7 +28,6 @@ use lastmile_proto::v1::{
     GetTicketRequest, ListSlaPoliciesRequest, ListTicketCommentsRequest, ListTicketsRequest,
     PageMeta, PageRequest, SlaPolicy, SlaPolicyInput, Ticket, TicketComment, TicketCommentInput,
     TicketInput, TicketPriority, TicketStatus, UpdateSlaPolicyRequest, UpdateTicketRequest,
-    customer_ref,
 };
 use output::{CheckJson, CommentJson, MetricsJson};
 use utoipa::openapi::path::Parameter;
@@ -223,16 +222,6 @@ impl Delete for Tickets {
     async fn call(core: Channel, request: tonic::Request<DeleteTicketRequest>) -> Answer<()> {
         tickets(core).delete_ticket(request).await?;
         Ok(())
-    }
-}
-
-/// A customer's reference as the core reads it (id, portal id or UUID).
-fn reference(customer: CustomerRef) -> String {
-    match customer.key {
-        Some(customer_ref::Key::Reference(reference)) => reference,
-        Some(customer_ref::Key::Id(id)) => id.to_string(),
-        Some(customer_ref::Key::PortalId(portal_id)) => portal_id,
-        None => String::new(),
     }
 }
 
