@@ -19,6 +19,7 @@ const PROTOS: &[&str] = &[
     "proto/lastmile/v1/subscribers.proto",
     "proto/lastmile/v1/provisioning.proto",
     "proto/lastmile/v1/sla.proto",
+    "proto/lastmile/v1/billing.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

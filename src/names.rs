@@ -3,10 +3,10 @@
 //! JSON alike.
 
 use crate::v1::{
-    CapPolicy, IpPoolKind, JobStatus, Operation, PlanChangeTiming, PlanStatus,
-    ProvisioningPriority, RadiusOperator, RateLimitTier, Role, RouterKind, ServiceAction,
-    ServiceStatus, ServiceType, TicketCategory, TicketPriority, TicketSource, TicketStatus,
-    WebhookDeliveryStatus,
+    CapPolicy, InvoiceKind, IpPoolKind, JobStatus, Operation, PaymentKind, PaymentMethod,
+    PlanChangeTiming, PlanStatus, ProvisioningPriority, RadiusOperator, RateLimitTier, Role,
+    RouterKind, ServiceAction, ServiceStatus, ServiceType, TicketCategory, TicketPriority,
+    TicketSource, TicketStatus, WebhookDeliveryStatus,
 };
 
 /// Wire number the edge sends for a name that is no value of the enum, so that the core,
@@ -225,6 +225,25 @@ rest_names!(TicketSource, "TICKET_SOURCE_", [
     Portal => "portal",
 ]);
 
+rest_names!(InvoiceKind, "INVOICE_KIND_", [
+    Invoice => "invoice",
+    CreditNote => "credit_note",
+]);
+
+rest_names!(PaymentMethod, "PAYMENT_METHOD_", [
+    Cash => "cash",
+    BankTransfer => "bank_transfer",
+    Card => "card",
+    MobileMoney => "mobile_money",
+    Other => "other",
+]);
+
+rest_names!(PaymentKind, "PAYMENT_KIND_", [
+    Payment => "payment",
+    Refund => "refund",
+    Reversal => "reversal",
+]);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +277,9 @@ mod tests {
         TicketPriority::proto_names_agree();
         TicketCategory::proto_names_agree();
         TicketSource::proto_names_agree();
+        InvoiceKind::proto_names_agree();
+        PaymentMethod::proto_names_agree();
+        PaymentKind::proto_names_agree();
         assert_eq!(Role::ALL.len(), 7);
         assert_eq!(RateLimitTier::ALL.len(), 4);
     }

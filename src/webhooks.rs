@@ -66,6 +66,15 @@ pub const EVENT_TYPES: &[&str] = &[
     "sla_policy.created",
     "sla_policy.updated",
     "sla_policy.deleted",
+    "invoice.generated",
+    "invoice.finalized",
+    "invoice.paid",
+    "invoice.voided",
+    "invoice.marked_uncollectible",
+    "credit_note.issued",
+    "payment.received",
+    "payment.refunded",
+    "payment.failed",
 ];
 
 /// What an endpoint may subscribe to: `*`, a family of [`EVENT_TYPES`] (`customer.*`), or
@@ -88,6 +97,9 @@ pub const EVENT_SUBSCRIPTIONS: &[&str] = &[
     "ticket.*",
     "sla.*",
     "sla_policy.*",
+    "invoice.*",
+    "credit_note.*",
+    "payment.*",
     "customer.created",
     "customer.updated",
     "customer.suspended",
@@ -150,6 +162,15 @@ pub const EVENT_SUBSCRIPTIONS: &[&str] = &[
     "sla_policy.created",
     "sla_policy.updated",
     "sla_policy.deleted",
+    "invoice.generated",
+    "invoice.finalized",
+    "invoice.paid",
+    "invoice.voided",
+    "invoice.marked_uncollectible",
+    "credit_note.issued",
+    "payment.received",
+    "payment.refunded",
+    "payment.failed",
 ];
 
 /// Most event types one endpoint may list.

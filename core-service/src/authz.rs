@@ -54,6 +54,14 @@ pub enum Resource {
     Tickets,
     /// SLA policies, the breach check (act) and compliance metrics (read).
     Sla,
+    /// Invoices and credit notes (act: issue, void, credit), statements and PDFs.
+    Invoices,
+    /// Payments (act: refund or reverse).
+    Payments,
+    /// Tax rates.
+    TaxRates,
+    /// The deployment's billing settings.
+    BillingSettings,
 }
 
 /// What is done to a resource.
@@ -73,7 +81,7 @@ pub enum Operation {
 
 impl Resource {
     /// Every resource.
-    pub const ALL: [Resource; 19] = [
+    pub const ALL: [Resource; 23] = [
         Resource::Customers,
         Resource::Partners,
         Resource::Organizations,
@@ -93,6 +101,10 @@ impl Resource {
         Resource::Provisioning,
         Resource::Tickets,
         Resource::Sla,
+        Resource::Invoices,
+        Resource::Payments,
+        Resource::TaxRates,
+        Resource::BillingSettings,
     ];
 
     /// The name used in the API.
@@ -117,6 +129,10 @@ impl Resource {
             Resource::Provisioning => "provisioning",
             Resource::Tickets => "tickets",
             Resource::Sla => "sla",
+            Resource::Invoices => "invoices",
+            Resource::Payments => "payments",
+            Resource::TaxRates => "tax_rates",
+            Resource::BillingSettings => "billing_settings",
         }
     }
 }
@@ -184,6 +200,10 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Provisioning, &[Read, Act]),
             (Resource::Tickets, MANAGE),
             (Resource::Sla, ALL_OPS),
+            (Resource::Invoices, ALL_OPS),
+            (Resource::Payments, ALL_OPS),
+            (Resource::TaxRates, MANAGE),
+            (Resource::BillingSettings, &[Read, Update]),
         ],
     ),
     (
@@ -207,6 +227,10 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Provisioning, &[Read, Act]),
             (Resource::Tickets, MANAGE),
             (Resource::Sla, ALL_OPS),
+            (Resource::Invoices, ALL_OPS),
+            (Resource::Payments, ALL_OPS),
+            (Resource::TaxRates, MANAGE),
+            (Resource::BillingSettings, &[Read]),
         ],
     ),
     (
@@ -220,6 +244,10 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Roles, &[Read]),
             (Resource::Services, &[Read]),
             (Resource::Tickets, &[Read]),
+            (Resource::Invoices, ALL_OPS),
+            (Resource::Payments, ALL_OPS),
+            (Resource::TaxRates, MANAGE),
+            (Resource::BillingSettings, &[Read]),
         ],
     ),
     (
@@ -237,6 +265,9 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Provisioning, &[Read]),
             (Resource::Tickets, &[Read, Create, Update]),
             (Resource::Sla, &[Read]),
+            (Resource::Invoices, &[Read]),
+            (Resource::Payments, &[Read]),
+            (Resource::TaxRates, &[Read]),
         ],
     ),
     (
@@ -267,6 +298,9 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Services, &[Read, Create, Update, Act]),
             (Resource::Tickets, &[Read, Create, Update]),
             (Resource::Sla, &[Read]),
+            // Resellers collect from their own customers.
+            (Resource::Invoices, &[Read]),
+            (Resource::Payments, &[Read, Create]),
         ],
     ),
     (
@@ -285,6 +319,10 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Provisioning, &[Read]),
             (Resource::Tickets, &[Read]),
             (Resource::Sla, &[Read]),
+            (Resource::Invoices, &[Read]),
+            (Resource::Payments, &[Read]),
+            (Resource::TaxRates, &[Read]),
+            (Resource::BillingSettings, &[Read]),
         ],
     ),
 ];

@@ -8,8 +8,8 @@ use tonic::service::RoutesBuilder;
 use crate::Core;
 use crate::authz::{AccessTable, ServiceAccess};
 use crate::{
-    audit, catalog, customers, directory, events, identity, jobs, network, provisioning, services,
-    sla, webhooks,
+    audit, billing, catalog, customers, directory, events, identity, jobs, network, provisioning,
+    services, sla, webhooks,
 };
 
 /// A domain as the server sees it.
@@ -36,6 +36,8 @@ pub const DOMAINS: &[Domain] = &[
     provisioning::grpc::DOMAIN,
     sla::grpc::TICKETS,
     sla::grpc::SLA,
+    billing::grpc::BILLING,
+    billing::grpc::PAYMENTS,
 ];
 
 /// The access every RPC of every domain needs.

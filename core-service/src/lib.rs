@@ -147,6 +147,8 @@ pub struct Core {
     pub time_zone: chrono_tz::Tz,
     /// Where principal changes are announced, when set.
     pub revocations: Option<revocations::RevocationConfig>,
+    /// The deployment's currency (ISO 4217).
+    pub currency: String,
 }
 
 impl Core {
@@ -210,6 +212,7 @@ impl Core {
             workers: config.workers,
             time_zone: config.time_zone,
             revocations: config.revocations,
+            currency: config.customers.currency.clone(),
             plans: Plans::new(db.clone(), clock.clone(), config.customers.currency.clone()),
             customers: Customers::new(
                 db.clone(),

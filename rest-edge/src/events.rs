@@ -4,6 +4,7 @@
 //! links depend on how a client reached the API, and an event has no such client.
 
 use crate::base_url::BaseUrl;
+use crate::billing::{InvoiceJson, PaymentJson};
 use crate::catalog::PlanJson;
 use crate::customers::CustomerJson;
 use crate::directory::{organizations::Organizations, partners::Partners, user_groups::UserGroups};
@@ -43,6 +44,8 @@ pub fn render_event_subject(subject: &EventSubject) -> Value {
         Subject::Service(s) => json(ServiceJson::new(s, &base)),
         Subject::Ticket(t) => json(TicketJson::new(t, &base)),
         Subject::SlaPolicy(p) => json(PolicyJson::new(p, &base)),
+        Subject::Invoice(i) => json(InvoiceJson::new(i, &base)),
+        Subject::Payment(p) => json(PaymentJson::new(p, &base)),
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod audit;
 mod base_url;
+mod billing;
 mod catalog;
 pub mod clock;
 mod core_channel;

@@ -3,6 +3,10 @@
 //! resource is one file declaring it (see `directory/organizations.rs`) and one line here.
 
 use crate::audit::{self, AuditLog};
+use crate::billing::{
+    self, CustomerInvoices, CustomerPayments, Finalize, Invoices, IssueCreditNote,
+    MarkUncollectible, Pay, Payments, Refund, Settings, Statements, TaxRates, Void,
+};
 use crate::catalog::{Packages, Plans, Pricing, Products};
 use crate::customers::{Clients, Customers};
 use crate::directory::{organizations::Organizations, partners::Partners, user_groups::UserGroups};
@@ -32,6 +36,9 @@ pub(crate) fn all() -> Vec<Entry> {
             .list_in::<CustomerServices<true>>()
             .list_in::<CustomerTickets>()
             .submit::<OpenCustomerTicket>()
+            .list_in::<CustomerInvoices>()
+            .list_in::<CustomerPayments>()
+            .report_in::<Statements>()
             .entry(),
         Mount::<Clients, Flat>::at("/api/v1/clients")
             .list()
@@ -105,6 +112,36 @@ pub(crate) fn all() -> Vec<Entry> {
         Mount::<PerformanceMetrics, Flat>::at(PerformanceMetrics::PATH)
             .report()
             .entry(),
+        Mount::<TaxRates>::crud().entry(),
+        Mount::<Settings>::new().report().edit().entry(),
+        Mount::<Invoices>::new()
+            .list()
+            .create()
+            .get()
+            .delete()
+            .command::<Finalize>()
+            .submit::<Void>()
+            .submit::<MarkUncollectible>()
+            .submit::<IssueCreditNote>()
+            .submit::<Pay>()
+            .entry(),
+        // The same invoices, for clients that call them bills.
+        Mount::<Invoices>::at("/api/v1/bills").list().get().entry(),
+        Mount::<Invoices>::at("/api/v1/billing/invoices")
+            .create()
+            .unlisted()
+            .entry(),
+        Mount::<Payments>::new()
+            .list()
+            .create()
+            .get()
+            .submit::<Refund>()
+            .entry(),
+        Entry {
+            routes: billing::pdf_routes(),
+            doc: billing::PdfDoc::openapi(),
+            links: Vec::new(),
+        },
         Entry {
             routes: audit::routes(),
             doc: audit::Doc::openapi(),

@@ -1,6 +1,103 @@
-//! Billing. `rules` holds the arithmetic every invoice line goes through — periods,
-//! proration by days, rounding half to even once per line, inclusive and exclusive tax —
-//! as pure functions over integer minor units, so that each rule is tested to the minor
-//! unit on its own.
+//! Billing: tax rates, the deployment's billing settings, invoices and credit notes with
+//! gapless numbers, payments and their allocation, and each customer's append-only ledger.
+//!
+//! `rules` holds the arithmetic every invoice line goes through — periods, proration by
+//! days, rounding half to even once per line, inclusive and exclusive tax — as pure
+//! functions over integer minor units. `ledger` is the one place a customer's balance
+//! changes: every issued invoice, credit note, payment, refund and void is an entry written
+//! under the customer's row in the transaction of the change itself, so the balance always
+//! equals the sum of the entries.
 
+pub mod grpc;
+mod invoice_store;
+pub mod invoices;
+pub mod ledger;
+pub mod payments;
+pub mod pdf;
 pub mod rules;
+pub mod settings;
+pub mod tax_rates;
+
+use crate::error::{Error, FieldErrors, Result};
+
+/// `value` of a scale of `digits` decimals as text without trailing zeros: 2500 with 3
+/// digits is "2.5", 1000 is "1", -5 with 2 is "-0.05".
+pub fn decimal_text(value: i64, digits: u32) -> String {
+    let scale = 10i128.pow(digits);
+    let v = i128::from(value);
+    let sign = if v < 0 { "-" } else { "" };
+    let whole = v.abs() / scale;
+    let fraction = v.abs() % scale;
+    if fraction == 0 {
+        return format!("{sign}{whole}");
+    }
+    let text = format!("{fraction:0width$}", width = digits as usize);
+    format!("{sign}{whole}.{}", text.trim_end_matches('0'))
+}
+
+/// An amount of `digits` minor digits with all of them: 4999, 2 is "49.99", 5, 0 is "5".
+pub fn amount_text(minor: i64, digits: u32) -> String {
+    pdf::format_amount(minor, digits)
+}
+
+/// The update mask's paths among `known`, or a field error for each stranger.
+pub(crate) fn selected_paths<'a>(paths: &[String], known: &[&'a str]) -> Result<Vec<&'a str>> {
+    let mut selected = Vec::new();
+    let mut errors = FieldErrors::new();
+    for path in paths {
+        match known.iter().find(|p| **p == path.as_str()) {
+            Some(p) => selected.push(*p),
+            None => errors.add(
+                "update_mask",
+                format!("The field \"{path}\" cannot be updated."),
+            ),
+        }
+    }
+    errors.into_result()?;
+    Ok(selected)
+}
+
+/// A stored value that is not one of its column's names: the database was changed behind
+/// the core's back.
+pub(crate) fn stored<T>(column: &str, value: &str) -> Result<T> {
+    Err(Error::Internal(anyhow::anyhow!(
+        "unknown stored {column} {value:?}"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_read_as_people_write_them() {
+        for (value, digits, text) in [
+            (1000, 3, "1"),
+            (2500, 3, "2.5"),
+            (516_129, 6, "0.516129"),
+            (1_000_000, 6, "1"),
+            (160_000, 4, "16"),
+            (72_500, 4, "7.25"),
+            (1, 4, "0.0001"),
+            (-5, 2, "-0.05"),
+            (0, 2, "0"),
+            (7, 0, "7"),
+        ] {
+            assert_eq!(decimal_text(value, digits), text, "{value} at {digits}");
+        }
+    }
+
+    #[test]
+    fn amounts_keep_every_minor_digit() {
+        for (minor, digits, text) in [
+            (4999, 2, "49.99"),
+            (5000, 2, "50.00"),
+            (-5, 2, "-0.05"),
+            (0, 2, "0.00"),
+            (7, 0, "7"),
+            (1234, 3, "1.234"),
+        ] {
+            assert_eq!(amount_text(minor, digits), text, "{minor} at {digits}");
+        }
+    }
+}

@@ -146,6 +146,85 @@ pub fn split_inclusive(gross_minor: i64, rate: i64) -> (i64, i64) {
     (gross_minor - tax, tax)
 }
 
+/// Scale of a line's quantity: thousandths.
+pub const QUANTITY_SCALE: i128 = 1_000;
+/// Scale of a line's proration factor: millionths.
+pub const FACTOR_SCALE: i128 = 1_000_000;
+
+/// How a line is taxed: a rate in ten-thousandths of a percent, and whether its price
+/// includes the tax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineTax {
+    /// Ten-thousandths of a percent.
+    pub rate: i64,
+    /// The price includes the tax.
+    pub inclusive: bool,
+}
+
+/// A line's (net, tax): the unit price times quantity (thousandths) times proration factor
+/// (millionths), rounded half to even once; then the tax, on the net or split out of an
+/// inclusive price. An exempt customer pays no tax: from an inclusive price the tax is
+/// taken out, so they pay the net.
+pub fn line_amounts(
+    unit_minor: i64,
+    quantity_milli: i64,
+    factor_micro: i64,
+    tax: Option<LineTax>,
+    exempt: bool,
+) -> (i64, i64) {
+    let amount = div_half_even(
+        i128::from(unit_minor) * i128::from(quantity_milli) * i128::from(factor_micro),
+        QUANTITY_SCALE * FACTOR_SCALE,
+    );
+    let amount = i64::try_from(amount).unwrap_or(if amount < 0 { i64::MIN } else { i64::MAX });
+    match tax {
+        None => (amount, 0),
+        Some(LineTax {
+            rate,
+            inclusive: true,
+        }) => {
+            let (net, tax) = split_inclusive(amount, rate);
+            if exempt { (net, 0) } else { (net, tax) }
+        }
+        Some(LineTax {
+            rate,
+            inclusive: false,
+        }) => (amount, if exempt { 0 } else { tax_on_net(amount, rate) }),
+    }
+}
+
+/// `amount` shared among `weights` in proportion, each share rounded down and the rest
+/// handed out by largest remainder, so the shares add up to `amount` exactly. All weights
+/// zero: everything on the first.
+pub fn share(amount: i64, weights: &[i64]) -> Vec<i64> {
+    let total: i128 = weights.iter().map(|w| i128::from(*w)).sum();
+    if weights.is_empty() {
+        return Vec::new();
+    }
+    if total == 0 {
+        let mut shares = vec![0; weights.len()];
+        shares[0] = amount;
+        return shares;
+    }
+    let mut shares = Vec::with_capacity(weights.len());
+    let mut remainders = Vec::with_capacity(weights.len());
+    for (i, w) in weights.iter().enumerate() {
+        let exact = i128::from(amount) * i128::from(*w);
+        shares.push(i64::try_from(exact.div_euclid(total)).unwrap_or(0));
+        remainders.push((exact.rem_euclid(total), i));
+    }
+    let mut left = amount - shares.iter().sum::<i64>();
+    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, i) in remainders {
+        if left <= 0 {
+            break;
+        }
+        shares[i] += 1;
+        left -= 1;
+    }
+    shares
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,5 +349,55 @@ mod tests {
             let (net, tax) = split_inclusive(gross, 160_000);
             assert_eq!(net + tax, gross);
         }
+    }
+
+    #[test]
+    fn a_line_is_rounded_once_half_to_even() {
+        let vat = Some(LineTax {
+            rate: 160_000,
+            inclusive: false,
+        });
+        let vat_in = Some(LineTax {
+            rate: 160_000,
+            inclusive: true,
+        });
+        // (unit, quantity in thousandths, factor in millionths, tax, exempt) -> (net, tax)
+        let table = [
+            (4999, 1000, 1_000_000, None, false, (4999, 0)),
+            // 49.99 x 0.5 = 24.995 -> 25.00 (half to even: 2499.5 -> 2500)
+            (4999, 500, 1_000_000, None, false, (2500, 0)),
+            // 10.01 x 0.5 = 5.005 -> 5.00 (500.5 -> 500, even)
+            (1001, 500, 1_000_000, None, false, (500, 0)),
+            // 30.00 x 16/31 = 15.483870... -> 15.48
+            (3000, 1000, 516_129, None, false, (1548, 0)),
+            // 16 % on 49.99 = 7.9984 -> 8.00
+            (4999, 1000, 1_000_000, vat, false, (4999, 800)),
+            // 116.00 including 16 %: 100.00 + 16.00
+            (11600, 1000, 1_000_000, vat_in, false, (10000, 1600)),
+            // 3 x 9.99 including 16 %: 29.97 -> tax 4.1338 -> 4.13, net 25.84
+            (999, 3000, 1_000_000, vat_in, false, (2584, 413)),
+            // exempt: no tax on top; out of an inclusive price the net only
+            (4999, 1000, 1_000_000, vat, true, (4999, 0)),
+            (11600, 1000, 1_000_000, vat_in, true, (10000, 0)),
+            // a discount line
+            (-1000, 1000, 1_000_000, vat, false, (-1000, -160)),
+        ];
+        for (unit, quantity, factor, tax, exempt, expected) in table {
+            assert_eq!(
+                line_amounts(unit, quantity, factor, tax, exempt),
+                expected,
+                "{unit} x {quantity} x {factor}"
+            );
+        }
+    }
+
+    #[test]
+    fn shares_add_up_to_the_amount() {
+        assert_eq!(share(100, &[1, 1, 1]), vec![34, 33, 33]);
+        assert_eq!(share(1000, &[5800, 4200]), vec![580, 420]);
+        assert_eq!(share(1, &[1, 1]), vec![1, 0]);
+        assert_eq!(share(5, &[0, 0]), vec![5, 0]);
+        assert_eq!(share(-7, &[1, 1]), vec![-3, -4]);
+        assert_eq!(share(0, &[3, 4]), vec![0, 0]);
     }
 }

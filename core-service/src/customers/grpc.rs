@@ -266,6 +266,8 @@ impl From<pb::CustomerInput> for CustomerInput {
             auto_suspension: c.auto_suspension,
             suspend_after_days: c.suspend_after_days,
             company_name: c.company_name,
+            tax_exempt: c.tax_exempt,
+            tax_exempt_reference: c.tax_exempt_reference,
             generate_password: false,
         }
     }
@@ -312,6 +314,8 @@ impl From<Customer> for pb::Customer {
             portal_id: c.portal_id,
             uuid: c.uuid,
             company_name: f.company_name,
+            tax_exempt: f.tax_exempt,
+            tax_exempt_reference: f.tax_exempt_reference,
             first_name: f.first_name,
             last_name: f.last_name,
             full_name,

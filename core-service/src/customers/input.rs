@@ -65,6 +65,10 @@ pub struct CustomerInput {
     pub suspend_after_days: Option<i32>,
     /// Company name.
     pub company_name: Option<String>,
+    /// Tax exemption.
+    pub tax_exempt: Option<bool>,
+    /// Tax exemption reference.
+    pub tax_exempt_reference: Option<String>,
     /// Without a password, generate one instead of refusing (a create only).
     pub generate_password: bool,
 }
@@ -125,6 +129,10 @@ pub enum CustomerField {
     SuspendAfterDays,
     /// company_name
     CompanyName,
+    /// tax_exempt
+    TaxExempt,
+    /// tax_exempt_reference
+    TaxExemptReference,
 }
 
 impl CustomerField {
@@ -143,6 +151,8 @@ impl CustomerField {
             F::AutoSuspension,
             F::SuspendAfterDays,
             F::CompanyName,
+            F::TaxExempt,
+            F::TaxExemptReference,
         ]);
         all
     }
@@ -175,6 +185,8 @@ impl CustomerField {
             "auto_suspension" => F::AutoSuspension,
             "suspend_after_days" => F::SuspendAfterDays,
             "company_name" => F::CompanyName,
+            "tax_exempt" => F::TaxExempt,
+            "tax_exempt_reference" => F::TaxExemptReference,
             other => {
                 let (parent, child) = other.split_once('.')?;
                 let part = part(child)?;
@@ -213,6 +225,8 @@ impl CustomerField {
             F::AutoSuspension => "auto_suspension".into(),
             F::SuspendAfterDays => "suspend_after_days".into(),
             F::CompanyName => "company_name".into(),
+            F::TaxExempt => "tax_exempt".into(),
+            F::TaxExemptReference => "tax_exempt_reference".into(),
         }
     }
 }
@@ -322,6 +336,16 @@ pub fn apply(
                 fields::optional_text(input.company_name.as_deref(), "company name", 255)
                     .map(|v| target.company_name = v)
             }
+            F::TaxExempt => {
+                target.tax_exempt = input.tax_exempt.unwrap_or(false);
+                Ok(())
+            }
+            F::TaxExemptReference => fields::optional_text(
+                input.tax_exempt_reference.as_deref(),
+                "tax exempt reference",
+                100,
+            )
+            .map(|v| target.tax_exempt_reference = v),
         };
         if let Err(messages) = outcome {
             for message in messages {

@@ -177,6 +177,10 @@ pub struct CustomerFields {
     pub suspend_after_days: i32,
     /// Company name, for a business customer.
     pub company_name: Option<String>,
+    /// Exempt from tax.
+    pub tax_exempt: bool,
+    /// The exemption's reference.
+    pub tax_exempt_reference: Option<String>,
 }
 
 /// A customer as stored.
@@ -240,6 +244,8 @@ impl Customer {
             "auto_suspension": f.auto_suspension,
             "suspend_after_days": f.suspend_after_days,
             "company_name": f.company_name,
+            "tax_exempt": f.tax_exempt,
+            "tax_exempt_reference": f.tax_exempt_reference,
             "status": self.status.as_str(),
             "status_reason": self.status_reason,
         });

@@ -21,7 +21,7 @@ macro_rules! columns {
         "id, portal_id, uuid, company_name, first_name, last_name, email, phone, street, city, state, postal_code, country, \
          billing_street, billing_city, billing_state, billing_postal_code, billing_country, \
          user_group_id, partner_id, billing_method, billing_day, auto_suspension, suspend_after_days, \
-         status, status_reason, balance_minor, currency, created_at, updated_at"
+         status, status_reason, balance_minor, currency, created_at, updated_at, tax_exempt, tax_exempt_reference"
     };
 }
 
@@ -57,6 +57,8 @@ struct CustomerRow {
     currency: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    tax_exempt: bool,
+    tax_exempt_reference: Option<String>,
 }
 
 impl CustomerRow {
@@ -101,6 +103,8 @@ impl CustomerRow {
                 auto_suspension: self.auto_suspension,
                 suspend_after_days: self.suspend_after_days,
                 company_name: self.company_name,
+                tax_exempt: self.tax_exempt,
+                tax_exempt_reference: self.tax_exempt_reference,
             },
             organizations,
             status,
@@ -249,9 +253,10 @@ pub(super) async fn insert(
          street, city, state, postal_code, country, \
          billing_street, billing_city, billing_state, billing_postal_code, billing_country, \
          user_group_id, partner_id, billing_method, billing_day, auto_suspension, suspend_after_days, \
-         status, balance_minor, currency, created_at, updated_at, uuid, company_name) \
+         status, balance_minor, currency, created_at, updated_at, uuid, company_name, \
+         tax_exempt, tax_exempt_reference) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-         $21, $22, $23, 0, $24, $25, $25, $26, $27) RETURNING id")
+         $21, $22, $23, 0, $24, $25, $25, $26, $27, $28, $29) RETURNING id")
         .bind(portal_id).bind(&f.first_name).bind(&f.last_name).bind(&f.email).bind(&f.phone).bind(password_hash)
         .bind(&f.address.street).bind(&f.address.city).bind(&f.address.state).bind(&f.address.zip).bind(&f.address.country)
         .bind(&f.billing_address.street).bind(&f.billing_address.city).bind(&f.billing_address.state)
@@ -259,6 +264,7 @@ pub(super) async fn insert(
         .bind(f.user_group_id).bind(f.partner_id).bind(f.billing_method.map(BillingMethod::as_str)).bind(f.billing_day)
         .bind(f.auto_suspension).bind(f.suspend_after_days).bind(status.as_str()).bind(currency).bind(now)
         .bind(crate::fields::uuid::new_v4()).bind(&f.company_name)
+        .bind(f.tax_exempt).bind(&f.tax_exempt_reference)
         .fetch_one(c).await)
 }
 
@@ -277,13 +283,15 @@ pub(super) async fn update(
          street = $7, city = $8, state = $9, postal_code = $10, country = $11, \
          billing_street = $12, billing_city = $13, billing_state = $14, billing_postal_code = $15, billing_country = $16, \
          user_group_id = $17, partner_id = $18, billing_method = $19, billing_day = $20, auto_suspension = $21, \
-         suspend_after_days = $22, updated_at = $23, company_name = $24 WHERE id = $1 AND deleted_at IS NULL")
+         suspend_after_days = $22, updated_at = $23, company_name = $24, \
+         tax_exempt = $25, tax_exempt_reference = $26 WHERE id = $1 AND deleted_at IS NULL")
         .bind(id).bind(&f.first_name).bind(&f.last_name).bind(&f.email).bind(&f.phone).bind(password_hash)
         .bind(&f.address.street).bind(&f.address.city).bind(&f.address.state).bind(&f.address.zip).bind(&f.address.country)
         .bind(&f.billing_address.street).bind(&f.billing_address.city).bind(&f.billing_address.state)
         .bind(&f.billing_address.zip).bind(&f.billing_address.country)
         .bind(f.user_group_id).bind(f.partner_id).bind(f.billing_method.map(BillingMethod::as_str)).bind(f.billing_day)
         .bind(f.auto_suspension).bind(f.suspend_after_days).bind(now).bind(&f.company_name)
+        .bind(f.tax_exempt).bind(&f.tax_exempt_reference)
         .execute(c).await.map(|done| done.rows_affected()))?;
     Ok(())
 }

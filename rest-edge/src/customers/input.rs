@@ -91,7 +91,7 @@ const fn same(a: &str, b: &str) -> bool {
     true
 }
 
-const TABLE: [FieldSpec<CustomerInput>; 19] = [
+const TABLE: [FieldSpec<CustomerInput>; 21] = [
     field(
         "first_name",
         Kind::Text(|c, v| c.first_name = v.unwrap_or_default()),
@@ -227,6 +227,22 @@ const TABLE: [FieldSpec<CustomerInput>; 19] = [
         false,
         Rule::length(0, 255),
         "The company, for a business customer; null or empty clears it.",
+    ),
+    field(
+        "tax_exempt",
+        Kind::Boolean(|c, v| c.tax_exempt = v),
+        false,
+        false,
+        Rule::NONE,
+        "Exempt from tax: invoices charge no tax. Defaults to false.",
+    ),
+    field(
+        "tax_exempt_reference",
+        Kind::Text(|c, v| c.tax_exempt_reference = non_empty(v)),
+        true,
+        false,
+        Rule::length(0, 100),
+        "The exemption certificate's reference, printed on invoices; null or empty clears it.",
     ),
 ];
 

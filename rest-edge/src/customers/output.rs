@@ -24,6 +24,10 @@ pub(crate) struct CustomerJson {
     pub uuid: String,
     /// The company, for a business customer.
     pub company_name: Option<String>,
+    /// Exempt from tax.
+    pub tax_exempt: bool,
+    /// The exemption's reference.
+    pub tax_exempt_reference: Option<String>,
     /// Given name.
     pub first_name: String,
     /// Family name.
@@ -159,6 +163,8 @@ impl CustomerJson {
             portal_id: c.portal_id,
             uuid: c.uuid,
             company_name: c.company_name,
+            tax_exempt: c.tax_exempt,
+            tax_exempt_reference: c.tax_exempt_reference,
             first_name: c.first_name,
             last_name: c.last_name,
             full_name: c.full_name,

@@ -12,6 +12,8 @@ fn customer() -> Customer {
         portal_id: "10000042".into(),
         uuid: "6f9619ff-8b86-4d01-b42d-00cf4fc964ff".into(),
         company_name: Some("Analytical Engines Ltd".into()),
+        tax_exempt: false,
+        tax_exempt_reference: None,
         first_name: "Ada".into(),
         last_name: Some("Lovelace".into()),
         full_name: "Ada Lovelace".into(),
@@ -66,7 +68,8 @@ fn a_customer_renders_as_the_contract_says() {
         value(customer()),
         json!({
             "id": 42, "portal_id": "10000042", "uuid": "6f9619ff-8b86-4d01-b42d-00cf4fc964ff",
-            "company_name": "Analytical Engines Ltd", "first_name": "Ada", "last_name": "Lovelace",
+            "company_name": "Analytical Engines Ltd", "tax_exempt": false,
+            "tax_exempt_reference": null, "first_name": "Ada", "last_name": "Lovelace",
             "full_name": "Ada Lovelace", "email": "ada@example.com", "phone": "+15550100",
             "address": "1 Main St", "city": "Springfield", "state": null, "country": "US",
             "postal_code": "62701", "billing_address": null, "user_group_id": 3,

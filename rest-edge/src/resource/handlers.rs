@@ -3,8 +3,8 @@
 
 use super::fields::{self, Intent};
 use super::{
-    Action, Body, Command, Create, Delete, Envelope, Get, List, ListIn, QueryPairs, Report,
-    Resource, Submit, Update,
+    Action, Body, Command, Create, Delete, Edit, Envelope, Get, List, ListIn, QueryPairs, Report,
+    ReportIn, Resource, Submit, Update,
 };
 use crate::AppState;
 use crate::base_url::BaseUrl;
@@ -170,20 +170,64 @@ pub(crate) async fn create<R: Create, E: Envelope>(
     one::<R, E>(status, &message, item, &base)
 }
 
+/// A report's query: each of its `parameters` at most once.
+fn report_query(
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    parameters: Vec<Parameter>,
+) -> Result<QueryPairs, ApiError> {
+    let Query(pairs) = query
+        .map_err(|rejection| ApiError::bad_request("Invalid request", rejection.body_text()))?;
+    let query = QueryPairs(pairs);
+    query.once(parameters.iter().map(|p| p.name.as_str()))?;
+    Ok(query)
+}
+
 pub(crate) async fn report<R: Report, E: Envelope>(
     State(state): State<AppState>,
     caller: Caller,
     base: BaseUrl,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Handled {
-    let Query(pairs) = query
-        .map_err(|rejection| ApiError::bad_request("Invalid request", rejection.body_text()))?;
-    let query = QueryPairs(pairs);
-    let known = R::parameters();
-    query.once(known.iter().map(|p| p.name.as_str()))?;
+    let query = report_query(query, R::parameters())?;
     let request = R::request(&query)?;
     let item = R::call(state.core.clone(), caller.request(request)?).await?;
     let message = format!("{} retrieved successfully", R::TITLE);
+    one::<R, E>(StatusCode::OK, &message, item, &base)
+}
+
+pub(crate) async fn report_in<R: ReportIn, E: Envelope>(
+    State(state): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Handled {
+    let key = key::<R::In>(path)?;
+    let query = report_query(query, R::parameters())?;
+    let request = R::request(key, &query)?;
+    let item = R::call(state.core.clone(), caller.request(request)?).await?;
+    let message = format!("{} retrieved successfully", R::TITLE);
+    one::<R, E>(StatusCode::OK, &message, item, &base)
+}
+
+pub(crate) async fn edit<R: Edit, E: Envelope>(
+    State(state): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    body: Result<Bytes, BytesRejection>,
+) -> Handled {
+    let (changes, type_errors) = body_changes::<R>(body, Intent::Update)?;
+    if !type_errors.is_empty() {
+        let mut checked = None;
+        if R::VALIDATES {
+            let request = caller.request(R::request(changes, true))?;
+            checked = Some(R::call(state.core.clone(), request).await.map(drop));
+        }
+        return Err(with_type_errors(checked, type_errors));
+    }
+    let request = caller.request(R::request(changes, false))?;
+    let item = R::call(state.core.clone(), request).await?;
+    let message = format!("{} updated successfully", R::TITLE);
     one::<R, E>(StatusCode::OK, &message, item, &base)
 }
 

@@ -5,7 +5,8 @@
 //! idempotency key and reason (carried by [`Caller`]).
 //!
 //! Declaring a resource: implement [`Resource`] and the operations it has ([`List`],
-//! [`Get`], [`Create`], [`Update`], [`Delete`], [`Action`]), then add one line to
+//! [`Get`], [`Create`], [`Update`], [`Delete`], [`Action`]; [`Report`] and [`Edit`] for a
+//! resource that is one computed or configured item), then add one line to
 //! `resources.rs` with a [`Mount`] of it. Operations under an item beyond those are
 //! declared as types of their own: a [`Command`] (`POST …/{id}/retry`) or a collection
 //! inside the item ([`ListIn`], `GET …/{id}/deliveries`).
@@ -142,6 +143,20 @@ pub(crate) trait Create: Body {
     const STATUS: u16 = 201;
     /// The answer's message, when not "<Title> created".
     const MESSAGE: Option<&'static str> = None;
+    /// The core's request.
+    type Request: Send + 'static;
+    /// The request for a body; `validate_only` asks the core only to check it.
+    fn request(changes: Changes<Self::Input>, validate_only: bool) -> Self::Request;
+    /// Asks the core.
+    fn call(
+        core: Channel,
+        request: tonic::Request<Self::Request>,
+    ) -> impl Future<Output = Answer<Option<Self::Item>>> + Send;
+}
+
+/// `PUT` and `PATCH {PATH}`: a resource that is one item (the deployment's settings); the
+/// keys present change.
+pub(crate) trait Edit: Body {
     /// The core's request.
     type Request: Send + 'static;
     /// The request for a body; `validate_only` asks the core only to check it.
@@ -290,6 +305,29 @@ pub(crate) trait ListIn: Resource {
         core: Channel,
         request: tonic::Request<Self::Request>,
     ) -> impl Future<Output = Answer<(Vec<Self::Item>, Option<PageMeta>)>> + Send;
+}
+
+/// `GET {In::PATH}/{id}/{SEGMENT}`: one item computed for one item of `In` from the query
+/// (a customer's statement).
+pub(crate) trait ReportIn: Resource {
+    /// The collection whose item it is about.
+    type In: Resource;
+    /// The path under the item, e.g. `statement`.
+    const SEGMENT: &'static str;
+    /// The core's request.
+    type Request: Send + 'static;
+    /// The query's parameters, for the document.
+    fn parameters() -> Vec<Parameter>;
+    /// The request for the item and the query (a bad parameter is a 400).
+    fn request(
+        key: <Self::In as Resource>::Key,
+        query: &QueryPairs,
+    ) -> Result<Self::Request, ApiError>;
+    /// Asks the core.
+    fn call(
+        core: Channel,
+        request: tonic::Request<Self::Request>,
+    ) -> impl Future<Output = Answer<Option<Self::Item>>> + Send;
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@ use super::doc::{self, Op};
 use super::fields::{self, Intent};
 use super::handlers;
 use super::query;
-use super::{Action, Body, Create, Delete, Envelope, Get, List, Report, Resource, Update, V1};
+use super::{
+    Action, Body, Create, Delete, Edit, Envelope, Get, List, Report, Resource, Update, V1,
+};
 use crate::{AppState, ModuleRoutes};
 use axum::Router;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -34,6 +36,8 @@ pub(crate) struct Mount<R, E = V1> {
     routes: Router<AppState>,
     paths: Paths,
     schemas: Vec<(String, RefOr<Schema>)>,
+    /// Whether discovery links it (an alias that only takes creates is not a collection).
+    listed: bool,
     _resource: PhantomData<fn() -> (R, E)>,
 }
 
@@ -84,6 +88,7 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
             routes: Router::new(),
             paths: Paths::new(),
             schemas,
+            listed: true,
             _resource: PhantomData,
         }
     }
@@ -210,6 +215,37 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
             get(handlers::report::<R, E>),
             doc::operation(op),
         )
+    }
+
+    /// `PUT` and `PATCH {path}`: the one item of a resource that is one item.
+    pub(crate) fn edit(mut self) -> Self
+    where
+        R: Edit,
+    {
+        let answer = self.answer();
+        let body = self.body_schema(Intent::Update);
+        let path = self.path.to_owned();
+        for (method, verb, router) in [
+            (HttpMethod::Put, "replace", put(handlers::edit::<R, E>)),
+            (HttpMethod::Patch, "update", patch(handlers::edit::<R, E>)),
+        ] {
+            let mut op = self.op(
+                format!("{verb}_{}", R::STEM),
+                "Changes the fields present in the body. PUT and PATCH alike.".to_owned(),
+            );
+            op.body = Some((body.clone(), false));
+            op.success = (
+                200,
+                format!("The {} after the change", R::TITLE.to_lowercase()),
+                Some(answer.clone()),
+            );
+            op.errors = vec![
+                (400, "Malformed JSON".to_owned()),
+                (422, "Validation failed".to_owned()),
+            ];
+            self = self.add(path.clone(), method, router, doc::operation(op));
+        }
+        self
     }
 
     /// `GET {path}/{id}`.
@@ -449,6 +485,13 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
         self.path.rsplit('/').next().unwrap_or(R::LINK)
     }
 
+    /// Not linked from discovery: a path that only takes creates for a collection served
+    /// elsewhere (`POST /api/v1/billing/invoices`).
+    pub(crate) fn unlisted(mut self) -> Self {
+        self.listed = false;
+        self
+    }
+
     /// The entry for the registration list.
     pub(crate) fn entry(mut self) -> Entry {
         self.link_create();
@@ -471,7 +514,11 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
                 public: Router::new(),
             },
             doc,
-            links: vec![(link, self.path)],
+            links: if self.listed {
+                vec![(link, self.path)]
+            } else {
+                Vec::new()
+            },
         }
     }
 }

@@ -4,7 +4,7 @@
 use super::doc;
 use super::{Mount, camel, further_ids};
 use crate::resource::fields::{self, Intent};
-use crate::resource::{Command, Envelope, ListIn, Resource, Submit, handlers, query};
+use crate::resource::{Command, Envelope, ListIn, ReportIn, Resource, Submit, handlers, query};
 use axum::routing::{get, post};
 use utoipa::ToSchema;
 use utoipa::openapi::path::HttpMethod;
@@ -82,6 +82,39 @@ impl<R: Resource, E: Envelope> Mount<R, E> {
             path,
             HttpMethod::Post,
             post(handlers::submit::<S, E>),
+            doc::operation(op),
+        )
+    }
+
+    /// `GET {path}/{id}/{P::SEGMENT}`: one item computed for the item.
+    pub(crate) fn report_in<P: ReportIn<In = R>>(mut self) -> Self {
+        let answer = self.answer_of::<P>();
+        let mut op = self.op(
+            format!("get_{}_{}", R::STEM, P::SEGMENT.replace('-', "_")),
+            format!(
+                "Returns the {} of one {}.",
+                P::TITLE.to_lowercase(),
+                R::TITLE.to_lowercase()
+            ),
+        );
+        op.parameters = [doc::id::<R>()]
+            .into_iter()
+            .chain(P::parameters())
+            .collect();
+        op.success = (
+            200,
+            format!("The {}", P::TITLE.to_lowercase()),
+            Some(answer),
+        );
+        op.errors = vec![
+            (400, "Bad query parameter".to_owned()),
+            (404, format!("{} not found", R::TITLE)),
+        ];
+        let path = format!("{}/{}", self.item_path(), P::SEGMENT);
+        self.add(
+            path,
+            HttpMethod::Get,
+            get(handlers::report_in::<P, E>),
             doc::operation(op),
         )
     }
