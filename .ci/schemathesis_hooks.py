@@ -41,6 +41,7 @@ STORED = {
         "The name has already been taken.",
         "A plan with this name already exists.",
         "An SLA policy with this name already exists.",
+        "A tax rate with this name, country and region already exists.",
     },
     # a reference to a row that does not exist
     "partner_id": {
@@ -77,6 +78,18 @@ STORED = {
     "ip_address": {"A router with this IP address already exists."},
     "ip_pool_id": {"The selected ip pool id is invalid."},
     "organization_ids": {"The selected organization ids is invalid."},
+    # billing: references to invoices and rates that may not exist, the stored invoice
+    # prefix a credit note prefix must differ from, and the clock
+    "invoice_id": {"The selected invoice id is invalid."},
+    "credit_note_prefix": {"The credit note prefix must differ from the invoice prefix."},
+    "paid_at": {"The paid at may not be in the future."},
+    "due_date": {"The due date must not be before the issue date."},
+    # a region needs a country: stored on an update
+    "region": {"A region needs a country."},
+    # the lines add up to less than nothing
+    "line_items": {"An invoice's total may not be negative; issue a credit note instead."},
+    # between two fields (and, on an update, the stored ones)
+    "period_end": {"The period end must not be before the period start."},
     # who asks: only a partner's staff hold reseller keys
     "role": {"Only a partner's staff can create reseller keys."},
     # the clock: a date given as valid may already have passed
@@ -146,6 +159,16 @@ PLAN_RULES = [
      r"|field is required when cap policy is throttle"
      r"|field is prohibited unless cap policy is throttle)\."),
     (r"data_limit_gb", r"The data limit gb field is required when cap policy is (throttle|suspend)\."),
+    # billing amounts: the currency's digits (the customer's or the invoice's, stored), an
+    # amount a stored invoice or payment bounds, and lines that reference stored rows
+    (r"amount|rate_percent|line_items\.\d+\.(amount|quantity|proration_factor)", _DECIMALS),
+    (r"amount|line_items\.\d+\.(amount|quantity)",
+     r"The (amount|quantity|line's amount) is too large\."),
+    (r"amount", r"The amount may not be greater than what is left to (credit|refund) \(.+\)\."),
+    (r"amount", r"A reversal takes back the whole payment; leave the amount out\."),
+    (r"line_items\.\d+\.(service_id|tax_rate_id)",
+     r"The selected (service|tax rate) id is invalid\."),
+    (r"line_items\.\d+\.period_end", r"The period end must not be before the period start\."),
     (r"radius_attributes\.\d+\.attribute",
      r'The attribute "[^"]*" is not in the RADIUS dictionary\.'),
 ]

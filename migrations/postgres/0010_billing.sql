@@ -22,7 +22,7 @@ CREATE TABLE tax_rates (
     updated_at  TIMESTAMPTZ NOT NULL,
     deleted_at  TIMESTAMPTZ
 );
-CREATE UNIQUE INDEX tax_rates_jurisdiction ON tax_rates (lower(name), country, region) WHERE deleted_at IS NULL;
+CREATE UNIQUE INDEX tax_rates_jurisdiction ON tax_rates (lower(name), country, lower(region)) WHERE deleted_at IS NULL;
 
 -- The deployment's billing settings: one row.
 CREATE TABLE billing_settings (

@@ -14,6 +14,10 @@ const COLUMNS: &str = "id, kind, number, status, invoice_type, customer_id, part
     credit_note_for, tax_exempt, tax_exempt_reference, notes, reason, created_at, finalized_at, \
     paid_at, voided_at, updated_at";
 
+/// The partner of an invoice's customer as it is now (a customer moved to another reseller
+/// takes its invoices along).
+const PARTNER: &str = "(SELECT c.partner_id FROM customers c WHERE c.id = invoices.customer_id)";
+
 const LINE_COLUMNS: &str = "id, invoice_id, position, kind, service_id, description, \
     quantity_milli, unit_minor, period_start, period_end, proration_micro, net_minor, \
     tax_rate_id, tax_name, tax_rate, tax_inclusive, tax_minor";
@@ -59,7 +63,7 @@ pub(super) async fn find(
     partner: Option<i64>,
 ) -> Result<Option<InvoiceRow>> {
     let sql =
-        format!("SELECT {COLUMNS} FROM invoices WHERE id = $1 AND ($2 = 0 OR partner_id = $2)");
+        format!("SELECT {COLUMNS} FROM invoices WHERE id = $1 AND ($2 = 0 OR {PARTNER} = $2)");
     Ok(on_conn!(conn, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id).bind(partner.unwrap_or(0)).fetch_optional(c).await)?)
 }
@@ -71,7 +75,8 @@ pub(super) async fn id_of_number(
     partner: Option<i64>,
 ) -> Result<Option<i64>> {
     Ok(on_conn!(conn, c => sqlx::query_scalar(
-        "SELECT id FROM invoices WHERE number = $1 AND ($2 = 0 OR partner_id = $2)")
+        sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM invoices WHERE number = $1 AND ($2 = 0 OR {PARTNER} = $2)")))
         .bind(number).bind(partner.unwrap_or(0)).fetch_optional(c).await)?)
 }
 
@@ -114,10 +119,12 @@ pub(super) async fn list(
         Some(true) => 1,
         Some(false) => 2,
     };
-    let conditions = "($1 = 0 OR partner_id = $1) AND ($2 = 0 OR customer_id = $2) \
+    let conditions = format!(
+        "($1 = 0 OR {PARTNER} = $1) AND ($2 = 0 OR customer_id = $2) \
         AND ($3 = '' OR status = $3) AND ($4 = '' OR kind = $4) \
         AND ($5 = 0 OR ($5 = 1) = (status IN ('open', 'uncollectible') AND due_date < $6)) \
-        AND ($7 = 0 OR issue_date >= $8) AND ($9 = 0 OR issue_date <= $10)";
+        AND ($7 = 0 OR issue_date >= $8) AND ($9 = 0 OR issue_date <= $10)"
+    );
     let page_sql = format!(
         "SELECT {COLUMNS} FROM invoices WHERE {conditions} ORDER BY id DESC LIMIT $11 OFFSET $12"
     );

@@ -29,6 +29,10 @@ use crate::tenancy::Tenancy;
 
 /// Most lines of one invoice.
 pub const LINES_MAX: usize = 200;
+/// Largest line amount in minor units (net and tax together): 10^15, so that the sum of
+/// the most lines an invoice may have, and of any realistic number of invoices in a
+/// balance, stays far inside 64 bits.
+pub const AMOUNT_MAX: u64 = 1_000_000_000_000_000;
 /// The invoice types a manual invoice may have.
 pub const INVOICE_TYPES: [&str; 7] = [
     "manual",
@@ -239,14 +243,18 @@ impl NewLine {
             period_end: period.1,
             proration_micro,
             net_minor,
-            tax_rate_id: rate.map(|r| r.id),
-            tax_name: rate.map(|r| r.name.clone()).unwrap_or_default(),
+            // An exempt customer's line names no tax: none was charged.
+            tax_rate_id: rate.filter(|_| !exempt).map(|r| r.id),
+            tax_name: rate
+                .filter(|_| !exempt)
+                .map(|r| r.name.clone())
+                .unwrap_or_default(),
             tax_rate: if exempt {
                 0
             } else {
                 rate.map_or(0, |r| r.rate)
             },
-            tax_inclusive: rate.is_some_and(|r| r.inclusive),
+            tax_inclusive: !exempt && rate.is_some_and(|r| r.inclusive),
             tax_minor,
         }
     }
@@ -568,8 +576,19 @@ impl InvoiceFilter {
 }
 
 /// A `YYYY-MM-DD` date.
+/// A `YYYY-MM-DD` date with a four-digit year (chrono alone would take a signed or longer
+/// year, which neither engine stores in order).
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
+    let text = text.trim();
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    if !shaped {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
 /// What billing needs of a customer.
@@ -692,6 +711,15 @@ pub async fn find(conn: &mut Conn<'_>, id: i64, partner: Option<i64>) -> Result<
         .ok_or(Error::NotFound("Invoice"))?;
     let lines = store::lines(conn, &[id]).await?;
     Invoice::from_row(row, lines)
+}
+
+/// The invoice `id` that `partner` may see, read again once its customer's row and its own
+/// are locked (in that order, as every billing write takes them).
+async fn locked(conn: &mut Conn<'_>, id: i64, partner: Option<i64>) -> Result<Invoice> {
+    let seen = find(conn, id, partner).await?;
+    ledger::lock_customer(conn, seen.customer_id).await?;
+    store::lock(conn, id).await?;
+    find(conn, id, partner).await
 }
 
 /// The proto subject of `invoice`'s events.
@@ -950,7 +978,7 @@ impl Invoices {
             if let (Some(unit), Some(quantity), Some(factor), Some(c)) =
                 (unit, quantity, factor, &customer)
             {
-                lines.push(NewLine::priced(
+                let line = NewLine::priced(
                     "manual",
                     l.service_id,
                     description,
@@ -958,7 +986,11 @@ impl Invoices {
                     (start, end),
                     rate.as_ref(),
                     c.tax_exempt,
-                ));
+                );
+                if line.net_minor.unsigned_abs() + line.tax_minor.unsigned_abs() > AMOUNT_MAX {
+                    errors.add(key("amount"), "The line's amount is too large.");
+                }
+                lines.push(line);
             }
         }
         errors.into_result()?;
@@ -1007,23 +1039,39 @@ impl Invoices {
         input: &pb::InvoiceInput,
     ) -> Result<Invoice> {
         let (invoice, lines) = self.read(&mut tx.conn(), context, input).await?;
+        ledger::lock_customer(&mut tx.conn(), invoice.customer_id).await?;
         let now = self.clock.now();
         let id = store::insert(&mut tx.conn(), &invoice, &lines, now).await?;
         let draft = find(&mut tx.conn(), id, None).await?;
         let mut change = Change::created("invoice", id, draft.audit_view()).unpublished();
         change.action = "invoice.generated".into();
         audit::record(&mut tx.conn(), context, change, now).await?;
-        publish(&mut tx.conn(), "invoice.generated", &draft, now).await?;
         if input.draft {
+            publish(&mut tx.conn(), "invoice.generated", &draft, now).await?;
             return Ok(draft);
         }
-        self.issue(tx, context, id).await
+        // Issued at once: `invoice.generated` is published by the issue, after the number
+        // is taken, so that every billing write takes the number counter before the event
+        // log's ordering lock (no two can wait on each other).
+        self.issue_generated(tx, context, id, true).await
     }
 
     /// Issues draft `id` inside `tx` (the caller checked it may see it).
     pub async fn issue(&self, tx: &mut Tx, context: &RequestContext, id: i64) -> Result<Invoice> {
+        self.issue_generated(tx, context, id, false).await
+    }
+
+    /// Issues draft `id`; `generated`: it was made in this transaction, and its
+    /// `invoice.generated` goes out first.
+    async fn issue_generated(
+        &self,
+        tx: &mut Tx,
+        context: &RequestContext,
+        id: i64,
+        generated: bool,
+    ) -> Result<Invoice> {
         let now = self.clock.now();
-        let invoice = issue(&mut tx.conn(), id, now).await?;
+        let invoice = issue(&mut tx.conn(), id, now, generated).await?;
         let mut change = Change::created("invoice", id, invoice.audit_view()).unpublished();
         change.action = format!(
             "{}.finalized",
@@ -1045,8 +1093,7 @@ impl Invoices {
         id: i64,
     ) -> Result<Invoice> {
         let partner = Tenancy::of(&context.principal).partner();
-        store::lock(&mut tx.conn(), id.max(0)).await?;
-        let current = find(&mut tx.conn(), id, partner).await?;
+        let current = locked(&mut tx.conn(), id, partner).await?;
         if current.status != Status::Draft {
             return Err(Error::Conflict(format!(
                 "{} is already issued.",
@@ -1113,8 +1160,7 @@ impl Invoices {
         reason: &str,
     ) -> Result<Invoice> {
         let partner = Tenancy::of(&context.principal).partner();
-        store::lock(&mut tx.conn(), id.max(0)).await?;
-        let current = find(&mut tx.conn(), id, partner).await?;
+        let current = locked(&mut tx.conn(), id, partner).await?;
         match (current.kind, current.status) {
             (Kind::Invoice, Status::Open | Status::Uncollectible) => {}
             (_, Status::Draft) => {
@@ -1138,7 +1184,8 @@ impl Invoices {
                 )));
             }
         }
-        if current.paid_minor != 0 || current.credited_minor != 0 {
+        let credited = store::credited_total(&mut tx.conn(), id).await?;
+        if current.paid_minor != 0 || current.credited_minor != 0 || credited != 0 {
             return Err(Error::Conflict(format!(
                 "{} has payments or credit notes; issue a credit note to reduce it.",
                 current.title()
@@ -1180,8 +1227,7 @@ impl Invoices {
         reason: &str,
     ) -> Result<Invoice> {
         let partner = Tenancy::of(&context.principal).partner();
-        store::lock(&mut tx.conn(), id.max(0)).await?;
-        let current = find(&mut tx.conn(), id, partner).await?;
+        let current = locked(&mut tx.conn(), id, partner).await?;
         if current.kind != Kind::Invoice || current.status != Status::Open {
             return Err(Error::Conflict(format!(
                 "Only open invoices can be marked uncollectible; {} is {}.",
@@ -1215,8 +1261,7 @@ impl Invoices {
     /// Deletes draft `id`.
     pub async fn delete(&self, tx: &mut Tx, context: &RequestContext, id: i64) -> Result<()> {
         let partner = Tenancy::of(&context.principal).partner();
-        store::lock(&mut tx.conn(), id.max(0)).await?;
-        let current = find(&mut tx.conn(), id, partner).await?;
+        let current = locked(&mut tx.conn(), id, partner).await?;
         if current.status != Status::Draft {
             return Err(Error::Conflict(format!(
                 "{} is issued and cannot be deleted; void it or issue a credit note.",
@@ -1240,8 +1285,7 @@ impl Invoices {
         input: &pb::CreditNoteInput,
     ) -> Result<Invoice> {
         let partner = Tenancy::of(&context.principal).partner();
-        store::lock(&mut tx.conn(), invoice_id.max(0)).await?;
-        let invoice = find(&mut tx.conn(), invoice_id, partner).await?;
+        let invoice = locked(&mut tx.conn(), invoice_id, partner).await?;
         match (invoice.kind, invoice.status) {
             (Kind::CreditNote, _) => {
                 return Err(Error::Conflict("A credit note cannot be credited.".into()));
@@ -1301,7 +1345,7 @@ impl Invoices {
         let totals: Vec<i64> = invoice
             .lines
             .iter()
-            .map(|l| (l.net_minor + l.tax_minor).max(0))
+            .map(|l| l.net_minor + l.tax_minor)
             .collect();
         let shares = rules::share(amount, &totals);
         let number = invoice.number.clone().unwrap_or_default();
@@ -1424,11 +1468,22 @@ pub fn draft_of(
 /// Issues draft `id`: its number, its copy of whom it bills, its ledger entry, and the
 /// customer's credit applied — one transaction. Publishes `invoice.finalized` (and
 /// `invoice.paid` when credit covers it).
-pub async fn issue(conn: &mut Conn<'_>, id: i64, now: DateTime<Utc>) -> Result<Invoice> {
+pub async fn issue(
+    conn: &mut Conn<'_>,
+    id: i64,
+    now: DateTime<Utc>,
+    generated: bool,
+) -> Result<Invoice> {
     let draft = find(conn, id, None).await?;
     if draft.status != Status::Draft {
         return Err(Error::Conflict(format!(
             "{} is already issued.",
+            draft.title()
+        )));
+    }
+    if draft.due_date.is_some_and(|due| due < now.date_naive()) {
+        return Err(Error::Conflict(format!(
+            "The due date of {} has passed; delete the draft and create it again with a later one.",
             draft.title()
         )));
     }
@@ -1500,6 +1555,9 @@ pub async fn issue(conn: &mut Conn<'_>, id: i64, now: DateTime<Utc>) -> Result<I
         }
     }
     let issued = find(conn, id, None).await?;
+    if generated {
+        publish(conn, "invoice.generated", &issued, now).await?;
+    }
     let event = if issued.kind == Kind::Invoice {
         "invoice.finalized"
     } else {

@@ -62,6 +62,18 @@ pub struct Entry {
     pub currency: String,
 }
 
+/// Takes the customer's row lock for the rest of the transaction. Every billing write takes
+/// it before touching the customer's invoices, payments or counters, so writes for one
+/// customer take turns and locks are always taken in one order (customer, invoice, number
+/// counter): no two billing writes can deadlock. SQLite has one writer anyway.
+pub async fn lock_customer(conn: &mut Conn<'_>, customer_id: i64) -> Result<()> {
+    if conn.is_postgres() {
+        on_conn!(conn, c => sqlx::query("SELECT id FROM customers WHERE id = $1 FOR UPDATE")
+            .bind(customer_id).execute(c).await.map(drop))?;
+    }
+    Ok(())
+}
+
 /// Posts `entry` at `at`; returns the customer's balance after it (positive: credit).
 pub async fn post(conn: &mut Conn<'_>, entry: &Entry, at: DateTime<Utc>) -> Result<i64> {
     let balance: Option<i64> = on_conn!(conn, c => sqlx::query_scalar(

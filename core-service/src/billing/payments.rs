@@ -79,6 +79,9 @@ pub struct Allocation {
     pub amount_minor: i64,
 }
 
+/// The partner of a payment's customer as it is now.
+const PARTNER: &str = "(SELECT c.partner_id FROM customers c WHERE c.id = payments.customer_id)";
+
 const COLUMNS: &str = "id, kind, customer_id, partner_id, amount_minor, currency, method, \
     gateway, transaction_id, paid_at, invoice_id, refund_of, unallocated_minor, refunded_minor, \
     notes, created_at";
@@ -166,7 +169,7 @@ pub async fn find(conn: &mut Conn<'_>, id: i64, partner: Option<i64>) -> Result<
         return Err(Error::NotFound("Payment"));
     }
     let sql =
-        format!("SELECT {COLUMNS} FROM payments WHERE id = $1 AND ($2 = 0 OR partner_id = $2)");
+        format!("SELECT {COLUMNS} FROM payments WHERE id = $1 AND ($2 = 0 OR {PARTNER} = $2)");
     let found: Option<Payment> = on_conn!(conn, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id).bind(partner.unwrap_or(0)).fetch_optional(c).await)?;
     found.ok_or(Error::NotFound("Payment"))
@@ -416,6 +419,7 @@ impl Payments {
         input: &pb::PaymentInput,
     ) -> Result<pb::Payment> {
         let new = self.read(&mut tx.conn(), context, input).await?;
+        ledger::lock_customer(&mut tx.conn(), new.customer_id).await?;
         if let Some(invoice_id) = new.invoice_id {
             refuse_unpayable(&mut tx.conn(), invoice_id, false).await?;
         }
@@ -431,6 +435,8 @@ impl Payments {
         r: &pb::PayInvoiceRequest,
     ) -> Result<(pb::Payment, Invoice)> {
         let partner = Tenancy::of(&context.principal).partner();
+        let seen = invoices::find(&mut tx.conn(), r.invoice_id, partner).await?;
+        ledger::lock_customer(&mut tx.conn(), seen.customer_id).await?;
         let invoice = invoices::find(&mut tx.conn(), r.invoice_id, partner).await?;
         if invoice.kind != Kind::Invoice {
             return Err(Error::Conflict("A credit note cannot be paid.".into()));
@@ -440,9 +446,22 @@ impl Payments {
             "" => None,
             t => by_transaction(&mut tx.conn(), r.gateway.trim(), t).await?,
         };
-        if retry.is_none() {
-            refuse_unpayable(&mut tx.conn(), invoice.id, true).await?;
+        if let Some(retry) = retry {
+            // The gateway's retry: the payment it already made, if it is this one.
+            let asked = r.amount.trim();
+            let digits = lastmile_proto::minor_digits(&invoice.currency);
+            let same_amount = asked.is_empty()
+                || decimal::scaled(asked, digits).is_ok_and(|a| a == retry.amount_minor);
+            if retry.customer_id != invoice.customer_id || !same_amount {
+                return Err(Error::Conflict(
+                    "This gateway transaction is already recorded with another customer or amount."
+                        .into(),
+                ));
+            }
+            let payment = shown(&mut tx.conn(), retry.id).await?;
+            return Ok((payment, invoice));
         }
+        refuse_unpayable(&mut tx.conn(), invoice.id, true).await?;
         let digits = lastmile_proto::minor_digits(&invoice.currency);
         let amount = match r.amount.trim() {
             "" => amount_text(invoice.amount_due(), digits),
@@ -473,6 +492,7 @@ impl Payments {
     /// Writes `new`: the row (once per gateway transaction), the ledger credit, its
     /// allocation and its events. Returns the payment's id.
     async fn record(&self, tx: &mut Tx, context: &RequestContext, new: &NewPayment) -> Result<i64> {
+        ledger::lock_customer(&mut tx.conn(), new.customer_id).await?;
         let now = self.clock.now();
         let inserted: Option<i64> = on_conn!(&mut tx.conn(), c => sqlx::query_scalar(
             "INSERT INTO payments (kind, customer_id, partner_id, amount_minor, currency, method, \
@@ -556,10 +576,12 @@ impl Payments {
             filter.customer_id = Some(found.id);
         }
         filter.partner = tenancy.partner();
-        let conditions = "($1 = 0 OR partner_id = $1) AND ($2 = 0 OR customer_id = $2) \
+        let conditions = format!(
+            "($1 = 0 OR {PARTNER} = $1) AND ($2 = 0 OR customer_id = $2) \
             AND ($3 = '' OR kind = $3) AND ($4 = '' OR method = $4) \
             AND ($5 = 0 OR id IN (SELECT payment_id FROM allocations WHERE invoice_id = $5) \
-                 OR invoice_id = $5)";
+                 OR invoice_id = $5)"
+        );
         let page_sql = format!(
             "SELECT {COLUMNS} FROM payments WHERE {conditions} ORDER BY id DESC LIMIT $6 OFFSET $7"
         );
@@ -605,10 +627,8 @@ impl Payments {
         r: &pb::RefundPaymentRequest,
     ) -> Result<pb::Payment> {
         let partner = Tenancy::of(&context.principal).partner();
-        if tx.is_postgres() && r.payment_id > 0 {
-            on_conn!(&mut tx.conn(), c => sqlx::query("SELECT id FROM payments WHERE id = $1 FOR UPDATE")
-                .bind(r.payment_id).execute(c).await.map(drop))?;
-        }
+        let seen = find(&mut tx.conn(), r.payment_id, partner).await?;
+        ledger::lock_customer(&mut tx.conn(), seen.customer_id).await?;
         let payment = find(&mut tx.conn(), r.payment_id, partner).await?;
         if payment.kind != "payment" {
             return Err(Error::Conflict("Only payments can be refunded.".into()));

@@ -309,6 +309,13 @@ impl Settings {
         paths: &[String],
     ) -> Result<BillingSettings> {
         let selected = super::selected_paths(paths, &PATHS)?;
+        // The row stays locked to the end: a concurrent change waits and then reads this
+        // one's result, so neither overwrites the other's fields.
+        if tx.is_postgres() {
+            on_conn!(&mut tx.conn(), c => sqlx::query(
+                "SELECT id FROM billing_settings WHERE id = 1 FOR UPDATE")
+                .execute(c).await.map(drop))?;
+        }
         let current = load(&mut tx.conn()).await?;
         let (s, errors) = read(&current, input, &selected);
         errors.into_result()?;

@@ -323,6 +323,12 @@ impl TaxRates {
         paths: &[String],
     ) -> Result<TaxRate> {
         let selected = super::selected_paths(paths, &PATHS)?;
+        // Locked to the end, so that two changes to one rate do not overwrite each other.
+        if tx.is_postgres() && id > 0 {
+            on_conn!(&mut tx.conn(), c => sqlx::query(
+                "SELECT id FROM tax_rates WHERE id = $1 FOR UPDATE")
+                .bind(id).execute(c).await.map(drop))?;
+        }
         let current = find(&mut tx.conn(), id).await?;
         let f = Self::check(
             &mut tx.conn(),
@@ -381,7 +387,7 @@ fn clash(err: sqlx::Error) -> Error {
 
 async fn taken(conn: &mut Conn<'_>, f: &TaxRateFields, except: Option<i64>) -> Result<bool> {
     let found: Option<i64> = on_conn!(conn, c => sqlx::query_scalar(
-        "SELECT id FROM tax_rates WHERE lower(name) = lower($1) AND country = $2 AND region = $3 \
+        "SELECT id FROM tax_rates WHERE lower(name) = lower($1) AND country = $2 AND lower(region) = lower($3) \
          AND deleted_at IS NULL AND id <> $4 LIMIT 1")
         .bind(&f.name).bind(&f.country).bind(&f.region).bind(except.unwrap_or(0))
         .fetch_optional(c).await)?;

@@ -5,7 +5,18 @@
 use crate::envelope::FieldErrors;
 use crate::json_input::{Field, Fields, number_text};
 use crate::resource::enum_number;
-use crate::resource::fields::{Changes, FieldSpec, Kind, Rule, field};
+use crate::resource::fields::{Changes, FieldSpec, Kind, Rule, Text, field};
+
+/// Largest amount in major units a body may name (the core refuses lines above 10^15
+/// minor units).
+const AMOUNT_MAX: i64 = 10_000_000_000_000;
+
+/// A time the body gave, as the core reads it.
+fn rfc3339(at: Option<prost_types::Timestamp>) -> String {
+    at.and_then(|t| lastmile_proto::datetime(&t))
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        .unwrap_or_default()
+}
 use lastmile_proto::RestName;
 use lastmile_proto::v1::{
     BillingSettingsInput, CreditNoteInput, InvoiceInput, InvoiceLineInput, PaymentInput,
@@ -30,7 +41,7 @@ pub(crate) const TAX_RATE_FIELDS: &[FieldSpec<TaxRateInput>] = &[
         Kind::Decimal(|r, v| r.rate_percent = v.unwrap_or_default()),
         false,
         true,
-        Rule::range(0, 100),
+        Rule::range(0, 100).places(4),
         "Percent, 0-100, with up to 4 decimals.",
     ),
     field(
@@ -46,7 +57,7 @@ pub(crate) const TAX_RATE_FIELDS: &[FieldSpec<TaxRateInput>] = &[
         Kind::Text(|r, v| r.country = v.unwrap_or_default()),
         true,
         false,
-        Rule::length(0, 2),
+        Rule::text(Text::Country),
         "ISO 3166 alpha-2 code; null or empty: any country.",
     ),
     field(
@@ -130,7 +141,7 @@ pub(crate) const SETTINGS_FIELDS: &[FieldSpec<BillingSettingsInput>] = &[
         Kind::Text(|s, v| s.invoice_prefix = v.unwrap_or_default()),
         false,
         false,
-        Rule::length(1, 10),
+        Rule::text(Text::Prefix),
         "1-10 letters, digits or hyphens, starting with a letter; `INV` numbers invoices \
          `INV-2026-000001`. New numbers only.",
     ),
@@ -139,7 +150,7 @@ pub(crate) const SETTINGS_FIELDS: &[FieldSpec<BillingSettingsInput>] = &[
         Kind::Text(|s, v| s.credit_note_prefix = v.unwrap_or_default()),
         false,
         false,
-        Rule::length(1, 10),
+        Rule::text(Text::Prefix),
         "As the invoice prefix, and different from it (`CN`).",
     ),
     field(
@@ -186,7 +197,7 @@ pub(crate) const INVOICE_FIELDS: &[FieldSpec<InvoiceInput>] = &[
         Kind::Text(|i, v| i.period_start = v.unwrap_or_default()),
         true,
         false,
-        Rule::NONE,
+        Rule::DATE,
         "First day billed, `YYYY-MM-DD` (or `billing_period.start`).",
     ),
     field(
@@ -194,7 +205,7 @@ pub(crate) const INVOICE_FIELDS: &[FieldSpec<InvoiceInput>] = &[
         Kind::Text(|i, v| i.period_end = v.unwrap_or_default()),
         true,
         false,
-        Rule::NONE,
+        Rule::DATE,
         "Last day billed (or `billing_period.end`).",
     ),
     field(
@@ -202,7 +213,7 @@ pub(crate) const INVOICE_FIELDS: &[FieldSpec<InvoiceInput>] = &[
         Kind::Text(|i, v| i.due_date = v.unwrap_or_default()),
         true,
         false,
-        Rule::NONE,
+        Rule::DATE,
         "`YYYY-MM-DD`, not before the issue day; default: the issue day plus the payment \
          terms.",
     ),
@@ -375,7 +386,9 @@ fn lines_schema() -> RefOr<Schema> {
         )
         .property(
             "quantity",
-            number("More than 0, up to 3 decimals (default 1)."),
+            number("More than 0, up to 3 decimals (default 1).")
+                .exclusive_minimum(Some(0))
+                .maximum(Some(1_000_000)),
         )
         .property(
             "proration_factor",
@@ -404,7 +417,7 @@ pub(crate) const CREDIT_NOTE_FIELDS: &[FieldSpec<CreditNoteInput>] = &[
         Kind::Decimal(|c, v| c.amount = v.unwrap_or_default()),
         true,
         false,
-        Rule::NONE,
+        Rule::above(0, AMOUNT_MAX),
         "The amount credited, tax included; null: all that is left to credit.",
     ),
     field(
@@ -449,7 +462,7 @@ pub(crate) const PAYMENT_FIELDS: &[FieldSpec<PaymentInput>] = &[
         Kind::Decimal(|p, v| p.amount = v.unwrap_or_default()),
         false,
         true,
-        Rule::NONE,
+        Rule::above(0, AMOUNT_MAX),
         "More than 0, with at most the currency's digits.",
     ),
     field(
@@ -479,7 +492,7 @@ pub(crate) const PAYMENT_FIELDS: &[FieldSpec<PaymentInput>] = &[
     ),
     field(
         "paid_at",
-        Kind::Text(|p, v| p.paid_at = v.unwrap_or_default()),
+        Kind::DateTime(|p, v| p.paid_at = rfc3339(v)),
         true,
         false,
         Rule::NONE,
@@ -521,7 +534,7 @@ pub(crate) const PAY_FIELDS: &[FieldSpec<PayInput>] = &[
         Kind::Decimal(|p, v| p.amount = v.unwrap_or_default()),
         true,
         false,
-        Rule::NONE,
+        Rule::above(0, AMOUNT_MAX),
         "Default: the amount due.",
     ),
     field(
@@ -550,7 +563,7 @@ pub(crate) const PAY_FIELDS: &[FieldSpec<PayInput>] = &[
     ),
     field(
         "paid_at",
-        Kind::Text(|p, v| p.paid_at = v.unwrap_or_default()),
+        Kind::DateTime(|p, v| p.paid_at = rfc3339(v)),
         true,
         false,
         Rule::NONE,
@@ -565,7 +578,7 @@ pub(crate) const REFUND_FIELDS: &[FieldSpec<RefundPaymentRequest>] = &[
         Kind::Decimal(|r, v| r.amount = v.unwrap_or_default()),
         true,
         false,
-        Rule::NONE,
+        Rule::above(0, AMOUNT_MAX),
         "Default: all that is not yet refunded. A reversal always takes the whole rest.",
     ),
     field(

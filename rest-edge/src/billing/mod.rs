@@ -15,7 +15,7 @@ use crate::base_url::BaseUrl;
 use crate::core_channel::Channel;
 use crate::customers::{Customers, reference_text as reference};
 use crate::envelope::ApiError;
-use crate::resource::query::{id_parameter, invalid, path_id, pattern_parameter, text_parameter};
+use crate::resource::query::{date_parameter, id_parameter, invalid, path_id, text_parameter};
 use crate::resource::{
     Answer, Body, Changes, Command, Create, Delete, Edit, FieldSpec, Get, List, ListIn, QueryPairs,
     Report, ReportIn, Resource, Submit, Update,
@@ -328,15 +328,13 @@ fn invoice_filters() -> Vec<Parameter> {
             "Only overdue (true) or not overdue (false).",
             &["true", "false"],
         ),
-        pattern_parameter(
+        date_parameter(
             "issued_from",
             "Only issued on or after this day (YYYY-MM-DD).",
-            "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
         ),
-        pattern_parameter(
+        date_parameter(
             "issued_to",
             "Only issued on or before this day (YYYY-MM-DD).",
-            "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
         ),
     ]
 }
@@ -998,15 +996,10 @@ impl ReportIn for Statements {
 
     fn parameters() -> Vec<Parameter> {
         let mut parameters = vec![
-            pattern_parameter(
-                "from",
-                "First day (YYYY-MM-DD); default: the first entry.",
-                "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-            ),
-            pattern_parameter(
+            date_parameter("from", "First day (YYYY-MM-DD); default: the first entry."),
+            date_parameter(
                 "to",
                 "Last day (YYYY-MM-DD), not before `from`; default: today.",
-                "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
             ),
         ];
         parameters.extend(crate::resource::query::page_parameters());

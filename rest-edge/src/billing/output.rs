@@ -495,7 +495,7 @@ impl PaymentJson {
 
 /// One entry of a customer's ledger.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct EntryJson {
+pub(crate) struct LedgerEntryJson {
     /// Id; entries are in id order.
     pub id: i64,
     /// When it took effect.
@@ -519,7 +519,7 @@ pub(crate) struct EntryJson {
     pub balance: Option<Box<RawValue>>,
 }
 
-impl From<LedgerEntry> for EntryJson {
+impl From<LedgerEntry> for LedgerEntryJson {
     fn from(e: LedgerEntry) -> Self {
         Self {
             id: e.id,
@@ -572,7 +572,7 @@ pub(crate) struct StatementJson {
     #[schema(value_type = f64)]
     pub total_credit: Option<Box<RawValue>>,
     /// The entries of the page, oldest first.
-    pub entries: Vec<EntryJson>,
+    pub entries: Vec<LedgerEntryJson>,
     /// Where the page sits.
     pub meta: StatementMeta,
 }

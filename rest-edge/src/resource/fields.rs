@@ -105,6 +105,8 @@ pub(crate) struct Rule {
     pub integers: Option<&'static [i64]>,
     /// For a decimal: the most decimal places it may have (`multipleOf` 10^-places).
     pub places: Option<u32>,
+    /// For a string: a day, `YYYY-MM-DD` (`format: date`).
+    pub date: bool,
 }
 
 /// The string rules of the core, each stated as a pattern that accepts what the core
@@ -145,6 +147,10 @@ pub(crate) enum Text {
     /// A MAC address: six hex pairs with `:` or `-`, three quads with `.`, or twelve hex
     /// digits; blank is not given.
     Mac,
+    /// An ISO 3166 alpha-2 country code, any case; blank is any country.
+    Country,
+    /// A document number prefix: a letter, then up to 9 letters, digits or hyphens.
+    Prefix,
 }
 
 /// The white space the core trims (Unicode `White_Space`, as Rust's `str::trim`).
@@ -192,6 +198,8 @@ impl Text {
             Text::RadiusPassword => return "^([!-~]{4,128})?$".to_owned(),
             Text::Mac => "(([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}|([0-9A-Fa-f]{4}\\.){2}[0-9A-Fa-f]{4}|[0-9A-Fa-f]{12})?"
                 .to_owned(),
+            Text::Country => "([A-Za-z]{2})?".to_owned(),
+            Text::Prefix => "[A-Za-z][A-Za-z0-9-]{0,9}".to_owned(),
             Text::Password => {
                 return "^(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[!-/:-@\\[-`{-~])[\\s\\S]{8,128}$".to_owned();
             }
@@ -220,6 +228,13 @@ impl Rule {
         exclusive_minimum: false,
         integers: None,
         places: None,
+        date: false,
+    };
+
+    /// A day, `YYYY-MM-DD`.
+    pub(crate) const DATE: Rule = Rule {
+        date: true,
+        ..Rule::NONE
     };
 
     /// An array of `min` to `max` strings, each one of `choices`.
@@ -538,6 +553,9 @@ fn field_schema<I>(spec: &FieldSpec<I>) -> RefOr<Schema> {
     }
     if let Kind::DateTime(_) = spec.kind {
         object = object.format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)));
+    }
+    if rule.date {
+        object = object.format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)));
     }
     object.into()
 }

@@ -243,6 +243,26 @@ pub(crate) fn pattern_parameter(name: &str, description: &str, pattern: &str) ->
         .build()
 }
 
+/// A filter on a day: `YYYY-MM-DD`, else a 400.
+pub(crate) fn date_parameter(name: &str, description: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(format!(
+            "{description} A date, `YYYY-MM-DD`; empty is as if not given; anything else is a \
+             400."
+        )))
+        .schema(Some(
+            AnyOfBuilder::new()
+                .item(ObjectBuilder::new().schema_type(Type::String).format(Some(
+                    utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Date),
+                )))
+                .item(empty()),
+        ))
+        .build()
+}
+
 /// A filter on a time: an RFC 3339 date-time, else a 400.
 pub(crate) fn time_parameter(name: &str, description: &str) -> Parameter {
     ParameterBuilder::new()
