@@ -110,6 +110,10 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "provisioning": ["read", "act"],
             "tickets": manage,
             "sla": all,
+            "invoices": all,
+            "payments": all,
+            "tax_rates": manage,
+            "billing_settings": ["read", "update"],
         })
     );
     assert_eq!(
@@ -127,6 +131,9 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "provisioning": ["read"],
             "tickets": ["read", "create", "update"],
             "sla": ["read"],
+            "invoices": ["read"],
+            "payments": ["read"],
+            "tax_rates": ["read"],
         })
     );
     assert_eq!(
@@ -141,6 +148,8 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "services": ["read", "create", "update", "act"],
             "tickets": ["read", "create", "update"],
             "sla": ["read"],
+            "invoices": ["read"],
+            "payments": ["read", "create"],
         })
     );
     assert_eq!(
@@ -159,6 +168,10 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "provisioning": ["read"],
             "tickets": ["read"],
             "sla": ["read"],
+            "invoices": ["read"],
+            "payments": ["read"],
+            "tax_rates": ["read"],
+            "billing_settings": ["read"],
         })
     );
     // Only admin and manager read the audit log.

@@ -526,7 +526,7 @@ async fn worker(load: Arc<Load>, shared: reqwest::Client) -> Tally {
     let mut http = shared;
     let mut sent_on_address = 0u32;
     while Instant::now() < load.deadline {
-        if spread && sent_on_address % LOGIN_ATTEMPTS_PER_ADDRESS == 0 {
+        if spread && sent_on_address.is_multiple_of(LOGIN_ATTEMPTS_PER_ADDRESS) {
             let offset = load.next_address.fetch_add(1, Ordering::Relaxed);
             http = client(Some(loopback(offset)), 1);
         }
@@ -545,7 +545,7 @@ async fn worker(load: Arc<Load>, shared: reqwest::Client) -> Tally {
                 StatusCode::CREATED,
             ),
             Scenario::Logins => {
-                let (email, expected) = if n % 2 == 0 {
+                let (email, expected) = if n.is_multiple_of(2) {
                     (
                         format!("bench{}@example.com", (n / 2) % load.login_users),
                         StatusCode::OK,
@@ -562,7 +562,7 @@ async fn worker(load: Arc<Load>, shared: reqwest::Client) -> Tally {
             Scenario::Reads => {
                 let (first, last, count) = load.customers;
                 let mut rng = rand::rng();
-                let path = if n % 2 == 0 {
+                let path = if n.is_multiple_of(2) {
                     format!("/api/v1/customers/{}", rng.random_range(first..=last))
                 } else {
                     let pages = (count / 25).max(1);

@@ -63,9 +63,9 @@ pub(super) async fn find(
     partner: Option<i64>,
 ) -> Result<Option<InvoiceRow>> {
     let sql =
-        format!("SELECT {COLUMNS} FROM invoices WHERE id = $1 AND ($2 = 0 OR {PARTNER} = $2)");
+        format!("SELECT {COLUMNS} FROM invoices WHERE id = $1 AND ($2 = -1 OR {PARTNER} = $2)");
     Ok(on_conn!(conn, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id).bind(partner.unwrap_or(0)).fetch_optional(c).await)?)
+        .bind(id).bind(partner.unwrap_or(-1)).fetch_optional(c).await)?)
 }
 
 /// The id of the invoice numbered `number` that `partner` may see.
@@ -76,8 +76,8 @@ pub(super) async fn id_of_number(
 ) -> Result<Option<i64>> {
     Ok(on_conn!(conn, c => sqlx::query_scalar(
         sqlx::AssertSqlSafe(format!(
-        "SELECT id FROM invoices WHERE number = $1 AND ($2 = 0 OR {PARTNER} = $2)")))
-        .bind(number).bind(partner.unwrap_or(0)).fetch_optional(c).await)?)
+        "SELECT id FROM invoices WHERE number = $1 AND ($2 = -1 OR {PARTNER} = $2)")))
+        .bind(number).bind(partner.unwrap_or(-1)).fetch_optional(c).await)?)
 }
 
 /// Takes the row lock of invoice `id` for the rest of the transaction (PostgreSQL; SQLite
@@ -120,7 +120,7 @@ pub(super) async fn list(
         Some(false) => 2,
     };
     let conditions = format!(
-        "($1 = 0 OR {PARTNER} = $1) AND ($2 = 0 OR customer_id = $2) \
+        "($1 = -1 OR {PARTNER} = $1) AND ($2 = 0 OR customer_id = $2) \
         AND ($3 = '' OR status = $3) AND ($4 = '' OR kind = $4) \
         AND ($5 = 0 OR ($5 = 1) = (status IN ('open', 'uncollectible') AND due_date < $6)) \
         AND ($7 = 0 OR issue_date >= $8) AND ($9 = 0 OR issue_date <= $10)"
@@ -131,7 +131,7 @@ pub(super) async fn list(
     let count_sql = format!("SELECT COUNT(*) FROM invoices WHERE {conditions}");
     macro_rules! binds {
         ($q:expr) => {
-            $q.bind(filter.partner.unwrap_or(0))
+            $q.bind(filter.partner.unwrap_or(-1))
                 .bind(filter.customer_id.unwrap_or(0))
                 .bind(filter.status.unwrap_or(""))
                 .bind(filter.kind.unwrap_or(""))

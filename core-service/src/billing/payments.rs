@@ -169,9 +169,9 @@ pub async fn find(conn: &mut Conn<'_>, id: i64, partner: Option<i64>) -> Result<
         return Err(Error::NotFound("Payment"));
     }
     let sql =
-        format!("SELECT {COLUMNS} FROM payments WHERE id = $1 AND ($2 = 0 OR {PARTNER} = $2)");
+        format!("SELECT {COLUMNS} FROM payments WHERE id = $1 AND ($2 = -1 OR {PARTNER} = $2)");
     let found: Option<Payment> = on_conn!(conn, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id).bind(partner.unwrap_or(0)).fetch_optional(c).await)?;
+        .bind(id).bind(partner.unwrap_or(-1)).fetch_optional(c).await)?;
     found.ok_or(Error::NotFound("Payment"))
 }
 
@@ -577,7 +577,7 @@ impl Payments {
         }
         filter.partner = tenancy.partner();
         let conditions = format!(
-            "($1 = 0 OR {PARTNER} = $1) AND ($2 = 0 OR customer_id = $2) \
+            "($1 = -1 OR {PARTNER} = $1) AND ($2 = 0 OR customer_id = $2) \
             AND ($3 = '' OR kind = $3) AND ($4 = '' OR method = $4) \
             AND ($5 = 0 OR id IN (SELECT payment_id FROM allocations WHERE invoice_id = $5) \
                  OR invoice_id = $5)"
@@ -588,7 +588,7 @@ impl Payments {
         let count_sql = format!("SELECT COUNT(*) FROM payments WHERE {conditions}");
         macro_rules! binds {
             ($q:expr) => {
-                $q.bind(filter.partner.unwrap_or(0))
+                $q.bind(filter.partner.unwrap_or(-1))
                     .bind(filter.customer_id.unwrap_or(0))
                     .bind(filter.kind.unwrap_or(""))
                     .bind(filter.method.unwrap_or(""))

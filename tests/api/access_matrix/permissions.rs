@@ -92,6 +92,26 @@ pub(super) const PERMISSIONS: &[(&str, &str, [bool; 7])] = &[
     ("sla",           "update",      [Y,    Y,      N,      N,      N,         N,       N]),
     ("sla",           "delete",      [Y,    Y,      N,      N,      N,         N,       N]),
     ("sla",           "act",         [Y,    Y,      N,      N,      N,         N,       N]),
+    // Billing staff, managers and admins issue invoices and take payments; support and
+    // read-only staff read them; resellers read their customers' invoices and take their
+    // payments; technicians see no money.
+    ("invoices",      "read",        [Y,    Y,      Y,      Y,      N,         Y,       Y]),
+    ("invoices",      "create",      [Y,    Y,      Y,      N,      N,         N,       N]),
+    ("invoices",      "update",      [Y,    Y,      Y,      N,      N,         N,       N]),
+    ("invoices",      "delete",      [Y,    Y,      Y,      N,      N,         N,       N]),
+    ("invoices",      "act",         [Y,    Y,      Y,      N,      N,         N,       N]),
+    ("payments",      "read",        [Y,    Y,      Y,      Y,      N,         Y,       Y]),
+    ("payments",      "create",      [Y,    Y,      Y,      N,      N,         Y,       N]),
+    ("payments",      "update",      [Y,    Y,      Y,      N,      N,         N,       N]),
+    ("payments",      "delete",      [Y,    Y,      Y,      N,      N,         N,       N]),
+    ("payments",      "act",         [Y,    Y,      Y,      N,      N,         N,       N]),
+    ("tax_rates",     "read",        [Y,    Y,      Y,      Y,      N,         N,       Y]),
+    ("tax_rates",     "create",      [Y,    Y,      Y,      N,      N,         N,       N]),
+    ("tax_rates",     "update",      [Y,    Y,      Y,      N,      N,         N,       N]),
+    ("tax_rates",     "delete",      [Y,    Y,      Y,      N,      N,         N,       N]),
+    // Only admins change who issues the invoices and how they are numbered.
+    ("billing_settings", "read",     [Y,    Y,      Y,      N,      N,         N,       Y]),
+    ("billing_settings", "update",   [Y,    N,      N,      N,      N,         N,       N]),
 ];
 
 /// Resources the REST API does not serve, with where they are served instead: their rows
@@ -100,6 +120,19 @@ pub(super) const NOT_OVER_REST: &[(&str, &str)] = &[(
     "events",
     "gRPC only: EventService.ListEvents and StreamEvents",
 )];
+
+/// Grants of the table that no REST endpoint needs: issued invoices and recorded payments
+/// are never edited or deleted (a draft's deletion is `invoices:delete`); they are checked
+/// against `GET /api/v1/roles` only.
+pub(super) const WITHOUT_ENDPOINT: &[(&str, &str, &str)] = &[
+    (
+        "invoices",
+        "update",
+        "an issued invoice changes only by credit notes",
+    ),
+    ("payments", "update", "a payment changes only by refunds"),
+    ("payments", "delete", "a payment is never deleted"),
+];
 
 /// Whether the table lets `role` do `operation` to `resource`; a pair the table lacks is a
 /// failure, so every endpoint's permission must be written down.
