@@ -204,6 +204,15 @@ impl Core {
         provisioning::nas::register(&mut jobs, db.clone(), config.nas);
         services::register_provision(&mut jobs, services.clone());
         sla::check::register(&mut jobs, db.clone(), clock.clone());
+        let customers = Customers::new(
+            db.clone(),
+            clock.clone(),
+            config.customers.clone(),
+            config.password_policy,
+            passwords.clone(),
+            services.clone(),
+        );
+        billing::dunning::register(&mut jobs, db.clone(), clock.clone(), customers.clone());
         Ok(Core {
             authenticator,
             network: Network::new(db.clone(), clock.clone(), config.network),
@@ -214,14 +223,7 @@ impl Core {
             revocations: config.revocations,
             currency: config.customers.currency.clone(),
             plans: Plans::new(db.clone(), clock.clone(), config.customers.currency.clone()),
-            customers: Customers::new(
-                db.clone(),
-                clock.clone(),
-                config.customers,
-                config.password_policy,
-                passwords.clone(),
-                services.clone(),
-            ),
+            customers,
             services,
             provisioning,
             tickets: sla::Tickets::new(db.clone(), clock.clone(), config.tickets),

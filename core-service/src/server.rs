@@ -58,6 +58,7 @@ pub async fn serve(
             .chain(crate::services::tasks())
             .chain(crate::provisioning::tasks())
             .chain(crate::sla::tasks())
+            .chain(crate::billing::dunning::tasks())
             .collect(),
         SCHEDULER_TICK,
         background.clone(),

@@ -36,6 +36,7 @@ CREATE TABLE billing_settings (
     invoice_prefix       TEXT NOT NULL DEFAULT 'INV',
     credit_note_prefix   TEXT NOT NULL DEFAULT 'CN',
     payment_terms_days   INTEGER NOT NULL DEFAULT 14 CHECK (payment_terms_days BETWEEN 0 AND 365),
+    reminder_days        TEXT NOT NULL DEFAULT '[-3,0,7]',
     updated_at           TEXT
 );
 INSERT INTO billing_settings (id) VALUES (1);
@@ -181,4 +182,12 @@ CREATE TABLE ledger_entries (
     currency      TEXT NOT NULL,
     occurred_at   TEXT NOT NULL
 );
+-- Dunning reminders sent, once per invoice and day offset from its due date.
+CREATE TABLE invoice_reminders (
+    invoice_id  BIGINT NOT NULL REFERENCES invoices (id),
+    offset_days INTEGER NOT NULL,
+    sent_at     TEXT NOT NULL,
+    PRIMARY KEY (invoice_id, offset_days)
+);
+
 CREATE INDEX ledger_entries_customer ON ledger_entries (customer_id, occurred_at, id);

@@ -8,7 +8,9 @@ use crate::core_channel::Channel;
 use crate::envelope::ApiError;
 use crate::jobs::JobJson;
 use crate::resource::query::{path_id, text_parameter};
-use crate::resource::{Answer, Body, Changes, Create, FieldSpec, Get, List, QueryPairs, Resource};
+use crate::resource::{
+    Answer, Body, Changes, Create, FieldSpec, Get, List, NoFields, QueryPairs, Resource,
+};
 use lastmile_proto::RestName;
 use lastmile_proto::v1::provisioning_service_client::ProvisioningServiceClient;
 use lastmile_proto::v1::{
@@ -208,10 +210,6 @@ impl Resource for Reconcile {
         }
     }
 }
-
-/// A reconcile takes no fields.
-#[derive(Debug, Default)]
-pub(crate) struct NoFields;
 
 impl Body for Reconcile {
     type Input = NoFields;

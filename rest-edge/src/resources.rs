@@ -4,7 +4,7 @@
 
 use crate::audit::{self, AuditLog};
 use crate::billing::{
-    self, CustomerInvoices, CustomerPayments, Finalize, Invoices, IssueCreditNote,
+    self, CustomerInvoices, CustomerPayments, Dunning, Finalize, Invoices, IssueCreditNote,
     MarkUncollectible, Pay, Payments, Refund, Settings, Statements, TaxRates, Void,
 };
 use crate::catalog::{Packages, Plans, Pricing, Products};
@@ -131,6 +131,7 @@ pub(crate) fn all() -> Vec<Entry> {
             .create()
             .unlisted()
             .entry(),
+        Mount::<Dunning, Flat>::at(Dunning::PATH).create().entry(),
         Mount::<Payments>::new()
             .list()
             .create()

@@ -149,6 +149,7 @@ async fn discovery_links_start_at_the_host_the_client_used() {
         "billing_settings": "http://edge.test/api/v1/settings/billing",
         "invoices": "http://edge.test/api/v1/invoices",
         "bills": "http://edge.test/api/v1/bills",
+        "billing_dunning": "http://edge.test/api/v1/billing/dunning",
         "payments": "http://edge.test/api/v1/payments",
     });
     if let (Some(all), serde_json::Value::Object(rest)) = (links.as_object_mut(), rest) {

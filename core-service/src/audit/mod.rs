@@ -218,6 +218,38 @@ pub async fn record_system(conn: &mut Conn<'_>, change: Change, at: DateTime<Utc
     publish(conn, change, at).await
 }
 
+/// Who acts: a caller, or the core itself (scheduled activations, plan changes, dunning).
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// A request.
+    Caller(&'a RequestContext),
+    /// The scheduler.
+    System,
+}
+
+impl Actor<'_> {
+    /// What the actor may see.
+    pub fn tenancy(self) -> crate::tenancy::Tenancy {
+        match self {
+            Actor::Caller(context) => crate::tenancy::Tenancy::of(&context.principal),
+            Actor::System => crate::tenancy::Tenancy::unrestricted(),
+        }
+    }
+
+    /// Writes the entry (and event) of `change`, attributed to the actor.
+    pub async fn record(
+        self,
+        conn: &mut Conn<'_>,
+        change: Change,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        match self {
+            Actor::Caller(context) => record(conn, context, change, at).await,
+            Actor::System => record_system(conn, change, at).await,
+        }
+    }
+}
+
 /// Filters for listing entries.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {

@@ -57,6 +57,7 @@ pub const BILLING: crate::domains::Domain = crate::domains::Domain {
             rule("CreateCreditNote", Resource::Invoices, Operation::Act),
             rule("GetInvoicePdf", Resource::Invoices, Operation::Read),
             rule("GetStatement", Resource::Invoices, Operation::Read),
+            rule("RunDunning", Resource::Invoices, Operation::Act),
         ],
     },
     serve: serve_billing,
@@ -83,6 +84,8 @@ fn serve_billing(core: &Core, routes: &mut RoutesBuilder) {
         settings: Settings::new(core.db.clone(), core.clock.clone()),
         invoices: Invoices::new(core.db.clone(), core.clock.clone()),
         currency: core.currency.clone(),
+        customers: core.customers.clone(),
+        clock: core.clock.clone(),
         db: core.db.clone(),
         writes: Writes::new(core.db.clone(), core.clock.clone()),
     }));
@@ -90,7 +93,7 @@ fn serve_billing(core: &Core, routes: &mut RoutesBuilder) {
 
 fn serve_payments(core: &Core, routes: &mut RoutesBuilder) {
     routes.add_service(PaymentServiceServer::new(PaymentGrpc {
-        payments: Payments::new(core.db.clone(), core.clock.clone()),
+        payments: Payments::new(core.db.clone(), core.clock.clone(), core.customers.clone()),
         clock: core.clock.clone(),
         writes: Writes::new(core.db.clone(), core.clock.clone()),
     }));
@@ -103,6 +106,8 @@ pub struct BillingGrpc {
     settings: Settings,
     invoices: Invoices,
     currency: String,
+    customers: crate::customers::Customers,
+    clock: SharedClock,
     db: Db,
     writes: Writes,
 }
@@ -446,6 +451,26 @@ impl BillingService for BillingGrpc {
         let answer =
             ledger::statement(&mut conn, customer.id, &customer.currency, from, to, page).await?;
         Ok(Response::new(answer))
+    }
+
+    async fn run_dunning(
+        &self,
+        _request: Request<pb::RunDunningRequest>,
+    ) -> Result<Response<pb::RunDunningResponse>, Status> {
+        let report = super::dunning::run(&self.db, &self.clock, &self.customers).await?;
+        Ok(Response::new(pb::RunDunningResponse {
+            reminders: report
+                .reminders
+                .into_iter()
+                .map(|(invoice_id, offset_days)| pb::DunningReminder {
+                    invoice_id,
+                    offset_days,
+                })
+                .collect(),
+            suspended_customer_ids: report.suspended,
+            reactivated_customer_ids: report.reactivated,
+            run_at: Some(lastmile_proto::timestamp(report.run_at)),
+        }))
     }
 }
 

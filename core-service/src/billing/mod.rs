@@ -8,6 +8,7 @@
 //! under the customer's row in the transaction of the change itself, so the balance always
 //! equals the sum of the entries.
 
+pub mod dunning;
 pub mod grpc;
 mod invoice_store;
 pub mod invoices;

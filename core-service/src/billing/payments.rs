@@ -17,7 +17,7 @@ use super::ledger::{self, Entry, EntryKind};
 use crate::audit::{self, Change};
 use crate::auth::RequestContext;
 use crate::clock::SharedClock;
-use crate::customers::{self, CustomerKey};
+use crate::customers::{self, CustomerKey, Customers};
 use crate::db::{Conn, Db, Tx};
 use crate::error::{Error, FieldErrors, Result};
 use crate::events::{self, NewEvent, Subject};
@@ -264,12 +264,18 @@ struct NewPayment {
 pub struct Payments {
     db: Db,
     clock: SharedClock,
+    /// For reactivating a customer whose suspension for non-payment a payment ends.
+    customers: Customers,
 }
 
 impl Payments {
     /// The operations over `db`.
-    pub fn new(db: Db, clock: SharedClock) -> Self {
-        Self { db, clock }
+    pub fn new(db: Db, clock: SharedClock, customers: Customers) -> Self {
+        Self {
+            db,
+            clock,
+            customers,
+        }
     }
 
     async fn read(
@@ -548,6 +554,8 @@ impl Payments {
         let change = Change::created("payment", id, payment.audit_view()).unpublished();
         audit::record(&mut tx.conn(), context, change, now).await?;
         publish(&mut tx.conn(), "payment.received", id, now).await?;
+        // A customer suspended for not paying is back once nothing is past its grace.
+        super::dunning::reactivate(tx, &self.customers, new.customer_id, now).await?;
         Ok(id)
     }
 

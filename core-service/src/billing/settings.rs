@@ -15,7 +15,7 @@ use crate::error::{FieldErrors, Result};
 use crate::on_conn;
 
 /// Every path an update may name.
-pub const PATHS: [&str; 9] = [
+pub const PATHS: [&str; 10] = [
     "company_name",
     "company_address",
     "company_tax_id",
@@ -25,6 +25,7 @@ pub const PATHS: [&str; 9] = [
     "invoice_prefix",
     "credit_note_prefix",
     "payment_terms_days",
+    "reminder_days",
 ];
 
 /// The settings as stored.
@@ -48,6 +49,8 @@ pub struct BillingSettings {
     pub credit_note_prefix: String,
     /// Days from issue to due.
     pub payment_terms_days: i32,
+    /// Dunning reminders, in days relative to the due date.
+    pub reminder_days: Vec<i32>,
     /// Last change.
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -63,6 +66,7 @@ struct Row {
     invoice_prefix: String,
     credit_note_prefix: String,
     payment_terms_days: i32,
+    reminder_days: String,
     updated_at: Option<DateTime<Utc>>,
 }
 
@@ -82,6 +86,7 @@ impl From<Row> for BillingSettings {
             invoice_prefix: r.invoice_prefix,
             credit_note_prefix: r.credit_note_prefix,
             payment_terms_days: r.payment_terms_days,
+            reminder_days: serde_json::from_str(&r.reminder_days).unwrap_or_default(),
             updated_at: r.updated_at,
         }
     }
@@ -96,6 +101,7 @@ impl BillingSettings {
             "payment_instructions": self.payment_instructions,
             "invoice_prefix": self.invoice_prefix, "credit_note_prefix": self.credit_note_prefix,
             "payment_terms_days": self.payment_terms_days,
+            "reminder_days": self.reminder_days,
         });
         value.as_object().cloned().unwrap_or_default()
     }
@@ -113,6 +119,7 @@ impl BillingSettings {
             invoice_prefix: self.invoice_prefix,
             credit_note_prefix: self.credit_note_prefix,
             payment_terms_days: self.payment_terms_days,
+            reminder_days: self.reminder_days,
             updated_at: self.updated_at.map(timestamp),
         }
     }
@@ -122,7 +129,8 @@ impl BillingSettings {
 pub async fn load(conn: &mut Conn<'_>) -> Result<BillingSettings> {
     let row: Row = on_conn!(conn, c => sqlx::query_as(
         "SELECT company_name, company_address, company_tax_id, company_email, company_phone, \
-         payment_instructions, invoice_prefix, credit_note_prefix, payment_terms_days, updated_at \
+         payment_instructions, invoice_prefix, credit_note_prefix, payment_terms_days, \
+         reminder_days, updated_at \
          FROM billing_settings WHERE id = 1")
         .fetch_one(c).await)?;
     Ok(row.into())
@@ -264,6 +272,23 @@ pub fn read(
             ),
         }
     }
+    if has("reminder_days") {
+        let mut days = input.reminder_days.clone();
+        days.sort_unstable();
+        days.dedup();
+        if days.len() > 10 {
+            errors.add(
+                "reminder_days",
+                "The reminder days may not have more than 10 entries.",
+            );
+        } else if days.iter().any(|d| !(-60..=365).contains(d)) {
+            errors.add(
+                "reminder_days",
+                "Each reminder day must be between -60 and 365.",
+            );
+        }
+        s.reminder_days = days;
+    }
     if s.invoice_prefix == s.credit_note_prefix
         && (has("invoice_prefix") || has("credit_note_prefix"))
     {
@@ -326,14 +351,15 @@ impl Settings {
         let address = serde_json::to_string(&s.company_address).unwrap_or_else(|_| "[]".into());
         let instructions =
             serde_json::to_string(&s.payment_instructions).unwrap_or_else(|_| "[]".into());
+        let reminders = serde_json::to_string(&s.reminder_days).unwrap_or_else(|_| "[]".into());
         on_conn!(&mut tx.conn(), c => sqlx::query(
             "UPDATE billing_settings SET company_name = $1, company_address = $2, \
              company_tax_id = $3, company_email = $4, company_phone = $5, \
              payment_instructions = $6, invoice_prefix = $7, credit_note_prefix = $8, \
-             payment_terms_days = $9, updated_at = $10 WHERE id = 1")
+             payment_terms_days = $9, updated_at = $10, reminder_days = $11 WHERE id = 1")
             .bind(&s.company_name).bind(address).bind(&s.company_tax_id).bind(&s.company_email)
             .bind(&s.company_phone).bind(instructions).bind(&s.invoice_prefix)
-            .bind(&s.credit_note_prefix).bind(s.payment_terms_days).bind(now)
+            .bind(&s.credit_note_prefix).bind(s.payment_terms_days).bind(now).bind(reminders)
             .execute(c).await.map(drop))?;
         let updated = load(&mut tx.conn()).await?;
         let change = Change::updated(

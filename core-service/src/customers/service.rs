@@ -12,6 +12,7 @@ use super::{
     Choice, Customer, CustomerAction, CustomerField, CustomerFields, CustomerInput, CustomerKey,
     CustomerSettings, CustomerStatus,
 };
+use crate::audit::Actor;
 use crate::audit::{self, Change};
 use crate::auth::RequestContext;
 use crate::clock::SharedClock;
@@ -328,7 +329,7 @@ impl Customers {
         follow_customer(
             &self.services,
             tx,
-            context,
+            Actor::Caller(context),
             current.id,
             CustomerMove::Terminated,
             Some("The customer was deleted."),
@@ -350,8 +351,22 @@ impl Customers {
         action: Choice<CustomerAction>,
         reason: &str,
     ) -> Result<Customer> {
+        self.act_as(tx, Actor::Caller(context), key, action, reason)
+            .await
+    }
+
+    /// Moves the customer through its life cycle as `actor` (a caller, or the core itself:
+    /// dunning), inside `tx`.
+    pub async fn act_as(
+        &self,
+        tx: &mut Tx,
+        actor: Actor<'_>,
+        key: &CustomerKey,
+        action: Choice<CustomerAction>,
+        reason: &str,
+    ) -> Result<Customer> {
         // The customer first: one the caller may not see is "not found", whatever the body.
-        let tenancy = Tenancy::of(&context.principal);
+        let tenancy = actor.tenancy();
         let current = find(&mut tx.conn(), tenancy, key, true).await?;
         let mut errors = FieldErrors::new();
         let action = match action {
@@ -385,7 +400,7 @@ impl Customers {
             CustomerAction::Activate => CustomerMove::Activated,
             CustomerAction::Terminate => CustomerMove::Terminated,
         };
-        follow_customer(&self.services, tx, context, current.id, follow, reason, now).await?;
+        follow_customer(&self.services, tx, actor, current.id, follow, reason, now).await?;
         let updated = self.reload(tx, tenancy, current.id).await?;
         let action = format!("customer.{}", action.past_tense());
         let change = Change::updated(
@@ -397,7 +412,7 @@ impl Customers {
         )
         .because(reason)
         .publish(subject(&updated));
-        audit::record(&mut tx.conn(), context, change, now).await?;
+        actor.record(&mut tx.conn(), change, now).await?;
         Ok(updated)
     }
 

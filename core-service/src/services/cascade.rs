@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 
 use super::service::Actor;
 use super::{ServiceAction, ServiceStatus, Services, store};
-use crate::auth::RequestContext;
 use crate::db::Tx;
 use crate::error::Result;
 
@@ -26,13 +25,12 @@ pub enum CustomerMove {
 pub async fn follow_customer(
     services: &Services,
     tx: &mut Tx,
-    context: &RequestContext,
+    actor: Actor<'_>,
     customer_id: i64,
     customer_move: CustomerMove,
     reason: Option<&str>,
     _now: DateTime<Utc>,
 ) -> Result<()> {
-    let actor = Actor::Caller(context);
     for service in store::of_customer(&mut tx.conn(), customer_id).await? {
         let step = match (customer_move, service.status) {
             (CustomerMove::Suspended, ServiceStatus::Active) => {

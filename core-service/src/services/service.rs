@@ -24,30 +24,7 @@ use crate::tenancy::Tenancy;
 const USERNAME_TAKEN: &str = "A service with this username already exists.";
 const REASON_MAX: usize = 500;
 
-/// Who acts: a caller, or the core itself (scheduled activations, plan changes).
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Actor<'a> {
-    /// A request.
-    Caller(&'a RequestContext),
-    /// The scheduler.
-    System,
-}
-
-impl Actor<'_> {
-    fn tenancy(self) -> Tenancy {
-        match self {
-            Actor::Caller(context) => Tenancy::of(&context.principal),
-            Actor::System => Tenancy::unrestricted(),
-        }
-    }
-
-    async fn record(self, conn: &mut Conn<'_>, change: Change, at: DateTime<Utc>) -> Result<()> {
-        match self {
-            Actor::Caller(context) => audit::record(conn, context, change, at).await,
-            Actor::System => audit::record_system(conn, change, at).await,
-        }
-    }
-}
+pub use crate::audit::Actor;
 
 /// What a list asks for.
 #[derive(Debug, Clone, Default)]

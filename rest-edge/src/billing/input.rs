@@ -161,7 +161,67 @@ pub(crate) const SETTINGS_FIELDS: &[FieldSpec<BillingSettingsInput>] = &[
         Rule::range(0, 365),
         "Days from issue to due date when an invoice names none (default 14).",
     ),
+    field(
+        "reminder_days",
+        Kind::Custom {
+            read: read_reminder_days,
+            schema: reminder_days_schema,
+        },
+        true,
+        false,
+        Rule::NONE,
+        "Dunning reminders, in days relative to an invoice's due date (-3: three days before, \
+         0: on the day, 7: a week after); at most 10, each -60 to 365; null or empty: none \
+         (default [-3, 0, 7]).",
+    ),
 ];
+
+/// `reminder_days`: null, or an array of integers.
+fn read_reminder_days(
+    fields: &Fields<'_>,
+    out: &mut Changes<BillingSettingsInput>,
+    errors: &mut FieldErrors,
+) {
+    let Some(value) = fields.raw("reminder_days") else {
+        return;
+    };
+    out.touch("reminder_days");
+    match value {
+        Value::Null => out.input.reminder_days = Vec::new(),
+        Value::Array(items) => {
+            let days: Option<Vec<i32>> = items
+                .iter()
+                .map(|v| v.as_i64().and_then(|d| i32::try_from(d).ok()))
+                .collect();
+            match days {
+                Some(days) => out.input.reminder_days = days,
+                None => errors.add(
+                    "reminder_days",
+                    "The reminder days must be an array of integers.",
+                ),
+            }
+        }
+        _ => errors.add(
+            "reminder_days",
+            "The reminder days must be an array of integers.",
+        ),
+    }
+}
+
+fn reminder_days_schema() -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(-60))
+                .maximum(Some(365)),
+        )
+        .max_items(Some(10))
+        .unique_items(true)
+        .description(Some("Days relative to the due date."))
+        .into()
+}
 
 /// Every field of a manual invoice body.
 pub(crate) const INVOICE_FIELDS: &[FieldSpec<InvoiceInput>] = &[

@@ -17,8 +17,8 @@ use crate::customers::{Customers, reference_text as reference};
 use crate::envelope::ApiError;
 use crate::resource::query::{date_parameter, id_parameter, invalid, path_id, text_parameter};
 use crate::resource::{
-    Answer, Body, Changes, Command, Create, Delete, Edit, FieldSpec, Get, List, ListIn, QueryPairs,
-    Report, ReportIn, Resource, Submit, Update,
+    Answer, Body, Changes, Command, Create, Delete, Edit, FieldSpec, Get, List, ListIn, NoFields,
+    QueryPairs, Report, ReportIn, Resource, Submit, Update,
 };
 use input::{
     CREDIT_NOTE_FIELDS, INVOICE_FIELDS, PAY_FIELDS, PAYMENT_FIELDS, PayInput, REASON_FIELDS,
@@ -34,10 +34,10 @@ use lastmile_proto::v1::{
     GetPaymentRequest, GetStatementRequest, GetTaxRateRequest, Invoice, InvoiceInput, InvoiceKind,
     ListInvoicesRequest, ListPaymentsRequest, ListTaxRatesRequest, MarkInvoiceUncollectibleRequest,
     PageMeta, PageRequest, PayInvoiceRequest, Payment, PaymentInput, PaymentKind, PaymentMethod,
-    RefundPaymentRequest, TaxRate, TaxRateInput, UpdateBillingSettingsRequest,
-    UpdateTaxRateRequest, VoidInvoiceRequest,
+    RefundPaymentRequest, RunDunningRequest, RunDunningResponse, TaxRate, TaxRateInput,
+    UpdateBillingSettingsRequest, UpdateTaxRateRequest, VoidInvoiceRequest,
 };
-use output::{SettingsJson, Statement, StatementJson, TaxRateJson};
+use output::{DunningJson, SettingsJson, Statement, StatementJson, TaxRateJson};
 use utoipa::openapi::path::Parameter;
 
 fn billing(core: Channel) -> BillingServiceClient<Channel> {
@@ -962,6 +962,55 @@ impl Submit for Refund {
             .await?
             .into_inner()
             .refund)
+    }
+}
+
+// ---- dunning ----
+
+/// `POST /api/v1/billing/dunning`: a dunning run now.
+pub(crate) struct Dunning;
+
+impl Resource for Dunning {
+    const PATH: &'static str = "/api/v1/billing/dunning";
+    const SINGULAR: &'static str = "dunning_run";
+    const PLURAL: &'static str = "dunning_runs";
+    const LINK: &'static str = "billing_dunning";
+    const TITLE: &'static str = "Dunning run";
+    const ABOUT: &'static str = "Reminders, suspension of customers past their grace, and their \
+                                 reactivation once paid (the scheduler runs it every hour)";
+    type Item = RunDunningResponse;
+    type View = DunningJson;
+    type Key = i64;
+
+    fn key(segment: &str) -> Option<i64> {
+        path_id(segment)
+    }
+
+    fn view(answer: RunDunningResponse, _: &BaseUrl) -> DunningJson {
+        answer.into()
+    }
+}
+
+impl Body for Dunning {
+    type Input = NoFields;
+    const FIELDS: &'static [FieldSpec<NoFields>] = &[];
+    const VALIDATES: bool = false;
+}
+
+impl Create for Dunning {
+    const STATUS: u16 = 200;
+    const MESSAGE: Option<&'static str> = Some("Dunning run completed");
+    type Request = RunDunningRequest;
+
+    fn request(_: Changes<NoFields>, _: bool) -> RunDunningRequest {
+        RunDunningRequest {}
+    }
+
+    async fn call(
+        core: Channel,
+        request: tonic::Request<RunDunningRequest>,
+    ) -> Answer<Option<RunDunningResponse>> {
+        Ok(Some(billing(core).run_dunning(request).await?.into_inner()))
     }
 }
 

@@ -7,8 +7,8 @@ use crate::base_url::BaseUrl;
 use crate::format::{SelfLink, text, timestamp};
 use lastmile_proto::v1::{
     BillingSettings, GetStatementResponse, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus,
-    LedgerEntry, Money, Payment, PaymentAllocation, PaymentKind, PaymentMethod, TaxBreakdown,
-    TaxRate,
+    LedgerEntry, Money, Payment, PaymentAllocation, PaymentKind, PaymentMethod, RunDunningResponse,
+    TaxBreakdown, TaxRate,
 };
 use lastmile_proto::{RestName, format_minor_units};
 use serde::Serialize;
@@ -125,6 +125,8 @@ pub(crate) struct SettingsJson {
     pub credit_note_prefix: String,
     /// Days from issue to due date.
     pub payment_terms_days: i32,
+    /// Dunning reminders, in days relative to the due date.
+    pub reminder_days: Vec<i32>,
     /// Last change; null: never changed.
     pub updated_at: Option<String>,
 }
@@ -142,7 +144,48 @@ impl From<BillingSettings> for SettingsJson {
             invoice_prefix: s.invoice_prefix,
             credit_note_prefix: s.credit_note_prefix,
             payment_terms_days: s.payment_terms_days,
+            reminder_days: s.reminder_days,
             updated_at: timestamp(s.updated_at),
+        }
+    }
+}
+
+/// A reminder a dunning run sent.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ReminderJson {
+    /// The invoice.
+    pub invoice_id: i64,
+    /// Days relative to its due date.
+    pub offset_days: i32,
+}
+
+/// What a dunning run did.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DunningJson {
+    /// Reminders sent (`invoice.due_soon` up to the due date, `payment.overdue` after).
+    pub reminders: Vec<ReminderJson>,
+    /// Customers suspended for non-payment.
+    pub suspended_customer_ids: Vec<i64>,
+    /// Customers activated again.
+    pub reactivated_customer_ids: Vec<i64>,
+    /// When it ran.
+    pub run_at: Option<String>,
+}
+
+impl From<RunDunningResponse> for DunningJson {
+    fn from(r: RunDunningResponse) -> Self {
+        Self {
+            reminders: r
+                .reminders
+                .into_iter()
+                .map(|m| ReminderJson {
+                    invoice_id: m.invoice_id,
+                    offset_days: m.offset_days,
+                })
+                .collect(),
+            suspended_customer_ids: r.suspended_customer_ids,
+            reactivated_customer_ids: r.reactivated_customer_ids,
+            run_at: timestamp(r.run_at),
         }
     }
 }

@@ -38,6 +38,10 @@ use tonic::Status;
 use utoipa::ToSchema;
 use utoipa::openapi::path::Parameter;
 
+/// A body without fields.
+#[derive(Debug, Default)]
+pub(crate) struct NoFields;
+
 /// A collection served under one path.
 pub(crate) trait Resource: Send + Sync + 'static {
     /// The collection's path, e.g. `/api/v1/organizations`; items are at `{PATH}/{id}`.

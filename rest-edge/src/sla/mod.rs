@@ -14,8 +14,8 @@ use crate::customers::{Customers, reference_text as reference};
 use crate::envelope::ApiError;
 use crate::resource::query::{id_parameter, invalid, path_id, range_parameter, text_parameter};
 use crate::resource::{
-    Answer, Body, Changes, Create, Delete, FieldSpec, Get, List, ListIn, QueryPairs, Report,
-    Resource, Submit, Update,
+    Answer, Body, Changes, Create, Delete, FieldSpec, Get, List, ListIn, NoFields, QueryPairs,
+    Report, Resource, Submit, Update,
 };
 use input::{COMMENT_FIELDS, CUSTOMER_TICKET_FIELDS, POLICY_FIELDS, TICKET_FIELDS};
 use lastmile_proto::RestName;
@@ -559,10 +559,6 @@ impl Resource for CheckBreaches {
         answer.into()
     }
 }
-
-/// A body without fields.
-#[derive(Debug, Default)]
-pub(crate) struct NoFields;
 
 impl Body for CheckBreaches {
     type Input = NoFields;
