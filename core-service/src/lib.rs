@@ -155,6 +155,7 @@ impl Core {
     /// Connects, applies pending migrations, makes sure the bootstrap key exists and, on
     /// an empty database, creates the first admin key.
     pub async fn open(config: CoreConfig) -> anyhow::Result<Core> {
+        billing::set_time_zone(config.time_zone);
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
         let clock = config.clock.clone();

@@ -77,7 +77,7 @@ pub fn register(
 /// Runs reminders, suspensions and reactivations as of the clock's now.
 pub async fn run(db: &Db, clock: &SharedClock, customers: &Customers) -> Result<Report> {
     let now = clock.now();
-    let today = now.date_naive();
+    let today = crate::billing::day(now);
     let mut report = Report {
         run_at: now,
         ..Report::default()
@@ -122,7 +122,7 @@ struct Candidate {
 
 /// Sends the reminders reached and not yet sent, in one transaction.
 async fn remind(db: &Db, now: DateTime<Utc>) -> Result<Vec<(i64, i32)>> {
-    let today = now.date_naive();
+    let today = crate::billing::day(now);
     let mut tx = db.begin().await?;
     let mut offsets = settings::load(&mut tx.conn()).await?.reminder_days;
     if offsets.is_empty() {
@@ -234,7 +234,7 @@ pub async fn reactivate(
          AND status_reason = $2")
         .bind(id).bind(NON_PAYMENT).fetch_optional(c).await)?;
     if suspended_for_non_payment.is_none()
-        || still_overdue(&mut tx.conn(), id, now.date_naive()).await?
+        || still_overdue(&mut tx.conn(), id, crate::billing::day(now)).await?
     {
         return Ok(false);
     }

@@ -511,7 +511,7 @@ fn pdf_document(
         number: invoice.number.clone().unwrap_or_default(),
         issued_on: invoice
             .issue_date
-            .unwrap_or_else(|| invoice.created_at.date_naive()),
+            .unwrap_or_else(|| crate::billing::day(invoice.created_at)),
         due_on: invoice.due_date,
         period: invoice.period_start.zip(invoice.period_end),
         minor_digits: lastmile_proto::minor_digits(&invoice.currency),
@@ -590,7 +590,10 @@ impl PaymentService for PaymentGrpc {
             let (payment, invoice) = self.payments.pay_invoice(tx, context, &r).await?;
             Ok(pb::PayInvoiceResponse {
                 payment: Some(payment),
-                invoice: Some(invoices::into_proto(invoice, self.clock.now().date_naive())),
+                invoice: Some(invoices::into_proto(
+                    invoice,
+                    crate::billing::day(self.clock.now()),
+                )),
             })
         };
         self.writes.run(request, read, change).await

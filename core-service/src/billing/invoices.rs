@@ -742,7 +742,7 @@ pub async fn publish(
         event_type.into(),
         "invoice",
         invoice.id.to_string(),
-        subject(invoice, now.date_naive()),
+        subject(invoice, crate::billing::day(now)),
         Some(&fallback),
     );
     events::publish(conn, event, now).await.map(drop)
@@ -805,7 +805,7 @@ impl Invoices {
 
     /// Today (UTC) by the clock.
     pub fn today(&self) -> NaiveDate {
-        self.clock.now().date_naive()
+        crate::billing::day(self.clock.now())
     }
 
     /// Reads a manual invoice: the customer, the lines priced and taxed, the dates. Every
@@ -1213,7 +1213,7 @@ impl Invoices {
             &invoice.audit_view(),
         )
         .because(Some(reason))
-        .publish(subject(&invoice, now.date_naive()));
+        .publish(subject(&invoice, crate::billing::day(now)));
         audit::record(&mut tx.conn(), context, change, now).await?;
         Ok(invoice)
     }
@@ -1253,7 +1253,7 @@ impl Invoices {
             &invoice.audit_view(),
         )
         .because(Some(reason))
-        .publish(subject(&invoice, now.date_naive()));
+        .publish(subject(&invoice, crate::billing::day(now)));
         audit::record(&mut tx.conn(), context, change, now).await?;
         Ok(invoice)
     }
@@ -1481,7 +1481,10 @@ pub async fn issue(
             draft.title()
         )));
     }
-    if draft.due_date.is_some_and(|due| due < now.date_naive()) {
+    if draft
+        .due_date
+        .is_some_and(|due| due < crate::billing::day(now))
+    {
         return Err(Error::Conflict(format!(
             "The due date of {} has passed; delete the draft and create it again with a later one.",
             draft.title()
@@ -1489,7 +1492,7 @@ pub async fn issue(
     }
     let customer = bill_to(conn, draft.customer_id).await?;
     let settings = settings::load(conn).await?;
-    let today = now.date_naive();
+    let today = crate::billing::day(now);
     let (series, status) = match draft.kind {
         Kind::Invoice => (
             settings.invoice_prefix.clone(),

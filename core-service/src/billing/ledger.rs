@@ -128,7 +128,7 @@ pub async fn statement(
 ) -> Result<pb::GetStatementResponse> {
     // Bounds inside years 1-9999, which both engines order correctly (SQLite compares the
     // text, where chrono's extreme years carry a sign).
-    let day_start = |d: NaiveDate| d.and_time(chrono::NaiveTime::MIN).and_utc();
+    let day_start = super::day_start;
     let first = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(NaiveDate::MIN);
     let last = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX);
     let start = day_start(from.unwrap_or(first).max(first));

@@ -19,7 +19,44 @@ pub mod rules;
 pub mod settings;
 pub mod tax_rates;
 
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use std::sync::OnceLock;
+
 use crate::error::{Error, FieldErrors, Result};
+
+/// The deployment's time zone, in which billing's days (issue and due dates, overdue, the
+/// statement's days) are counted.
+static TIME_ZONE: OnceLock<Tz> = OnceLock::new();
+
+/// Sets the deployment's time zone once, at start (later calls keep the first).
+pub fn set_time_zone(zone: Tz) {
+    let _ = TIME_ZONE.set(zone);
+}
+
+fn zone() -> Tz {
+    TIME_ZONE.get().copied().unwrap_or(Tz::UTC)
+}
+
+/// The deployment's day at `at`: an invoice issued at 01:00 in Nairobi is dated that day,
+/// not the UTC day before.
+pub fn day(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&zone()).date_naive()
+}
+
+/// The first instant of `date` in the deployment's time zone (after a DST gap at midnight,
+/// the first instant after it).
+pub fn day_start(date: NaiveDate) -> DateTime<Utc> {
+    let zone = zone();
+    let midnight = date.and_time(NaiveTime::MIN);
+    zone.from_local_datetime(&midnight)
+        .earliest()
+        .or_else(|| {
+            zone.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+                .earliest()
+        })
+        .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
+}
 
 /// `value` of a scale of `digits` decimals as text without trailing zeros: 2500 with 3
 /// digits is "2.5", 1000 is "1", -5 with 2 is "-0.05".
