@@ -41,13 +41,20 @@ fn zone() -> Tz {
 /// The deployment's day at `at`: an invoice issued at 01:00 in Nairobi is dated that day,
 /// not the UTC day before.
 pub fn day(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&zone()).date_naive()
+    day_in(zone(), at)
+}
+
+fn day_in(zone: Tz, at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&zone).date_naive()
 }
 
 /// The first instant of `date` in the deployment's time zone (after a DST gap at midnight,
 /// the first instant after it).
 pub fn day_start(date: NaiveDate) -> DateTime<Utc> {
-    let zone = zone();
+    day_start_in(zone(), date)
+}
+
+fn day_start_in(zone: Tz, date: NaiveDate) -> DateTime<Utc> {
     let midnight = date.and_time(NaiveTime::MIN);
     zone.from_local_datetime(&midnight)
         .earliest()
@@ -123,6 +130,32 @@ mod tests {
         ] {
             assert_eq!(decimal_text(value, digits), text, "{value} at {digits}");
         }
+    }
+
+    #[test]
+    fn days_are_the_deployments_days() {
+        let nairobi: Tz = "Africa/Nairobi".parse().unwrap();
+        let at = |text: &str| DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+        let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        // 22:30 UTC on the 30th is 01:30 on the 1st in Nairobi (UTC+3).
+        assert_eq!(
+            day_in(nairobi, at("2026-11-30T22:30:00Z")),
+            date(2026, 12, 1)
+        );
+        assert_eq!(
+            day_in(Tz::UTC, at("2026-11-30T22:30:00Z")),
+            date(2026, 11, 30)
+        );
+        assert_eq!(
+            day_start_in(nairobi, date(2026, 12, 1)),
+            at("2026-11-30T21:00:00Z")
+        );
+        // Santiago skips midnight when summer time starts (2026-09-06): the day starts at 01:00.
+        let santiago: Tz = "America/Santiago".parse().unwrap();
+        assert_eq!(
+            day_start_in(santiago, date(2026, 9, 6)),
+            at("2026-09-06T04:00:00Z")
+        );
     }
 
     #[test]
