@@ -5,6 +5,9 @@
 -- Customers may be exempt from tax (with the certificate's reference, printed on invoices).
 ALTER TABLE customers ADD COLUMN tax_exempt BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE customers ADD COLUMN tax_exempt_reference TEXT;
+-- Set when dunning suspended the customer (and cleared by any status change), so that only
+-- dunning's own suspensions are lifted when the customer pays.
+ALTER TABLE customers ADD COLUMN dunning_suspended BOOLEAN NOT NULL DEFAULT FALSE;
 
 -- Tax rates. Plans name a rate by its name (their tax class); among live active rates of
 -- that name the customer's country and region pick one. Rates are in ten-thousandths of a

@@ -14,6 +14,7 @@ mod customers_create;
 mod customers_read;
 mod customers_write;
 mod directory;
+mod dunning;
 mod events;
 mod first_start;
 mod grpc;

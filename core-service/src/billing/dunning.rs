@@ -6,10 +6,12 @@
 //! several reached at once only the latest is sent. A customer with `auto_suspension` whose
 //! oldest unpaid invoice is `suspend_after_days` past due is suspended with the reason
 //! `non_payment` — through the customer's life cycle, so its active services are suspended
-//! through provisioning and the network refuses them. When nothing is past that grace any
+//! through provisioning and the network refuses them (`customers.dunning_suspended` marks
+//! it, and any other status change clears the mark). When nothing is past that grace any
 //! more (a payment, a credit note, a void), the customer is activated again, which restores
 //! exactly the services the suspension took; a suspension made by a person is never lifted
-//! here.
+//! here. Each decision is taken again under the customer's row lock, so a payment and a run,
+//! or two runs, never act on a stale view.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::FutureExt;
@@ -27,8 +29,10 @@ use crate::on_conn;
 
 /// The job kind of the periodic run.
 pub const KIND: &str = "billing.dunning";
-/// The reason dunning gives its suspensions, and by which it recognises them.
+/// The reason dunning gives its suspensions.
 pub const NON_PAYMENT: &str = "non_payment";
+/// Takes turns between runs on PostgreSQL (an advisory lock for the reminders' transaction).
+const RUN_LOCK: i64 = 0x4c4d_444e; // "LMDN"
 
 /// What one run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -85,33 +89,63 @@ pub async fn run(db: &Db, clock: &SharedClock, customers: &Customers) -> Result<
     report.reminders = remind(db, now).await?;
     for customer_id in overdue_customers(&mut db.conn(), today).await? {
         let mut tx = db.begin().await?;
-        let suspended = customers
-            .act_as(
-                &mut tx,
-                Actor::System,
-                &CustomerKey::Id(customer_id),
-                Choice::Valid(CustomerAction::Suspend),
-                NON_PAYMENT,
-            )
-            .await;
-        match suspended {
-            Ok(_) => {
+        match suspend(&mut tx, customers, customer_id, today).await {
+            Ok(true) => {
                 tx.commit().await?;
                 report.suspended.push(customer_id);
             }
-            // Changed or deleted since it was found: the next run looks again.
+            Ok(false) => {}
+            // Changed or deleted since it was found (another run, a person): the next run
+            // looks again.
             Err(crate::error::Error::Conflict(_) | crate::error::Error::NotFound(_)) => {}
             Err(err) => return Err(err),
         }
     }
     for customer_id in cleared_customers(&mut db.conn(), today).await? {
         let mut tx = db.begin().await?;
-        if reactivate(&mut tx, customers, customer_id, now).await? {
-            tx.commit().await?;
-            report.reactivated.push(customer_id);
+        match reactivate(&mut tx, customers, customer_id, now).await {
+            Ok(true) => {
+                tx.commit().await?;
+                report.reactivated.push(customer_id);
+            }
+            Ok(false) => {}
+            Err(crate::error::Error::Conflict(_) | crate::error::Error::NotFound(_)) => {}
+            Err(err) => return Err(err),
         }
     }
     Ok(report)
+}
+
+/// Suspends customer `id` inside `tx` if, under its row lock, it is still active with
+/// automatic suspension and something unpaid past its grace (a payment may have come in
+/// since the run listed it). Whether it did.
+async fn suspend(
+    tx: &mut crate::db::Tx,
+    customers: &Customers,
+    id: i64,
+    today: NaiveDate,
+) -> Result<bool> {
+    super::ledger::lock_customer(&mut tx.conn(), id).await?;
+    let eligible: Option<i64> = on_conn!(&mut tx.conn(), c => sqlx::query_scalar(
+        "SELECT id FROM customers WHERE id = $1 AND deleted_at IS NULL AND status = 'active' \
+         AND auto_suspension")
+        .bind(id).fetch_optional(c).await)?;
+    if eligible.is_none() || !still_overdue(&mut tx.conn(), id, today).await? {
+        return Ok(false);
+    }
+    customers
+        .act_as(
+            tx,
+            Actor::System,
+            &CustomerKey::Id(id),
+            Choice::Valid(CustomerAction::Suspend),
+            NON_PAYMENT,
+        )
+        .await?;
+    on_conn!(&mut tx.conn(), c => sqlx::query(
+        "UPDATE customers SET dunning_suspended = TRUE WHERE id = $1")
+        .bind(id).execute(c).await.map(drop))?;
+    Ok(true)
 }
 
 #[derive(sqlx::FromRow)]
@@ -124,6 +158,11 @@ struct Candidate {
 async fn remind(db: &Db, now: DateTime<Utc>) -> Result<Vec<(i64, i32)>> {
     let today = crate::billing::day(now);
     let mut tx = db.begin().await?;
+    // Runs take turns: a second one waits, then finds what the first recorded.
+    if tx.is_postgres() {
+        on_conn!(&mut tx.conn(), c => sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(RUN_LOCK).execute(c).await.map(drop))?;
+    }
     let mut offsets = settings::load(&mut tx.conn()).await?.reminder_days;
     if offsets.is_empty() {
         return Ok(Vec::new());
@@ -153,11 +192,17 @@ async fn remind(db: &Db, now: DateTime<Utc>) -> Result<Vec<(i64, i32)>> {
         let Some(latest) = reached.iter().copied().max() else {
             continue;
         };
+        let mut latest_new = false;
         for offset in &reached {
-            on_conn!(&mut tx.conn(), c => sqlx::query(
+            let inserted = on_conn!(&mut tx.conn(), c => sqlx::query(
                 "INSERT INTO invoice_reminders (invoice_id, offset_days, sent_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (invoice_id, offset_days) DO NOTHING")
-                .bind(candidate.id).bind(offset).bind(now).execute(c).await.map(drop))?;
+                .bind(candidate.id).bind(offset).bind(now).execute(c).await.map(|done| done.rows_affected()))?;
+            latest_new |= *offset == latest && inserted == 1;
+        }
+        // Recorded by a concurrent run first: that run sent it.
+        if !latest_new {
+            continue;
         }
         let invoice = invoices::find(&mut tx.conn(), candidate.id, None).await?;
         let event = if latest > 0 {
@@ -200,8 +245,8 @@ fn past_grace(due: Option<NaiveDate>, grace: i32, today: NaiveDate) -> bool {
 async fn cleared_customers(conn: &mut Conn<'_>, today: NaiveDate) -> Result<Vec<i64>> {
     let ids: Vec<i64> = on_conn!(conn, c => sqlx::query_scalar(
         "SELECT id FROM customers WHERE deleted_at IS NULL AND status = 'suspended' \
-         AND status_reason = $1 ORDER BY id")
-        .bind(NON_PAYMENT).fetch_all(c).await)?;
+         AND dunning_suspended ORDER BY id")
+        .fetch_all(c).await)?;
     let mut cleared = Vec::new();
     for id in ids {
         if !still_overdue(conn, id, today).await? {
@@ -229,10 +274,12 @@ pub async fn reactivate(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<bool> {
+    // Under the customer's row lock: a concurrent run or payment decides first.
+    super::ledger::lock_customer(&mut tx.conn(), id).await?;
     let suspended_for_non_payment: Option<i64> = on_conn!(&mut tx.conn(), c => sqlx::query_scalar(
         "SELECT id FROM customers WHERE id = $1 AND deleted_at IS NULL AND status = 'suspended' \
-         AND status_reason = $2")
-        .bind(id).bind(NON_PAYMENT).fetch_optional(c).await)?;
+         AND dunning_suspended")
+        .bind(id).fetch_optional(c).await)?;
     if suspended_for_non_payment.is_none()
         || still_overdue(&mut tx.conn(), id, crate::billing::day(now)).await?
     {
@@ -244,7 +291,7 @@ pub async fn reactivate(
             Actor::System,
             &CustomerKey::Id(id),
             Choice::Valid(CustomerAction::Activate),
-            "payment received",
+            "nothing overdue any more",
         )
         .await?;
     let partner = customer.fields.partner_id;

@@ -321,7 +321,8 @@ pub(super) async fn set_status(
     now: DateTime<Utc>,
 ) -> Result<()> {
     on_conn!(conn, c => sqlx::query(
-        "UPDATE customers SET status = $2, status_reason = $3, updated_at = $4 WHERE id = $1 AND deleted_at IS NULL")
+        "UPDATE customers SET status = $2, status_reason = $3, updated_at = $4, \
+         dunning_suspended = FALSE WHERE id = $1 AND deleted_at IS NULL")
         .bind(id).bind(status.as_str()).bind(reason).bind(now).execute(c).await.map(|done| done.rows_affected()))?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Billing in the matrix: tax rates, the billing settings, invoices (also at the bills
-//! alias and the seed's create path), a customer's invoices, payments and statement.
+//! alias and the seed's create path), a customer's invoices, payments and statement, and
+//! the dunning run.
 //!
 //! Bodies break a rule (an empty name, a prefix starting with a digit, no lines, a
 //! negative amount, an empty reason), so an allowed write is a 422 and changes nothing.
@@ -7,7 +8,9 @@
 //! voiding and marking it uncollectible are refused for its state (409, authorized first),
 //! and a credit note's negative amount is a 422. Paying aims at an open invoice with a
 //! negative amount (a paid one would be refused for its state before the amount is read).
-//! Deletes get a fresh draft or tax rate each time.
+//! A dunning run takes no body: an allowed one answers 200 and changes nothing, since no
+//! invoice is near its due date and the clock does not move. Deletes get a fresh draft or
+//! tax rate each time.
 
 use lastmile_tests::{StatusCode, TestApp, json};
 use serde_json::Value;
@@ -123,6 +126,7 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
             Some(json!({"amount": -1, "reason": "Matrix"})),
         ),
         e("GET", "/api/v1/invoices/{id}/pdf", "invoices", "read", None),
+        e("POST", "/api/v1/billing/dunning", "invoices", "act", None),
         e(
             "GET",
             "/api/v1/customers/{id}/invoices",
