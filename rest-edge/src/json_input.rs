@@ -215,7 +215,7 @@ impl<'a> Fields<'a> {
 }
 
 /// A JSON integer; one beyond `i64` saturates so that the core reports it as out of range.
-fn as_integer(value: &Value) -> Option<i64> {
+pub(crate) fn as_integer(value: &Value) -> Option<i64> {
     match value {
         Value::Number(n) if n.is_i64() => n.as_i64(),
         Value::Number(n) if n.is_u64() => Some(i64::MAX),

@@ -3,7 +3,7 @@
 //! numbers; the core, which owns the currency's digits, reads and checks them.
 
 use crate::envelope::FieldErrors;
-use crate::json_input::{Field, Fields, number_text};
+use crate::json_input::{Field, Fields, as_integer, number_text};
 use crate::resource::enum_number;
 use crate::resource::fields::{Changes, FieldSpec, Kind, Rule, Text, field};
 
@@ -86,6 +86,14 @@ pub(crate) const TAX_RATE_FIELDS: &[FieldSpec<TaxRateInput>] = &[
     ),
 ];
 
+/// At most `most` lines of up to 200 characters.
+const fn lines_rule(most: usize) -> Rule {
+    Rule {
+        items: Some((0, most)),
+        ..Rule::length(0, 200)
+    }
+}
+
 /// Every field of the billing settings.
 pub(crate) const SETTINGS_FIELDS: &[FieldSpec<BillingSettingsInput>] = &[
     field(
@@ -101,7 +109,7 @@ pub(crate) const SETTINGS_FIELDS: &[FieldSpec<BillingSettingsInput>] = &[
         Kind::Texts(|s, v| s.company_address = v.unwrap_or_default()),
         true,
         false,
-        Rule::NONE,
+        lines_rule(6),
         "The issuer's address, at most 6 lines of up to 200 characters.",
     ),
     field(
@@ -133,7 +141,7 @@ pub(crate) const SETTINGS_FIELDS: &[FieldSpec<BillingSettingsInput>] = &[
         Kind::Texts(|s, v| s.payment_instructions = v.unwrap_or_default()),
         true,
         false,
-        Rule::NONE,
+        lines_rule(8),
         "How to pay (bank, account, reference), at most 8 lines; printed at the foot.",
     ),
     field(
@@ -396,7 +404,7 @@ fn read_lines(fields: &Fields<'_>, out: &mut Changes<InvoiceInput>, errors: &mut
         };
         let id = |name: &str, errors: &mut FieldErrors| match object.get(name) {
             None | Some(Value::Null) => None,
-            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),
+            Some(v) if as_integer(v).is_some() => as_integer(v),
             Some(_) => {
                 errors.add(
                     key(name),

@@ -1048,7 +1048,7 @@ impl ReportIn for Statements {
             date_parameter("from", "First day (YYYY-MM-DD); default: the first entry."),
             date_parameter(
                 "to",
-                "Last day (YYYY-MM-DD), not before `from`; default: today.",
+                "Last day (YYYY-MM-DD); default: today. Before `from`: no entries.",
             ),
         ];
         parameters.extend(crate::resource::query::page_parameters());
