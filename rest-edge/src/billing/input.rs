@@ -125,7 +125,7 @@ pub(crate) const SETTINGS_FIELDS: &[FieldSpec<BillingSettingsInput>] = &[
         Kind::Text(|s, v| s.company_email = v.unwrap_or_default()),
         true,
         false,
-        Rule::NONE,
+        Rule::text(Text::Email { optional: true }),
         "The issuer's e-mail: a valid address, or null.",
     ),
     field(
