@@ -8,6 +8,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "customer.updated",
     "customer.suspended",
     "customer.activated",
+    "customer.reactivated",
     "customer.terminated",
     "customer.deleted",
     "partner.created",
@@ -72,12 +73,11 @@ pub const EVENT_TYPES: &[&str] = &[
     "invoice.voided",
     "invoice.marked_uncollectible",
     "invoice.due_soon",
-    "payment.overdue",
-    "customer.reactivated",
     "credit_note.issued",
     "payment.received",
     "payment.refunded",
     "payment.failed",
+    "payment.overdue",
 ];
 
 /// What an endpoint may subscribe to: `*`, a family of [`EVENT_TYPES`] (`customer.*`), or
@@ -107,6 +107,7 @@ pub const EVENT_SUBSCRIPTIONS: &[&str] = &[
     "customer.updated",
     "customer.suspended",
     "customer.activated",
+    "customer.reactivated",
     "customer.terminated",
     "customer.deleted",
     "partner.created",
@@ -171,12 +172,11 @@ pub const EVENT_SUBSCRIPTIONS: &[&str] = &[
     "invoice.voided",
     "invoice.marked_uncollectible",
     "invoice.due_soon",
-    "payment.overdue",
-    "customer.reactivated",
     "credit_note.issued",
     "payment.received",
     "payment.refunded",
     "payment.failed",
+    "payment.overdue",
 ];
 
 /// Most event types one endpoint may list.
