@@ -187,7 +187,8 @@ struct ServerArgs {
     /// How often idle workers look for due jobs when no wake-up comes, in milliseconds.
     #[arg(long, env = "LASTMILE_JOB_POLL_MS", default_value_t = 1000)]
     job_poll_ms: u64,
-    /// The time zone of daily scheduled tasks (an IANA name such as Africa/Nairobi).
+    /// The deployment's time zone (an IANA name such as Africa/Nairobi): daily scheduled
+    /// tasks, and billing's days (issue and due dates, overdue, statements).
     #[arg(long, env = "LASTMILE_TIME_ZONE", default_value = "UTC")]
     time_zone: String,
     /// Webhook retry schedule: seconds before each attempt, separated by commas; the
