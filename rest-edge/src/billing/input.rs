@@ -199,7 +199,7 @@ fn read_reminder_days(
         Value::Array(items) => {
             let days: Option<Vec<i32>> = items
                 .iter()
-                .map(|v| v.as_i64().and_then(|d| i32::try_from(d).ok()))
+                .map(|v| as_integer(v).and_then(|d| i32::try_from(d).ok()))
                 .collect();
             match days {
                 Some(days) => out.input.reminder_days = days,
