@@ -713,6 +713,19 @@ pub async fn find(conn: &mut Conn<'_>, id: i64, partner: Option<i64>) -> Result<
     Invoice::from_row(row, lines)
 }
 
+/// A 422 on `reason` beyond 500 characters (trimmed).
+fn reason_within_limit(reason: &str) -> Result<()> {
+    if reason.trim().chars().count() > 500 {
+        let mut errors = FieldErrors::new();
+        errors.add(
+            "reason",
+            "The reason may not be greater than 500 characters.",
+        );
+        return Err(Error::Validation(errors));
+    }
+    Ok(())
+}
+
 /// The invoice `id` that `partner` may see, read again once its customer's row and its own
 /// are locked (in that order, as every billing write takes them).
 async fn locked(conn: &mut Conn<'_>, id: i64, partner: Option<i64>) -> Result<Invoice> {
@@ -1159,6 +1172,7 @@ impl Invoices {
         id: i64,
         reason: &str,
     ) -> Result<Invoice> {
+        reason_within_limit(reason)?;
         let partner = Tenancy::of(&context.principal).partner();
         let current = locked(&mut tx.conn(), id, partner).await?;
         match (current.kind, current.status) {
@@ -1226,6 +1240,7 @@ impl Invoices {
         id: i64,
         reason: &str,
     ) -> Result<Invoice> {
+        reason_within_limit(reason)?;
         let partner = Tenancy::of(&context.principal).partner();
         let current = locked(&mut tx.conn(), id, partner).await?;
         if current.kind != Kind::Invoice || current.status != Status::Open {

@@ -5,7 +5,7 @@
 use crate::envelope::FieldErrors;
 use crate::json_input::{Field, Fields, as_integer, number_text};
 use crate::resource::enum_number;
-use crate::resource::fields::{Changes, FieldSpec, Kind, Rule, Text, field};
+use crate::resource::fields::{Changes, FieldSpec, Kind, NON_BLANK, Rule, Text, field};
 
 /// Largest amount in major units a body may name (the core refuses lines above 10^15
 /// minor units).
@@ -445,7 +445,7 @@ fn lines_schema() -> RefOr<Schema> {
                 .schema_type(Type::String)
                 .min_length(Some(1))
                 .max_length(Some(500))
-                .pattern(Some(r"\S"))
+                .pattern(Some(NON_BLANK))
                 .description(Some("What it charges.")),
         )
         .property(
