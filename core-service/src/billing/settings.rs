@@ -274,9 +274,10 @@ pub fn read(
     }
     if has("reminder_days") {
         let mut days = input.reminder_days.clone();
+        let given = days.len();
         days.sort_unstable();
         days.dedup();
-        if days.len() > 10 {
+        if given > 10 {
             errors.add(
                 "reminder_days",
                 "The reminder days may not have more than 10 entries.",

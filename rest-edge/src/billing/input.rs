@@ -226,8 +226,9 @@ fn reminder_days_schema() -> RefOr<Schema> {
                 .maximum(Some(365)),
         )
         .max_items(Some(10))
-        .unique_items(true)
-        .description(Some("Days relative to the due date."))
+        .description(Some(
+            "Days relative to the due date; duplicates are dropped.",
+        ))
         .into()
 }
 
