@@ -431,13 +431,7 @@ impl BillingService for BillingGrpc {
         let context = context(&request)?;
         let r = request.get_ref();
         let from = optional_day(&r.from, "from")?;
-        let mut to = optional_day(&r.to, "to")?;
-        // A range that ends before it starts holds no entry: the balance stands still.
-        if let (Some(f), Some(t)) = (from, to)
-            && t < f
-        {
-            to = f.pred_opt();
-        }
+        let to = optional_day(&r.to, "to")?;
         let page = PageQuery::from_request(r.page)?;
         let tenancy = Tenancy::of(&context.principal);
         let mut conn = self.db.conn();

@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::invoice_store::{self as store, Credit, InvoiceRow};
 use super::ledger::{self, Entry, EntryKind};
+use super::money;
 use super::rules::{self, LineTax};
 use super::settings::{self, BillingSettings};
 use super::tax_rates::{self, TaxRate};
@@ -427,13 +428,6 @@ impl Invoice {
         }
         groups
     }
-}
-
-fn money(minor_units: i64, currency: &str) -> Option<pb::Money> {
-    Some(pb::Money {
-        minor_units,
-        currency: currency.to_owned(),
-    })
 }
 
 fn date_text(date: Option<NaiveDate>) -> String {

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use lastmile_proto::timestamp;
 use lastmile_proto::v1 as pb;
 
+use super::money;
 use crate::db::Conn;
 use crate::error::{Error, Result};
 use crate::on_conn;
@@ -110,13 +111,6 @@ struct EntryRow {
     currency: String,
 }
 
-fn money(minor_units: i64, currency: &str) -> Option<pb::Money> {
-    Some(pb::Money {
-        minor_units,
-        currency: currency.to_owned(),
-    })
-}
-
 /// A customer's statement from the start of `from` to the end of `to` (UTC days).
 pub async fn statement(
     conn: &mut Conn<'_>,
@@ -131,6 +125,11 @@ pub async fn statement(
     let day_start = super::day_start;
     let first = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(NaiveDate::MIN);
     let last = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX);
+    // A range that ends before it starts holds no entry: the balance stands still.
+    let to = match (from, to) {
+        (Some(f), Some(t)) if t < f => f.pred_opt(),
+        _ => to,
+    };
     let start = day_start(from.unwrap_or(first).max(first));
     let end = day_start(to.and_then(|d| d.succ_opt()).unwrap_or(last).min(last));
     let opening: Option<i64> = on_conn!(conn, c => sqlx::query_scalar(

@@ -65,19 +65,16 @@ fn day_start_in(zone: Tz, date: NaiveDate) -> DateTime<Utc> {
         .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
 }
 
-/// `value` of a scale of `digits` decimals as text without trailing zeros: 2500 with 3
-/// digits is "2.5", 1000 is "1", -5 with 2 is "-0.05".
-pub fn decimal_text(value: i64, digits: u32) -> String {
-    let scale = 10i128.pow(digits);
-    let v = i128::from(value);
-    let sign = if v < 0 { "-" } else { "" };
-    let whole = v.abs() / scale;
-    let fraction = v.abs() % scale;
-    if fraction == 0 {
-        return format!("{sign}{whole}");
-    }
-    let text = format!("{fraction:0width$}", width = digits as usize);
-    format!("{sign}{whole}.{}", text.trim_end_matches('0'))
+/// Decimals written without trailing zeros (quantities, factors, rates): the contract's one
+/// writer of them.
+pub use lastmile_proto::decimal_text;
+
+/// An amount as the proto carries it.
+pub(crate) fn money(minor_units: i64, currency: &str) -> Option<lastmile_proto::v1::Money> {
+    Some(lastmile_proto::v1::Money {
+        minor_units,
+        currency: currency.to_owned(),
+    })
 }
 
 /// An amount of `digits` minor digits with all of them: 4999, 2 is "49.99", 5, 0 is "5".
@@ -113,24 +110,6 @@ pub(crate) fn stored<T>(column: &str, value: &str) -> Result<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decimals_read_as_people_write_them() {
-        for (value, digits, text) in [
-            (1000, 3, "1"),
-            (2500, 3, "2.5"),
-            (516_129, 6, "0.516129"),
-            (1_000_000, 6, "1"),
-            (160_000, 4, "16"),
-            (72_500, 4, "7.25"),
-            (1, 4, "0.0001"),
-            (-5, 2, "-0.05"),
-            (0, 2, "0"),
-            (7, 0, "7"),
-        ] {
-            assert_eq!(decimal_text(value, digits), text, "{value} at {digits}");
-        }
-    }
 
     #[test]
     fn days_are_the_deployments_days() {

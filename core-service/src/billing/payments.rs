@@ -14,6 +14,7 @@ use super::amount_text;
 use super::invoice_store::Credit;
 use super::invoices::{self, Invoice, Kind, Status};
 use super::ledger::{self, Entry, EntryKind};
+use super::money;
 use crate::audit::{self, Change};
 use crate::auth::RequestContext;
 use crate::clock::SharedClock;
@@ -97,13 +98,6 @@ impl Payment {
         });
         value.as_object().cloned().unwrap_or_default()
     }
-}
-
-fn money(minor_units: i64, currency: &str) -> Option<pb::Money> {
-    Some(pb::Money {
-        minor_units,
-        currency: currency.to_owned(),
-    })
 }
 
 fn method_wire(method: &str) -> pb::PaymentMethod {
