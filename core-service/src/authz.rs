@@ -62,6 +62,8 @@ pub enum Resource {
     TaxRates,
     /// The deployment's billing settings.
     BillingSettings,
+    /// Recurring billing runs (create: start one, dry or not).
+    BillingRuns,
 }
 
 /// What is done to a resource.
@@ -81,7 +83,7 @@ pub enum Operation {
 
 impl Resource {
     /// Every resource.
-    pub const ALL: [Resource; 23] = [
+    pub const ALL: [Resource; 24] = [
         Resource::Customers,
         Resource::Partners,
         Resource::Organizations,
@@ -105,6 +107,7 @@ impl Resource {
         Resource::Payments,
         Resource::TaxRates,
         Resource::BillingSettings,
+        Resource::BillingRuns,
     ];
 
     /// The name used in the API.
@@ -133,6 +136,7 @@ impl Resource {
             Resource::Payments => "payments",
             Resource::TaxRates => "tax_rates",
             Resource::BillingSettings => "billing_settings",
+            Resource::BillingRuns => "billing_runs",
         }
     }
 }
@@ -204,6 +208,7 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Payments, ALL_OPS),
             (Resource::TaxRates, MANAGE),
             (Resource::BillingSettings, &[Read, Update]),
+            (Resource::BillingRuns, &[Read, Create]),
         ],
     ),
     (
@@ -231,6 +236,7 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Payments, ALL_OPS),
             (Resource::TaxRates, MANAGE),
             (Resource::BillingSettings, &[Read]),
+            (Resource::BillingRuns, &[Read, Create]),
         ],
     ),
     (
@@ -248,6 +254,7 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Payments, ALL_OPS),
             (Resource::TaxRates, MANAGE),
             (Resource::BillingSettings, &[Read]),
+            (Resource::BillingRuns, &[Read, Create]),
         ],
     ),
     (
@@ -268,6 +275,7 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Invoices, &[Read]),
             (Resource::Payments, &[Read]),
             (Resource::TaxRates, &[Read]),
+            (Resource::BillingRuns, &[Read]),
         ],
     ),
     (
@@ -323,6 +331,7 @@ const TABLE: &[(Role, Grants)] = &[
             (Resource::Payments, &[Read]),
             (Resource::TaxRates, &[Read]),
             (Resource::BillingSettings, &[Read]),
+            (Resource::BillingRuns, &[Read]),
         ],
     ),
 ];

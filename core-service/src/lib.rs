@@ -85,6 +85,8 @@ pub struct CoreConfig {
     pub nas: provisioning::NasSettings,
     /// Ticket rules (the reopen window).
     pub tickets: sla::TicketSettings,
+    /// The local time of the daily billing run; none: no scheduled runs.
+    pub billing_run_at: Option<chrono::NaiveTime>,
 }
 
 impl CoreConfig {
@@ -106,6 +108,7 @@ impl CoreConfig {
             services: ServiceSettings::default(),
             nas: provisioning::NasSettings::default(),
             tickets: sla::TicketSettings::default(),
+            billing_run_at: None,
         }
     }
 }
@@ -149,6 +152,8 @@ pub struct Core {
     pub revocations: Option<revocations::RevocationConfig>,
     /// The deployment's currency (ISO 4217).
     pub currency: String,
+    /// The local time of the daily billing run, if any.
+    pub billing_run_at: Option<chrono::NaiveTime>,
 }
 
 impl Core {
@@ -214,6 +219,12 @@ impl Core {
             services.clone(),
         );
         billing::dunning::register(&mut jobs, db.clone(), clock.clone(), customers.clone());
+        billing::runs::register(
+            &mut jobs,
+            db.clone(),
+            clock.clone(),
+            config.customers.currency.clone(),
+        );
         Ok(Core {
             authenticator,
             network: Network::new(db.clone(), clock.clone(), config.network),
@@ -221,6 +232,7 @@ impl Core {
             jobs,
             workers: config.workers,
             time_zone: config.time_zone,
+            billing_run_at: config.billing_run_at,
             revocations: config.revocations,
             currency: config.customers.currency.clone(),
             plans: Plans::new(db.clone(), clock.clone(), config.customers.currency.clone()),

@@ -59,6 +59,7 @@ pub async fn serve(
             .chain(crate::provisioning::tasks())
             .chain(crate::sla::tasks())
             .chain(crate::billing::dunning::tasks())
+            .chain(crate::billing::runs::tasks(core.billing_run_at))
             .collect(),
         SCHEDULER_TICK,
         background.clone(),

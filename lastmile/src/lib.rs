@@ -85,6 +85,9 @@ pub struct Settings {
     pub tickets: lastmile_core::sla::TicketSettings,
     /// The time zone of daily scheduled tasks.
     pub time_zone: chrono_tz::Tz,
+    /// The local time of the daily billing run; none: no scheduled runs (the command line
+    /// sets 02:00 unless told `off`).
+    pub billing_run_at: Option<chrono::NaiveTime>,
     /// Redis shared by the deployment's processes (rate limits, revocations), when set.
     pub redis_url: Option<String>,
     /// The prefix of the deployment's Redis keys and channels.
@@ -116,6 +119,7 @@ impl Default for Settings {
             nas: Default::default(),
             tickets: Default::default(),
             time_zone: chrono_tz::Tz::UTC,
+            billing_run_at: None,
             redis_url: None,
             redis_prefix: "lastmile".into(),
             metrics_addr: None,
@@ -190,6 +194,7 @@ fn core_config(settings: &Settings) -> CoreConfig {
     config.nas = settings.nas.clone();
     config.tickets = settings.tickets;
     config.time_zone = settings.time_zone;
+    config.billing_run_at = settings.billing_run_at;
     config.revocations =
         settings
             .redis_url

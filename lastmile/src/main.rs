@@ -191,6 +191,10 @@ struct ServerArgs {
     /// tasks, and billing's days (issue and due dates, overdue, statements).
     #[arg(long, env = "LASTMILE_TIME_ZONE", default_value = "UTC")]
     time_zone: String,
+    /// The local time (HH:MM, in the time zone) of the daily billing run, which issues the
+    /// invoices of every service period that has begun; `off`: no scheduled runs.
+    #[arg(long, env = "LASTMILE_BILLING_RUN_AT", default_value = "02:00")]
+    billing_run_at: String,
     /// Webhook retry schedule: seconds before each attempt, separated by commas; the
     /// first attempt is immediate (0).
     #[arg(
@@ -385,7 +389,16 @@ impl ServerArgs {
                 self.time_zone
             )
         })?;
+        let billing_run_at = match self.billing_run_at.trim() {
+            "off" => None,
+            text => Some(chrono::NaiveTime::parse_from_str(text, "%H:%M").map_err(|_| {
+                anyhow::anyhow!(
+                    "--billing-run-at: '{text}' is not a time of day (HH:MM, such as 02:00) or off"
+                )
+            })?),
+        };
         Ok(Settings {
+            billing_run_at,
             workers: WorkerSettings {
                 concurrency: self.job_workers,
                 lease: std::time::Duration::from_millis(self.job_lease_ms),

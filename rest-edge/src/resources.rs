@@ -4,8 +4,9 @@
 
 use crate::audit::{self, AuditLog};
 use crate::billing::{
-    self, CustomerInvoices, CustomerPayments, Dunning, Finalize, Invoices, IssueCreditNote,
-    MarkUncollectible, Pay, Payments, Refund, Settings, Statements, TaxRates, Void,
+    self, BillingRuns, CustomerInvoices, CustomerPayments, Dunning, Finalize, Invoices,
+    IssueCreditNote, MarkUncollectible, Pay, Payments, Refund, Settings, Statements, TaxRates,
+    Void,
 };
 use crate::catalog::{Packages, Plans, Pricing, Products};
 use crate::customers::{Clients, Customers};
@@ -132,6 +133,7 @@ pub(crate) fn all() -> Vec<Entry> {
             .unlisted()
             .entry(),
         Mount::<Dunning, Flat>::at(Dunning::PATH).create().entry(),
+        Mount::<BillingRuns>::new().list().create().get().entry(),
         Mount::<Payments>::new()
             .list()
             .create()

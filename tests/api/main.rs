@@ -8,6 +8,7 @@ mod api_clients;
 mod api_keys;
 mod audit_log;
 mod auth;
+mod billing_runs;
 mod compatibility;
 mod compose;
 mod customers_create;

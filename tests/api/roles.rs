@@ -114,6 +114,7 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "payments": all,
             "tax_rates": manage,
             "billing_settings": ["read", "update"],
+            "billing_runs": ["read", "create"],
         })
     );
     assert_eq!(
@@ -134,6 +135,7 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "invoices": ["read"],
             "payments": ["read"],
             "tax_rates": ["read"],
+            "billing_runs": ["read"],
         })
     );
     assert_eq!(
@@ -172,6 +174,7 @@ async fn admin_support_reseller_and_read_only_have_exactly_their_grants(app: Tes
             "payments": ["read"],
             "tax_rates": ["read"],
             "billing_settings": ["read"],
+            "billing_runs": ["read"],
         })
     );
     // Only admin and manager read the audit log.

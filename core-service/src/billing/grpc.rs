@@ -9,6 +9,7 @@ use tonic::{Request, Response, Status};
 
 use super::invoices::{self, InvoiceFilter, Invoices, parse_date};
 use super::payments::{PaymentFilter, Payments};
+use super::runs::{self, Runs};
 use super::settings::Settings;
 use super::tax_rates::TaxRates;
 use super::{ledger, pdf};
@@ -58,6 +59,9 @@ pub const BILLING: crate::domains::Domain = crate::domains::Domain {
             rule("GetInvoicePdf", Resource::Invoices, Operation::Read),
             rule("GetStatement", Resource::Invoices, Operation::Read),
             rule("RunDunning", Resource::Invoices, Operation::Act),
+            rule("RunBilling", Resource::BillingRuns, Operation::Create),
+            rule("GetBillingRun", Resource::BillingRuns, Operation::Read),
+            rule("ListBillingRuns", Resource::BillingRuns, Operation::Read),
         ],
     },
     serve: serve_billing,
@@ -83,6 +87,7 @@ fn serve_billing(core: &Core, routes: &mut RoutesBuilder) {
         tax_rates: TaxRates::new(core.db.clone(), core.clock.clone()),
         settings: Settings::new(core.db.clone(), core.clock.clone()),
         invoices: Invoices::new(core.db.clone(), core.clock.clone()),
+        runs: Runs::new(core.db.clone(), core.clock.clone(), core.currency.clone()),
         currency: core.currency.clone(),
         customers: core.customers.clone(),
         clock: core.clock.clone(),
@@ -103,6 +108,7 @@ fn serve_payments(core: &Core, routes: &mut RoutesBuilder) {
 #[derive(Debug, Clone)]
 pub struct BillingGrpc {
     tax_rates: TaxRates,
+    runs: Runs,
     settings: Settings,
     invoices: Invoices,
     currency: String,
@@ -463,6 +469,55 @@ impl BillingService for BillingGrpc {
             suspended_customer_ids: report.suspended,
             reactivated_customer_ids: report.reactivated,
             run_at: Some(lastmile_proto::timestamp(report.run_at)),
+        }))
+    }
+
+    async fn run_billing(
+        &self,
+        request: Request<pb::RunBillingRequest>,
+    ) -> Result<Response<pb::RunBillingResponse>, Status> {
+        let read = async |r: pb::RunBillingRequest| {
+            let (date, limit) = self.runs.check(&r)?;
+            if r.dry_run {
+                let run = self.runs.preview(date, limit).await?;
+                return Ok(Step::Answer(pb::RunBillingResponse {
+                    billing_run: Some(runs::into_proto(run, self.runs.now())),
+                }));
+            }
+            Ok(Step::Commit(date))
+        };
+        let change = async |tx: &mut Tx, context: &RequestContext, date| {
+            let run = self.runs.queue(tx, context, date).await?;
+            Ok(pb::RunBillingResponse {
+                billing_run: Some(runs::into_proto(run, self.runs.now())),
+            })
+        };
+        self.writes.run(request, read, change).await
+    }
+
+    async fn get_billing_run(
+        &self,
+        request: Request<pb::GetBillingRunRequest>,
+    ) -> Result<Response<pb::GetBillingRunResponse>, Status> {
+        let run = self.runs.get(request.get_ref().id).await?;
+        Ok(Response::new(pb::GetBillingRunResponse {
+            billing_run: Some(runs::into_proto(run, self.runs.now())),
+        }))
+    }
+
+    async fn list_billing_runs(
+        &self,
+        request: Request<pb::ListBillingRunsRequest>,
+    ) -> Result<Response<pb::ListBillingRunsResponse>, Status> {
+        let page = PageQuery::from_request(request.get_ref().page)?;
+        let (items, total) = self.runs.list(page).await?;
+        let now = self.runs.now();
+        Ok(Response::new(pb::ListBillingRunsResponse {
+            billing_runs: items
+                .into_iter()
+                .map(|r| runs::into_proto(r, now))
+                .collect(),
+            meta: Some(page.meta(total)),
         }))
     }
 }

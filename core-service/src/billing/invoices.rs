@@ -216,6 +216,59 @@ pub struct NewLine {
 }
 
 impl NewLine {
+    /// The line as stored under `id`, at `position` of invoice `invoice_id`.
+    pub fn stored(&self, id: i64, invoice_id: i64, position: i32) -> Line {
+        Line {
+            id,
+            invoice_id,
+            position,
+            kind: self.kind.to_owned(),
+            service_id: self.service_id,
+            description: self.description.clone(),
+            quantity_milli: self.quantity_milli,
+            unit_minor: self.unit_minor,
+            period_start: self.period_start,
+            period_end: self.period_end,
+            proration_micro: self.proration_micro,
+            net_minor: self.net_minor,
+            tax_rate_id: self.tax_rate_id,
+            tax_name: self.tax_name.clone(),
+            tax_rate: self.tax_rate,
+            tax_inclusive: self.tax_inclusive,
+            tax_minor: self.tax_minor,
+        }
+    }
+
+    /// A line whose amount before tax is `amount_minor`, already worked out (a prorated
+    /// charge or credit: `unit_minor` × days / period days, rounded once), shown with
+    /// quantity 1 and its proration factor; taxed by `rate` unless the customer is `exempt`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_amount(
+        kind: &'static str,
+        service_id: Option<i64>,
+        description: String,
+        (unit_minor, proration_micro, amount_minor): (i64, i64, i64),
+        period: (Option<NaiveDate>, Option<NaiveDate>),
+        rate: Option<&TaxRate>,
+        exempt: bool,
+    ) -> NewLine {
+        let mut line = NewLine::priced(
+            kind,
+            service_id,
+            description,
+            (1000, unit_minor, proration_micro),
+            period,
+            rate,
+            exempt,
+        );
+        let tax = rate.map(|r| LineTax {
+            rate: r.rate,
+            inclusive: r.inclusive,
+        });
+        (line.net_minor, line.tax_minor) = rules::taxed(amount_minor, tax, exempt);
+        line
+    }
+
     /// A line of `quantity_milli` × `unit_minor` × `factor_micro`, taxed by `rate` unless
     /// the customer is `exempt`.
     #[allow(clippy::too_many_arguments)]
@@ -394,7 +447,7 @@ impl Invoice {
         }
     }
 
-    fn audit_view(&self) -> Map<String, Value> {
+    pub(crate) fn audit_view(&self) -> Map<String, Value> {
         let value = json!({
             "number": self.number, "kind": self.kind.as_str(), "status": self.status.as_str(),
             "customer_id": self.customer_id, "currency": self.currency,
@@ -427,6 +480,29 @@ impl Invoice {
             }
         }
         groups
+    }
+}
+
+/// A line as the proto carries it.
+pub fn line_proto(l: &Line, currency: &str) -> pb::InvoiceLine {
+    let money = |minor| super::money(minor, currency);
+    pb::InvoiceLine {
+        id: l.id,
+        service_id: l.service_id,
+        description: l.description.clone(),
+        quantity: decimal_text(l.quantity_milli, 3),
+        unit_amount: money(l.unit_minor),
+        period_start: date_text(l.period_start),
+        period_end: date_text(l.period_end),
+        proration_factor: decimal_text(l.proration_micro, 6),
+        amount: money(l.net_minor),
+        tax_rate_id: l.tax_rate_id,
+        tax_name: l.tax_name.clone(),
+        tax_rate_percent: tax_rates::percent_text(l.tax_rate),
+        tax_inclusive: l.tax_inclusive,
+        tax_amount: money(l.tax_minor),
+        total: money(l.net_minor + l.tax_minor),
+        kind: l.kind.clone(),
     }
 }
 
@@ -471,24 +547,7 @@ pub fn into_proto(i: Invoice, today: NaiveDate) -> pb::Invoice {
         line_items: i
             .lines
             .into_iter()
-            .map(|l| pb::InvoiceLine {
-                id: l.id,
-                service_id: l.service_id,
-                description: l.description,
-                quantity: decimal_text(l.quantity_milli, 3),
-                unit_amount: money(l.unit_minor, &currency),
-                period_start: date_text(l.period_start),
-                period_end: date_text(l.period_end),
-                proration_factor: decimal_text(l.proration_micro, 6),
-                amount: money(l.net_minor, &currency),
-                tax_rate_id: l.tax_rate_id,
-                tax_name: l.tax_name,
-                tax_rate_percent: tax_rates::percent_text(l.tax_rate),
-                tax_inclusive: l.tax_inclusive,
-                tax_amount: money(l.tax_minor, &currency),
-                total: money(l.net_minor + l.tax_minor, &currency),
-                kind: l.kind,
-            })
+            .map(|l| line_proto(&l, &currency))
             .collect(),
         tax_breakdown: taxes,
         subtotal: money(i.subtotal_minor, &currency),

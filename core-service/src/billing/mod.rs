@@ -8,6 +8,7 @@
 //! under the customer's row in the transaction of the change itself, so the balance always
 //! equals the sum of the entries.
 
+pub mod adjustments;
 pub mod dunning;
 pub mod grpc;
 mod invoice_store;
@@ -16,6 +17,7 @@ pub mod ledger;
 pub mod payments;
 pub mod pdf;
 pub mod rules;
+pub mod runs;
 pub mod settings;
 pub mod tax_rates;
 

@@ -77,6 +77,18 @@ pub fn next_billing_date(date: NaiveDate, day: u32) -> NaiveDate {
         .unwrap_or(NaiveDate::MAX)
 }
 
+/// The last billing date on or before `date` for billing day `day` (1 to 28).
+pub fn previous_billing_date(date: NaiveDate, day: u32) -> NaiveDate {
+    let day = day.clamp(1, 28);
+    let this_month = date.with_day(day).unwrap_or(date);
+    if this_month <= date {
+        return this_month;
+    }
+    this_month
+        .checked_sub_months(Months::new(1))
+        .unwrap_or(NaiveDate::MIN)
+}
+
 /// `amount` for `days` of a period of `period_days`, rounded half to even.
 pub fn prorate(amount_minor: i64, days: i64, period_days: i64) -> i64 {
     let value = div_half_even(
@@ -177,6 +189,12 @@ pub fn line_amounts(
         QUANTITY_SCALE * FACTOR_SCALE,
     );
     let amount = i64::try_from(amount).unwrap_or(if amount < 0 { i64::MIN } else { i64::MAX });
+    taxed(amount, tax, exempt)
+}
+
+/// A line amount's (net, tax): the tax on the net, or split out of an inclusive amount; an
+/// exempt customer pays none (from an inclusive amount it is taken out).
+pub fn taxed(amount: i64, tax: Option<LineTax>, exempt: bool) -> (i64, i64) {
     match tax {
         None => (amount, 0),
         Some(LineTax {
@@ -273,6 +291,30 @@ mod tests {
     }
 
     /// Prorated first charges of a 30.00 monthly plan (3000 minor units), by hand.
+    #[test]
+    fn previous_billing_dates_are_on_or_before_the_day() {
+        assert_eq!(
+            previous_billing_date(day("2026-03-15"), 1),
+            day("2026-03-01")
+        );
+        assert_eq!(
+            previous_billing_date(day("2026-03-01"), 1),
+            day("2026-03-01")
+        );
+        assert_eq!(
+            previous_billing_date(day("2026-03-15"), 28),
+            day("2026-02-28")
+        );
+        assert_eq!(
+            previous_billing_date(day("2026-01-27"), 28),
+            day("2025-12-28")
+        );
+        assert_eq!(
+            previous_billing_date(day("2026-03-28"), 28),
+            day("2026-03-28")
+        );
+    }
+
     #[test]
     fn first_charges_are_prorated_to_the_billing_day() {
         let table = [

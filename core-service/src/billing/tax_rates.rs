@@ -405,6 +405,47 @@ pub async fn find(conn: &mut Conn<'_>, id: i64) -> Result<TaxRate> {
     row.ok_or(Error::NotFound("Tax rate"))
 }
 
+/// Every active live rate (a billing run picks from them with [`pick`]).
+pub async fn active(conn: &mut Conn<'_>) -> Result<Vec<TaxRate>> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM tax_rates WHERE active AND deleted_at IS NULL ORDER BY id");
+    Ok(on_conn!(conn, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await)?)
+}
+
+/// Among `rates` (active and live), the one [`for_class`] finds: of that name, for the
+/// region, else for the country, else without a country; the oldest among equals.
+pub fn pick<'a>(
+    rates: &'a [TaxRate],
+    class: &str,
+    country: &str,
+    region: &str,
+) -> Option<&'a TaxRate> {
+    let (class, country, region) = (
+        class.trim().to_lowercase(),
+        country.trim().to_uppercase(),
+        region.trim().to_lowercase(),
+    );
+    rates
+        .iter()
+        .filter(|r| r.name.to_lowercase() == class)
+        .filter_map(|r| {
+            let rank = if r.country.is_empty() {
+                0
+            } else if r.country != country {
+                return None;
+            } else if r.region.is_empty() {
+                1
+            } else if r.region.to_lowercase() == region {
+                2
+            } else {
+                return None;
+            };
+            Some((rank, r))
+        })
+        .min_by_key(|(rank, r)| (-rank, r.id))
+        .map(|(_, r)| r)
+}
+
 /// The active rate a tax class gives a customer of `country` and `region`: the rate of
 /// that name for the region, else for the country, else without a country.
 pub async fn for_class(

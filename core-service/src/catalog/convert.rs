@@ -74,6 +74,8 @@ impl From<pb::PlanInput> for PlanInput {
             ip_pool_id: p.ip_pool_id,
             radius_attributes: p.radius_attributes.into_iter().map(Into::into).collect(),
             status: choice::<pb::PlanStatus, _>(p.status, super::PlanStatus::parse),
+            credit_suspended_days: Some(p.credit_suspended_days),
+            credit_unused_days_on_termination: Some(p.credit_unused_days_on_termination),
         }
     }
 }
@@ -118,6 +120,8 @@ impl From<Plan> for pb::Plan {
                 .collect(),
             status: pb::PlanStatus::wire_number(f.status.as_str()),
             services_count: plan.services_count,
+            credit_suspended_days: f.credit_suspended_days,
+            credit_unused_days_on_termination: f.credit_unused_days_on_termination,
             name: f.name,
             created_at: Some(timestamp(plan.created_at)),
             updated_at: Some(timestamp(plan.updated_at)),

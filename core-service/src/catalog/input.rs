@@ -76,6 +76,10 @@ pub struct PlanInput {
     pub radius_attributes: Vec<AttributeInput>,
     /// For sale or archived.
     pub status: Choice<PlanStatus>,
+    /// Credit days suspended.
+    pub credit_suspended_days: Option<bool>,
+    /// Credit unused days after a termination.
+    pub credit_unused_days_on_termination: Option<bool>,
 }
 
 /// A writable field, as an update mask names it.
@@ -115,11 +119,15 @@ pub enum PlanField {
     RadiusAttributes,
     /// `status`
     Status,
+    /// `credit_suspended_days`
+    CreditSuspendedDays,
+    /// `credit_unused_days_on_termination`
+    CreditTermination,
 }
 
 impl PlanField {
     /// Every field, in the order they are checked.
-    pub const ALL: [PlanField; 17] = [
+    pub const ALL: [PlanField; 19] = [
         PlanField::Name,
         PlanField::ServiceType,
         PlanField::SpeedDownload,
@@ -137,6 +145,8 @@ impl PlanField {
         PlanField::IpPool,
         PlanField::RadiusAttributes,
         PlanField::Status,
+        PlanField::CreditSuspendedDays,
+        PlanField::CreditTermination,
     ];
 
     /// The field's name in the contract, in update masks and in error maps.
@@ -159,6 +169,8 @@ impl PlanField {
             PlanField::IpPool => "ip_pool_id",
             PlanField::RadiusAttributes => "radius_attributes",
             PlanField::Status => "status",
+            PlanField::CreditSuspendedDays => "credit_suspended_days",
+            PlanField::CreditTermination => "credit_unused_days_on_termination",
         }
     }
 
@@ -272,6 +284,15 @@ pub fn read(
                 Ok(())
             }
             F::Status => choice(&input.status, key).map(|v| plan.status = v),
+            F::CreditSuspendedDays => {
+                plan.credit_suspended_days = input.credit_suspended_days.unwrap_or(false);
+                Ok(())
+            }
+            F::CreditTermination => {
+                plan.credit_unused_days_on_termination =
+                    input.credit_unused_days_on_termination.unwrap_or(false);
+                Ok(())
+            }
         };
         report(key, outcome);
     }

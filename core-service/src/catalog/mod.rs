@@ -167,6 +167,10 @@ pub struct PlanFields {
     pub radius_attributes: Vec<RadiusAttribute>,
     /// For sale or archived.
     pub status: PlanStatus,
+    /// Days its services spend suspended are credited.
+    pub credit_suspended_days: bool,
+    /// The unused days of a service terminated within a charged period are credited.
+    pub credit_unused_days_on_termination: bool,
 }
 
 /// A plan as stored.
@@ -215,6 +219,8 @@ impl Plan {
             "ip_pool_id": f.ip_pool_id,
             "radius_attributes": f.radius_attributes,
             "status": f.status.as_str(),
+            "credit_suspended_days": f.credit_suspended_days,
+            "credit_unused_days_on_termination": f.credit_unused_days_on_termination,
         });
         match value {
             Value::Object(map) => map,

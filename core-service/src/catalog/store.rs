@@ -18,7 +18,7 @@ const COLUMNS: &str = "id, name, service_type, download_kbps, upload_kbps, \
     burst_threshold_upload_kbps, burst_time_seconds, data_limit_mb, cap_policy, \
     throttle_download_kbps, throttle_upload_kbps, monthly_fee_minor, activation_fee_minor, \
     currency, billing_period_months, tax_class, ip_pool_id, radius_attributes, status, \
-    created_at, updated_at, \
+    credit_suspended_days, credit_unused_days_on_termination, created_at, updated_at, \
     (SELECT COUNT(*) FROM services s WHERE s.plan_id = plans.id AND s.status <> 'terminated') \
     AS services_count";
 
@@ -46,6 +46,8 @@ struct PlanRow {
     ip_pool_id: Option<i64>,
     radius_attributes: String,
     status: String,
+    credit_suspended_days: bool,
+    credit_unused_days_on_termination: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     services_count: i64,
@@ -108,6 +110,8 @@ impl TryFrom<PlanRow> for Plan {
                 tax_class: r.tax_class,
                 ip_pool_id: r.ip_pool_id,
                 radius_attributes,
+                credit_suspended_days: r.credit_suspended_days,
+                credit_unused_days_on_termination: r.credit_unused_days_on_termination,
             },
             services_count: r.services_count,
             created_at: r.created_at,
@@ -175,7 +179,7 @@ pub(super) async fn services_in_use(conn: &mut Conn<'_>, id: i64) -> Result<i64>
 }
 
 /// The columns a plan's fields are written to, in the order of [`bind_fields!`].
-const FIELD_COLUMNS: [&str; 21] = [
+const FIELD_COLUMNS: [&str; 23] = [
     "name",
     "service_type",
     "download_kbps",
@@ -197,6 +201,8 @@ const FIELD_COLUMNS: [&str; 21] = [
     "ip_pool_id",
     "radius_attributes",
     "status",
+    "credit_suspended_days",
+    "credit_unused_days_on_termination",
 ];
 
 /// Binds the fields of `f` in the order of [`FIELD_COLUMNS`].
@@ -226,6 +232,8 @@ macro_rules! bind_fields {
             .bind(f.ip_pool_id)
             .bind($attributes)
             .bind(f.status.as_str())
+            .bind(f.credit_suspended_days)
+            .bind(f.credit_unused_days_on_termination)
     }};
 }
 

@@ -165,11 +165,59 @@ pub async fn publish_all(
     }
     order(conn).await?;
     let endpoints = crate::webhooks::Endpoints::active(conn).await?;
-    for event in events {
-        let stored = insert(conn, event, at).await?;
-        endpoints.fan_out(conn, &stored, at).await?;
+    let mut events = events.into_iter().peekable();
+    while events.peek().is_some() {
+        let chunk: Vec<NewEvent> = events.by_ref().take(INSERT_CHUNK).collect();
+        for stored in insert_many(conn, chunk, at).await? {
+            endpoints.fan_out(conn, &stored, at).await?;
+        }
     }
     notify(conn).await
+}
+
+/// Events per multi-row insert (7 parameters each, well under either engine's limit).
+const INSERT_CHUNK: usize = 1000;
+
+/// Inserts `events` with one statement, in order; returns them as stored, by id.
+async fn insert_many(
+    conn: &mut Conn<'_>,
+    events: Vec<NewEvent>,
+    at: DateTime<Utc>,
+) -> Result<Vec<Event>> {
+    let rows: Vec<String> = (0..events.len())
+        .map(|i| {
+            let n = i * 6;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, $1)",
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO events (uuid, type, resource_type, resource_id, partner_id, data, occurred_at) \
+         VALUES {} RETURNING id, uuid, type, resource_type, resource_id, partner_id, data, occurred_at",
+        rows.join(", ")
+    );
+    let mut stored: Vec<Event> = on_conn!(conn, c => {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(at);
+        for event in &events {
+            query = query
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(&event.event_type)
+                .bind(&event.resource_type)
+                .bind(&event.resource_id)
+                .bind(event.partner_id)
+                .bind(event.data.to_string());
+        }
+        query.fetch_all(c).await
+    })?;
+    stored.sort_by_key(|e| e.id);
+    Ok(stored)
 }
 
 /// Takes the lock that makes event ids follow commit order (PostgreSQL).

@@ -335,6 +335,9 @@ pub(super) async fn set_status(
     with_customer: bool,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let before: Option<(String, i64, i64)> = on_conn!(conn, c => sqlx::query_as(
+        "SELECT status, customer_id, plan_id FROM services WHERE id = $1")
+        .bind(id).fetch_optional(c).await)?;
     on_conn!(conn, c => sqlx::query(
         "UPDATE services SET status = $2, status_reason = $3, suspended_with_customer = $4, \
          activated_at = CASE WHEN $2 = 'active' AND activated_at IS NULL THEN $5 ELSE activated_at END, \
@@ -346,6 +349,17 @@ pub(super) async fn set_status(
         .bind(with_customer)
         .bind(now)
         .execute(c).await.map(|d| d.rows_affected()))?;
+    // What billing owes for the move (days suspended, days after a termination).
+    if let Some((from, customer_id, plan_id)) = before {
+        crate::billing::adjustments::status_changed(
+            conn,
+            (id, customer_id, plan_id),
+            &from,
+            status.as_str(),
+            now,
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -357,6 +371,13 @@ pub(super) async fn set_plan(
     pending_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let before: Option<(i64, i64)> = if pending_at.is_none() {
+        on_conn!(conn, c => sqlx::query_as(
+            "SELECT customer_id, plan_id FROM services WHERE id = $1")
+            .bind(id).fetch_optional(c).await)?
+    } else {
+        None
+    };
     let sql = if pending_at.is_some() {
         "UPDATE services SET pending_plan_id = $2, pending_plan_at = $4, updated_at = $3 \
          WHERE id = $1"
@@ -370,6 +391,11 @@ pub(super) async fn set_plan(
         .bind(now)
         .bind(pending_at)
         .execute(c).await.map(|d| d.rows_affected()))?;
+    // A change now within a charged period: billing credits the old plan and charges the new.
+    if let Some((customer_id, old)) = before {
+        crate::billing::adjustments::plan_changed(conn, (id, customer_id), old, plan_id, now)
+            .await?;
+    }
     Ok(())
 }
 

@@ -20,7 +20,7 @@ fn rfc3339(at: Option<prost_types::Timestamp>) -> String {
 use lastmile_proto::RestName;
 use lastmile_proto::v1::{
     BillingSettingsInput, CreditNoteInput, InvoiceInput, InvoiceLineInput, PaymentInput,
-    PaymentMethod, RefundPaymentRequest, TaxRateInput,
+    PaymentMethod, RefundPaymentRequest, RunBillingRequest, TaxRateInput,
 };
 use serde_json::Value;
 use utoipa::openapi::RefOr;
@@ -665,5 +665,35 @@ pub(crate) const REFUND_FIELDS: &[FieldSpec<RefundPaymentRequest>] = &[
         false,
         Rule::NONE,
         "A failed or charged-back payment rather than money given back (default false).",
+    ),
+];
+
+/// Every field of a billing run body.
+pub(crate) const RUN_FIELDS: &[FieldSpec<RunBillingRequest>] = &[
+    field(
+        "date",
+        Kind::Text(|r, v| r.date = v.unwrap_or_default()),
+        true,
+        false,
+        Rule::DATE,
+        "The billing date, `YYYY-MM-DD`, not after today (default today): every service \
+         period that begins on or before it and is not charged yet is charged.",
+    ),
+    field(
+        "dry_run",
+        Kind::Boolean(|r, v| r.dry_run = v.unwrap_or_default()),
+        false,
+        false,
+        Rule::NONE,
+        "Preview only: answer with the invoices the run would issue and write none (default \
+         false).",
+    ),
+    field(
+        "preview_limit",
+        Kind::Integer(|r, v| r.preview_limit = v.map_or(0, |v| i32::try_from(v).unwrap_or(-1))),
+        false,
+        false,
+        Rule::range(1, 1000),
+        "Dry runs: how many customers' invoices to list (default 100).",
     ),
 ];

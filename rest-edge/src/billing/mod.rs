@@ -22,11 +22,14 @@ use crate::resource::{
 };
 use input::{
     CREDIT_NOTE_FIELDS, INVOICE_FIELDS, PAY_FIELDS, PAYMENT_FIELDS, PayInput, REASON_FIELDS,
-    REFUND_FIELDS, SETTINGS_FIELDS, TAX_RATE_FIELDS,
+    REFUND_FIELDS, RUN_FIELDS, SETTINGS_FIELDS, TAX_RATE_FIELDS,
 };
 use lastmile_proto::RestName;
 use lastmile_proto::v1::billing_service_client::BillingServiceClient;
 use lastmile_proto::v1::payment_service_client::PaymentServiceClient;
+use lastmile_proto::v1::{
+    BillingRun, GetBillingRunRequest, ListBillingRunsRequest, RunBillingRequest,
+};
 use lastmile_proto::v1::{
     BillingSettings, BillingSettingsInput, CreateCreditNoteRequest, CreateInvoiceRequest,
     CreatePaymentRequest, CreateTaxRateRequest, CreditNoteInput, CustomerRef, DeleteInvoiceRequest,
@@ -37,7 +40,7 @@ use lastmile_proto::v1::{
     RefundPaymentRequest, RunDunningRequest, RunDunningResponse, TaxRate, TaxRateInput,
     UpdateBillingSettingsRequest, UpdateTaxRateRequest, VoidInvoiceRequest,
 };
-use output::{DunningJson, SettingsJson, Statement, StatementJson, TaxRateJson};
+use output::{BillingRunJson, DunningJson, SettingsJson, Statement, StatementJson, TaxRateJson};
 use utoipa::openapi::path::Parameter;
 
 fn billing(core: Channel) -> BillingServiceClient<Channel> {
@@ -1011,6 +1014,99 @@ impl Create for Dunning {
         request: tonic::Request<RunDunningRequest>,
     ) -> Answer<Option<RunDunningResponse>> {
         Ok(Some(billing(core).run_dunning(request).await?.into_inner()))
+    }
+}
+
+// ---- billing runs ----
+
+/// `/api/v1/billing/runs`: recurring billing runs, their previews and their history.
+pub(crate) struct BillingRuns;
+
+impl Resource for BillingRuns {
+    const PATH: &'static str = "/api/v1/billing/runs";
+    const SINGULAR: &'static str = "billing_run";
+    const PLURAL: &'static str = "billing_runs";
+    const LINK: &'static str = "billing_runs";
+    const TITLE: &'static str = "Billing run";
+    const ABOUT: &'static str = "Recurring billing: each run charges every service period that \
+                                 has begun and issues each customer one invoice (a dry run \
+                                 previews it); the scheduler starts one every day";
+    type Item = BillingRun;
+    type View = BillingRunJson;
+    type Key = i64;
+
+    fn key(segment: &str) -> Option<i64> {
+        path_id(segment)
+    }
+
+    fn view(run: BillingRun, base: &BaseUrl) -> BillingRunJson {
+        BillingRunJson::new(run, base)
+    }
+}
+
+impl List for BillingRuns {
+    type Request = ListBillingRunsRequest;
+
+    fn filters() -> Vec<Parameter> {
+        Vec::new()
+    }
+
+    fn request(page: PageRequest, _: &QueryPairs) -> Result<ListBillingRunsRequest, ApiError> {
+        Ok(ListBillingRunsRequest { page: Some(page) })
+    }
+
+    async fn call(
+        core: Channel,
+        request: tonic::Request<ListBillingRunsRequest>,
+    ) -> Answer<(Vec<BillingRun>, Option<PageMeta>)> {
+        let answer = billing(core).list_billing_runs(request).await?.into_inner();
+        Ok((answer.billing_runs, answer.meta))
+    }
+}
+
+impl Get for BillingRuns {
+    type Request = GetBillingRunRequest;
+
+    fn request(id: i64) -> GetBillingRunRequest {
+        GetBillingRunRequest { id }
+    }
+
+    async fn call(
+        core: Channel,
+        request: tonic::Request<GetBillingRunRequest>,
+    ) -> Answer<Option<BillingRun>> {
+        Ok(billing(core)
+            .get_billing_run(request)
+            .await?
+            .into_inner()
+            .billing_run)
+    }
+}
+
+impl Body for BillingRuns {
+    type Input = RunBillingRequest;
+    const FIELDS: &'static [FieldSpec<RunBillingRequest>] = RUN_FIELDS;
+    const VALIDATES: bool = false;
+}
+
+impl Create for BillingRuns {
+    const MESSAGE: Option<&'static str> =
+        Some("Billing run created: a dry run answers with its preview, a real run is queued");
+    type Request = RunBillingRequest;
+
+    fn request(changes: Changes<RunBillingRequest>, _: bool) -> RunBillingRequest {
+        changes.input
+    }
+
+    async fn call(
+        core: Channel,
+        request: tonic::Request<RunBillingRequest>,
+    ) -> Answer<Option<BillingRun>> {
+        Ok(billing(core)
+            .run_billing(request)
+            .await?
+            .into_inner()
+            .billing_run)
     }
 }
 

@@ -6,9 +6,9 @@
 use crate::base_url::BaseUrl;
 use crate::format::{SelfLink, text, timestamp};
 use lastmile_proto::v1::{
-    BillingSettings, GetStatementResponse, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus,
-    LedgerEntry, Money, Payment, PaymentAllocation, PaymentKind, PaymentMethod, RunDunningResponse,
-    TaxBreakdown, TaxRate,
+    BillingRun, BillingRunInvoice, BillingRunStatus, BillingSettings, GetStatementResponse,
+    Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LedgerEntry, Money, Payment,
+    PaymentAllocation, PaymentKind, PaymentMethod, RunDunningResponse, TaxBreakdown, TaxRate,
 };
 use lastmile_proto::{RestName, format_minor_units};
 use serde::Serialize;
@@ -651,6 +651,154 @@ impl From<Statement> for StatementJson {
                 total: meta.total,
                 last_page: meta.last_page,
             },
+        }
+    }
+}
+
+/// What a run issues (a dry run: would issue) to one customer.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RunInvoiceJson {
+    /// The customer.
+    pub customer_id: i64,
+    /// Its name as the invoice prints it.
+    pub customer_name: String,
+    /// `invoice`, or `credit_note` when the credits outweigh the charges.
+    pub kind: Option<&'static str>,
+    /// The lines (id 0: nothing written).
+    pub line_items: Vec<LineJson>,
+    /// Sum of the lines' amounts.
+    #[schema(value_type = f64)]
+    pub subtotal: Option<Box<RawValue>>,
+    /// Sum of their tax.
+    #[schema(value_type = f64)]
+    pub tax_amount: Option<Box<RawValue>>,
+    /// subtotal + tax_amount.
+    #[schema(value_type = f64)]
+    pub total_amount: Option<Box<RawValue>>,
+    /// ISO 4217.
+    pub currency: String,
+}
+
+impl From<BillingRunInvoice> for RunInvoiceJson {
+    fn from(i: BillingRunInvoice) -> Self {
+        let currency = i
+            .total_amount
+            .as_ref()
+            .map(|m| m.currency.clone())
+            .unwrap_or_default();
+        Self {
+            customer_id: i.customer_id,
+            customer_name: i.customer_name,
+            kind: name::<InvoiceKind>(i.kind),
+            line_items: i.line_items.into_iter().map(Into::into).collect(),
+            subtotal: amount(i.subtotal),
+            tax_amount: amount(i.tax_amount),
+            total_amount: amount(i.total_amount),
+            currency,
+        }
+    }
+}
+
+/// A billing run.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct BillingRunJson {
+    /// Id.
+    pub id: i64,
+    /// The billing date: service periods that begin on or before it are charged.
+    pub date: String,
+    /// A preview that wrote no invoice.
+    pub dry_run: bool,
+    /// `queued`, `running`, `completed` or `failed`.
+    pub status: Option<&'static str>,
+    /// `api` or `schedule`.
+    pub trigger: String,
+    /// Customers invoiced (dry: to be).
+    pub customers_count: i64,
+    /// Invoices issued.
+    pub invoices_count: i64,
+    /// Credit notes issued.
+    pub credit_notes_count: i64,
+    /// Lines written.
+    pub lines_count: i64,
+    /// Service periods charged.
+    pub charges_count: i64,
+    /// Services not charged: their plan's currency is not their customer's.
+    pub skipped_count: i64,
+    /// Net of the invoices minus that of the credit notes.
+    #[schema(value_type = f64)]
+    pub subtotal: Option<Box<RawValue>>,
+    /// Their tax, likewise.
+    #[schema(value_type = f64)]
+    pub tax_amount: Option<Box<RawValue>>,
+    /// subtotal + tax_amount.
+    #[schema(value_type = f64)]
+    pub total_amount: Option<Box<RawValue>>,
+    /// ISO 4217.
+    pub currency: String,
+    /// From start to finish (so far, while running).
+    pub duration_ms: i64,
+    /// Times it was started (more than 1 after an interruption).
+    pub attempts: i32,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// The durable job that runs it.
+    pub job_id: Option<i64>,
+    /// RFC 3339 UTC with microseconds.
+    pub created_at: Option<String>,
+    /// When it started.
+    pub started_at: Option<String>,
+    /// When it finished.
+    pub finished_at: Option<String>,
+    /// Dry runs: the invoices it would issue, by customer id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoices: Option<Vec<RunInvoiceJson>>,
+    /// Dry runs: more would be issued than `invoices` lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview_truncated: Option<bool>,
+    /// Links.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = SelfLink)]
+    pub links: Option<SelfLink>,
+}
+
+impl BillingRunJson {
+    /// The JSON of `run`; links start at `base`.
+    pub(crate) fn new(r: BillingRun, base: &BaseUrl) -> Self {
+        let status = match BillingRunStatus::try_from(r.status) {
+            Ok(BillingRunStatus::Queued) => Some("queued"),
+            Ok(BillingRunStatus::Running) => Some("running"),
+            Ok(BillingRunStatus::Completed) => Some("completed"),
+            Ok(BillingRunStatus::Failed) => Some("failed"),
+            _ => None,
+        };
+        Self {
+            links: SelfLink::new(base, "/api/v1/billing/runs", r.id),
+            id: r.id,
+            date: r.date,
+            dry_run: r.dry_run,
+            status,
+            trigger: r.trigger,
+            customers_count: r.customers_count,
+            invoices_count: r.invoices_count,
+            credit_notes_count: r.credit_notes_count,
+            lines_count: r.lines_count,
+            charges_count: r.charges_count,
+            skipped_count: r.skipped_count,
+            subtotal: amount(r.subtotal),
+            tax_amount: amount(r.tax_amount),
+            total_amount: amount(r.total_amount),
+            currency: r.currency,
+            duration_ms: r.duration_ms,
+            attempts: r.attempts,
+            error: text(r.error),
+            job_id: r.job_id,
+            created_at: timestamp(r.created_at),
+            started_at: timestamp(r.started_at),
+            finished_at: timestamp(r.finished_at),
+            invoices: r
+                .dry_run
+                .then(|| r.invoices.into_iter().map(Into::into).collect()),
+            preview_truncated: r.dry_run.then_some(r.preview_truncated),
         }
     }
 }

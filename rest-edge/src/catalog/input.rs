@@ -181,6 +181,23 @@ pub(crate) const FIELDS: &[FieldSpec<PlanInput>] = &[
         Rule::NONE,
         "`archived` stops the plan's sale and keeps it readable; `active` sells it again.",
     ),
+    field(
+        "credit_suspended_days",
+        Kind::Boolean(|p, v| p.credit_suspended_days = v.unwrap_or(false)),
+        false,
+        false,
+        Rule::NONE,
+        "Days a service spends suspended are credited on the next invoice (default false).",
+    ),
+    field(
+        "credit_unused_days_on_termination",
+        Kind::Boolean(|p, v| p.credit_unused_days_on_termination = v.unwrap_or(false)),
+        false,
+        false,
+        Rule::NONE,
+        "A service terminated within a charged period gets its unused days credited on the \
+         next invoice (default false).",
+    ),
 ];
 
 /// `burst`: an object whose members are all required, or `null` (none).

@@ -126,6 +126,10 @@ pub(crate) struct PlanJson {
     pub status: Option<&'static str>,
     /// Services on the plan that are not terminated.
     pub services_count: i64,
+    /// Days a service spends suspended are credited on the next invoice.
+    pub credit_suspended_days: bool,
+    /// The unused days of a service terminated within a charged period are credited.
+    pub credit_unused_days_on_termination: bool,
     /// RFC 3339 UTC with microseconds.
     #[schema(value_type = String, example = "2024-01-15T10:30:00.000000Z")]
     pub created_at: Option<String>,
@@ -176,6 +180,8 @@ impl PlanJson {
                 .collect(),
             status: name::<PlanStatus>(plan.status),
             services_count: plan.services_count,
+            credit_suspended_days: plan.credit_suspended_days,
+            credit_unused_days_on_termination: plan.credit_unused_days_on_termination,
             created_at: timestamp(plan.created_at),
             updated_at: timestamp(plan.updated_at),
         }

@@ -1,6 +1,6 @@
 //! Billing in the matrix: tax rates, the billing settings, invoices (also at the bills
-//! alias and the seed's create path), a customer's invoices, payments and statement, and
-//! the dunning run.
+//! alias and the seed's create path), a customer's invoices, payments and statement, the
+//! dunning run, and billing runs.
 //!
 //! Bodies break a rule (an empty name, a prefix starting with a digit, no lines, a
 //! negative amount, an empty reason), so an allowed write is a 422 and changes nothing.
@@ -9,8 +9,9 @@
 //! and a credit note's negative amount is a 422. Paying aims at an open invoice with a
 //! negative amount (a paid one would be refused for its state before the amount is read).
 //! A dunning run takes no body: an allowed one answers 200 and changes nothing, since no
-//! invoice is near its due date and the clock does not move. Deletes get a fresh draft or
-//! tax rate each time.
+//! invoice is near its due date and the clock does not move. A billing run's date is not a
+//! date, so an allowed one is a 422 and starts nothing; the run read by id is a dry run
+//! made for the matrix. Deletes get a fresh draft or tax rate each time.
 
 use lastmile_tests::{StatusCode, TestApp, json};
 use serde_json::Value;
@@ -171,6 +172,21 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
             "read",
             None,
         ),
+        e(
+            "POST",
+            "/api/v1/billing/runs",
+            "billing_runs",
+            "create",
+            Some(json!({"date": "not a date", "dry_run": true})),
+        ),
+        e("GET", "/api/v1/billing/runs", "billing_runs", "read", None),
+        e(
+            "GET",
+            "/api/v1/billing/runs/{id}",
+            "billing_runs",
+            "read",
+            None,
+        ),
     ]
 }
 
@@ -185,6 +201,8 @@ pub(super) struct Targets {
     pub(super) payment: i64,
     /// A tax rate.
     pub(super) tax_rate: i64,
+    /// A billing run (a dry one: it writes nothing but itself).
+    pub(super) billing_run: i64,
 }
 
 impl Targets {
@@ -200,6 +218,7 @@ impl Targets {
             open_invoice: create_invoice(app, customer, false).await,
             payment: paid["data"]["payment"]["id"].as_i64().unwrap(),
             tax_rate: create_tax_rate(app, 0).await,
+            billing_run: create_dry_run(app).await,
         }
     }
 
@@ -210,6 +229,7 @@ impl Targets {
             "invoices" => Some(self.paid_invoice),
             "payments" => Some(self.payment),
             "tax_rates" => Some(self.tax_rate),
+            "billing_runs" => Some(self.billing_run),
             _ => None,
         }
     }
@@ -231,4 +251,13 @@ pub(super) async fn create_tax_rate(app: &TestApp, n: u32) -> i64 {
     let (status, created) = app.post("/api/v1/tax-rates", &body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     created["data"]["tax_rate"]["id"].as_i64().unwrap()
+}
+
+/// Makes a dry billing run as the admin; returns its id.
+pub(super) async fn create_dry_run(app: &TestApp) -> i64 {
+    let (status, run) = app
+        .post("/api/v1/billing/runs", &json!({"dry_run": true}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{run}");
+    run["data"]["billing_run"]["id"].as_i64().unwrap()
 }

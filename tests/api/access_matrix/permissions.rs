@@ -112,6 +112,11 @@ pub(super) const PERMISSIONS: &[(&str, &str, [bool; 7])] = &[
     // Only admins change who issues the invoices and how they are numbered.
     ("billing_settings", "read",     [Y,    Y,      Y,      N,      N,         N,       Y]),
     ("billing_settings", "update",   [Y,    N,      N,      N,      N,         N,       N]),
+    // Billing runs invoice every customer at once: billing staff, managers and admins start
+    // them; support and read-only staff read them; technicians and resellers (whose view
+    // is their own partner's customers) do neither.
+    ("billing_runs",  "read",        [Y,    Y,      Y,      Y,      N,         N,       Y]),
+    ("billing_runs",  "create",      [Y,    Y,      Y,      N,      N,         N,       N]),
 ];
 
 /// Resources the REST API does not serve, with where they are served instead: their rows
