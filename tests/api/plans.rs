@@ -102,7 +102,8 @@ async fn a_plan_with_every_field_reads_back_as_written(app: TestApp) {
         "radius_attributes": [
             {"attribute": "session-timeout", "op": ":=", "value": " 86400 "},
             {"attribute": "Mikrotik-Address-List", "op": "+=", "value": "residential"}],
-        "status": "active"
+        "status": "active", "credit_suspended_days": true,
+        "credit_unused_days_on_termination": true
     });
     let (status, created) = app.post(PLANS, &body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
@@ -120,7 +121,8 @@ async fn a_plan_with_every_field_reads_back_as_written(app: TestApp) {
         "radius_attributes": [
             {"attribute": "Session-Timeout", "op": ":=", "value": "86400"},
             {"attribute": "Mikrotik-Address-List", "op": "+=", "value": "residential"}],
-        "status": "active", "services_count": 0
+        "status": "active", "services_count": 0, "credit_suspended_days": true,
+        "credit_unused_days_on_termination": true
     });
     assert_eq!(chosen_by_the_server_removed(plan.clone()), expected);
     let id = plan["id"].as_i64().expect("an id");
@@ -162,7 +164,8 @@ async fn a_plan_with_every_field_reads_back_as_written(app: TestApp) {
             "throttle_download_mbps": null, "throttle_upload_mbps": null,
             "monthly_fee": 49.99, "activation_fee": 0.0, "currency": "USD",
             "billing_period_months": 1, "tax_class": null, "ip_pool_id": null,
-            "radius_attributes": [], "status": "active", "services_count": 0
+            "radius_attributes": [], "status": "active", "services_count": 0,
+            "credit_suspended_days": false, "credit_unused_days_on_termination": false
         })
     );
     app.stop().await;

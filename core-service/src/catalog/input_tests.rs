@@ -54,6 +54,8 @@ fn a_create_fills_the_defaults() {
             ip_pool_id: None,
             radius_attributes: Vec::new(),
             status: PlanStatus::Active,
+            credit_suspended_days: false,
+            credit_unused_days_on_termination: false,
         }
     );
 }
