@@ -1,6 +1,6 @@
 //! Recurring billing runs as clients see them. What a client can rely on:
 //!
-//! - `POST /api/v1/billing/runs` queues a run as a durable job (202, `queued`), which
+//! - `POST /api/v1/billing/runs` queues a run as a durable job (201, `queued`), which
 //!   charges every active or suspended service for each of its periods that begins on or
 //!   before the run's date and is not charged yet, one invoice per customer;
 //! - a first period is prorated over the days to the first billing date after the
@@ -14,7 +14,7 @@
 //! - each line is rounded half to even once, and taxed by its plan's class (exclusive or
 //!   inclusive); totals are the sums of the lines;
 //! - a period is charged once, whatever runs follow; a late run catches up;
-//! - a dry run answers 200 with the invoices the real run then issues, and writes none;
+//! - a dry run answers 201 (it is recorded too) with the invoices the real run then issues, and writes none;
 //! - runs are listed newest first and read by id; bad input is a 422 on its field;
 //! - the scheduler starts a run every day at its time; gRPC serves the same.
 //!
@@ -43,6 +43,7 @@ engine_tests!(
     credit_the_customer_holds_pays_the_runs_invoice,
     each_line_is_rounded_half_to_even_and_taxed_by_its_plans_class,
     a_period_is_charged_once_and_a_late_run_catches_up,
+    a_late_run_charges_at_most_36_periods_of_a_service,
     a_dry_run_previews_what_the_run_then_issues_and_writes_nothing,
     runs_are_listed_newest_first_and_read_by_id,
     bad_run_requests_are_422_on_their_field,
@@ -173,7 +174,7 @@ async fn customer_action(app: &TestApp, customer: i64, action: &str) {
 /// Queues a run with `body`; answers the queued `data.billing_run`.
 async fn start_run(app: &TestApp, body: Value) -> Value {
     let (status, answer) = app.post(RUNS, &body).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}: {answer}");
+    assert_eq!(status, StatusCode::CREATED, "{body}: {answer}");
     assert_eq!(answer["success"], json!(true), "{answer}");
     let run = answer["data"]["billing_run"].clone();
     assert_eq!(run["status"], json!("queued"), "{run}");
@@ -222,7 +223,7 @@ async fn run_billing(app: &TestApp, day: Option<NaiveDate>) -> Value {
 async fn dry_run(app: &TestApp, mut body: Value) -> Value {
     body["dry_run"] = json!(true);
     let (status, answer) = app.post(RUNS, &body).await;
-    assert_eq!(status, StatusCode::OK, "{body}: {answer}");
+    assert_eq!(status, StatusCode::CREATED, "{body}: {answer}");
     assert_eq!(answer["success"], json!(true), "{answer}");
     let run = answer["data"]["billing_run"].clone();
     assert_eq!(run["status"], json!("completed"), "{run}");
@@ -566,19 +567,23 @@ async fn a_plan_change_credits_the_rest_of_the_period_and_charges_the_new_plan(a
     let basic = plan_of(&app, "Basic", 30.0, 1, json!({})).await;
     let premium = plan_of(&app, "Premium", 45.0, 1, json!({})).await;
     let fast = plan_of(&app, "Fast", 60.0, 1, json!({})).await;
+    tax_rate(&app, json!({"name": "VAT", "rate_percent": 16})).await;
+    let premium_vat = plan_of(&app, "Premium VAT", 45.0, 1, json!({"tax_class": "VAT"})).await;
     let up = billed(&app, "Upgrader", 1, "cycle", 1).await;
     let down = billed(&app, "Downgrader", 2, "cycle", 1).await;
     let twice = billed(&app, "Twice", 3, "cycle", 1).await;
     let unbilled = billed(&app, "Newcomer", 4, "prorata", 1).await;
+    let taxed = billed(&app, "Taxed", 5, "cycle", 1).await;
 
     to_day(&app, calendar.day("2027-03-01"));
     let up_service = activate(&app, up, basic).await;
     let down_service = activate(&app, down, premium).await;
     let twice_service = activate(&app, twice, basic).await;
-    // March, [03-01, 04-01): 30.00, 45.00, 30.00.
+    let taxed_service = activate(&app, taxed, basic).await;
+    // March, [03-01, 04-01): 30.00, 45.00, 30.00, 30.00.
     let run = run_billing(&app, None).await;
-    assert_eq!(counts(&run), [3, 3, 0, 3, 3], "{run}");
-    assert_eq!(totals(&run), (10_500, 0, 10_500), "{run}");
+    assert_eq!(counts(&run), [4, 4, 0, 4, 4], "{run}");
+    assert_eq!(totals(&run), (13_500, 0, 13_500), "{run}");
 
     // Not billed yet when its plan changes: no adjustment.
     to_day(&app, calendar.day("2027-03-05"));
@@ -590,6 +595,7 @@ async fn a_plan_change_credits_the_rest_of_the_period_and_charges_the_new_plan(a
     change_plan(&app, down_service, basic).await;
     change_plan(&app, twice_service, premium).await;
     change_plan(&app, unbilled_service, premium).await;
+    change_plan(&app, taxed_service, premium_vat).await;
     // On the 21st, 11 days are left (21st to 31st), and the plan left is Premium.
     to_day(&app, calendar.day("2027-03-21"));
     change_plan(&app, twice_service, fast).await;
@@ -675,10 +681,36 @@ async fn a_plan_change_credits_the_rest_of_the_period_and_charges_the_new_plan(a
     assert_eq!(totals(&issued), (8419, 0, 8419), "{issued}");
     assert_run_invoice(&issued, april);
 
-    // Lines 3 + 3 + 5 + 2 = 13; periods charged 1 + 1 + 1 + 2 = 5;
-    // 5516 + 1984 + 7548 + 8419 = 23467.
-    assert_eq!(counts(&run), [4, 4, 0, 13, 5], "{run}");
-    assert_eq!(totals(&run), (23_467, 0, 23_467), "{run}");
+    // Each line is taxed by its own plan's class: Basic's credit of 21 days, −2032, none;
+    // Premium VAT's 3048 at 16 %, 487.68 → 488; April's 4500 at 16 %, 720.
+    // Subtotal −2032 + 3048 + 4500 = 5516, tax 488 + 720 = 1208, total 6724.
+    let issued = newest_of(&app, taxed, 2).await;
+    let mut taxed_rows: Vec<(String, i64, i64)> = issued["line_items"]
+        .as_array()
+        .expect("line items")
+        .iter()
+        .map(|l| {
+            let kind = l["kind"].as_str().unwrap_or_default().to_owned();
+            (kind, cents(&l["amount"]), cents(&l["tax_amount"]))
+        })
+        .collect();
+    taxed_rows.sort();
+    assert_eq!(
+        taxed_rows,
+        [
+            ("credit".to_owned(), -2032, 0),
+            ("proration".to_owned(), 3048, 488),
+            ("recurring".to_owned(), 4500, 720),
+        ],
+        "{issued}"
+    );
+    assert_eq!(totals(&issued), (5516, 1208, 6724), "{issued}");
+    assert_adds_up(&issued);
+
+    // Lines 3 + 3 + 5 + 2 + 3 = 16; periods charged 1 + 1 + 1 + 2 + 1 = 6;
+    // subtotal 5516 + 1984 + 7548 + 8419 + 5516 = 28983, tax 1208, total 30191.
+    assert_eq!(counts(&run), [5, 5, 0, 16, 6], "{run}");
+    assert_eq!(totals(&run), (28_983, 1208, 30_191), "{run}");
 }
 
 async fn suspended_days_are_credited_only_when_the_plan_says_so(app: TestApp) {
@@ -703,15 +735,17 @@ async fn suspended_days_are_credited_only_when_the_plan_says_so(app: TestApp) {
     let not_credited = billed(&app, "Uncredited", 2, "cycle", 1).await;
     let cascaded = billed(&app, "Cascaded", 3, "cycle", 1).await;
     let spanning = billed(&app, "Spanning", 4, "cycle", 1).await;
+    let ended = billed(&app, "Ended", 5, "cycle", 1).await;
 
     to_day(&app, calendar.day("2027-04-01"));
     let paused_service = activate(&app, paused, crediting).await;
     let not_credited_service = activate(&app, not_credited, plain).await;
     activate(&app, cascaded, crediting).await;
     let spanning_service = activate(&app, spanning, crediting).await;
+    let ended_service = activate(&app, ended, crediting).await;
     // April, [04-01, 05-01) of 30 days, 30.00 each.
     let run = run_billing(&app, None).await;
-    assert_eq!(counts(&run), [4, 4, 0, 4, 4], "{run}");
+    assert_eq!(counts(&run), [5, 5, 0, 5, 5], "{run}");
 
     // Suspended on the 11th, active again on the 21st: [04-11, 04-21), 10 days.
     to_day(&app, calendar.day("2027-04-11"));
@@ -777,15 +811,22 @@ async fn suspended_days_are_credited_only_when_the_plan_says_so(app: TestApp) {
         rows(calendar, &[("recurring", "2027-05-01", "2027-05-31", 3000)]),
         "{issued}"
     );
-    // 2000 + 3000 + 2500 + 3000 = 10500, in 2 + 1 + 2 + 1 = 6 lines.
-    assert_eq!(counts(&run), [4, 4, 0, 6, 4], "{run}");
-    assert_eq!(totals(&run), (10_500, 0, 10_500), "{run}");
+    // With Ended's May, 2000 + 3000 + 2500 + 3000 + 3000 = 13500, in
+    // 2 + 1 + 2 + 1 + 1 = 7 lines.
+    assert_eq!(counts(&run), [5, 5, 0, 7, 5], "{run}");
+    assert_eq!(totals(&run), (13_500, 0, 13_500), "{run}");
 
     // Active again on 05-05: [04-25, 05-05) touches two charged periods, one credit line
     // each: April's 6 of 30 days, 3000 × 6 / 30 = 600; May's 4 of 31 days,
     // 3000 × 4 / 31 = 387.10 → 387. With June: 3000 − 600 − 387 = 2013.
     to_day(&app, calendar.day("2027-05-05"));
     service_action(&app, spanning_service, "unsuspend", json!({})).await;
+    // Suspended on 05-10 and terminated on 05-20: [05-10, 05-20), 10 of May's 31 days,
+    // 3000 × 10 / 31 = 967.74 → 968 credited (the plan credits no unused days).
+    to_day(&app, calendar.day("2027-05-10"));
+    service_action(&app, ended_service, "suspend", json!({})).await;
+    to_day(&app, calendar.day("2027-05-20"));
+    service_action(&app, ended_service, "terminate", json!({})).await;
     to_day(&app, calendar.day("2027-06-01"));
     let run = run_billing(&app, None).await;
     let issued = newest_of(&app, spanning, 3).await;
@@ -803,9 +844,20 @@ async fn suspended_days_are_credited_only_when_the_plan_says_so(app: TestApp) {
     );
     assert_eq!(totals(&issued), (2013, 0, 2013), "{issued}");
     assert_adds_up(&issued);
-    // June for the others, already credited: 3 × 3000 + 2013 = 11013.
-    assert_eq!(counts(&run), [4, 4, 0, 6, 4], "{run}");
-    assert_eq!(totals(&run), (11_013, 0, 11_013), "{run}");
+    // Nothing else to charge: its credit is a credit note.
+    let note = newest_of(&app, ended, 3).await;
+    assert_eq!(note["kind"], json!("credit_note"), "{note}");
+    let lines = note["line_items"].as_array().expect("line items");
+    assert_eq!(lines.len(), 1, "{note}");
+    assert_eq!(lines[0]["kind"], json!("credit"), "{note}");
+    assert_eq!(lines[0]["period_start"], json!(calendar.text("2027-05-10")));
+    assert_eq!(lines[0]["period_end"], json!(calendar.text("2027-05-19")));
+    assert_eq!(cents(&lines[0]["amount"]).abs(), 968, "{note}");
+    assert_eq!(cents(&note["total_amount"]).abs(), 968, "{note}");
+    // June for the others, already credited: 3 × 3000 + 2013 = 11013, less the credit
+    // note's 968 = 10045; lines 1 + 1 + 1 + 3 + 1 = 7.
+    assert_eq!(counts(&run), [5, 4, 1, 7, 4], "{run}");
+    assert_eq!(totals(&run), (10_045, 0, 10_045), "{run}");
 }
 
 async fn unused_days_after_a_termination_are_credited_as_a_credit_note(app: TestApp) {
@@ -1088,6 +1140,12 @@ async fn a_period_is_charged_once_and_a_late_run_catches_up(app: TestApp) {
     let activated = calendar.day("2027-01-10");
     to_day(&app, activated);
     let service = activate(&app, customer, plan).await;
+    // Pending until December: no run of this test charges it.
+    let waiting = billed(&app, "Waiting", 2, "prorata", 1).await;
+    let december = format!("{}T00:00:00Z", calendar.text("2027-12-01"));
+    let body = json!({"plan_id": plan, "scheduled_activation": december});
+    let pending = crate::services::service(&app, waiting, body).await;
+    assert_eq!(pending["status"], json!("pending_activation"), "{pending}");
 
     // 22 of January's 31 days (10th to 31st): 3000 × 22 / 31 = 2129.03 → 2129, and the
     // activation fee, 25.00: 4629.
@@ -1125,11 +1183,14 @@ async fn a_period_is_charged_once_and_a_late_run_catches_up(app: TestApp) {
     assert_eq!(totals(&again), (0, 0, 0), "{again}");
     assert_eq!(invoices_of(&app, customer).await.len(), 1);
 
-    // After the next billing date: February only, without the activation fee.
-    to_day(&app, calendar.day("2027-02-01"));
-    let run = run_billing(&app, None).await;
+    // After the next billing date: February only, without the activation fee. A run
+    // dated February 1st on the 3rd issues its invoice on the 3rd.
+    let third = calendar.day("2027-02-03");
+    to_day(&app, third);
+    let run = run_billing(&app, Some(calendar.day("2027-02-01"))).await;
     assert_eq!(counts(&run), [1, 1, 0, 1, 1], "{run}");
     let february = newest_of(&app, customer, 2).await;
+    assert_run_invoice(&february, third);
     assert_eq!(
         rows_of(&february),
         rows(calendar, &[("recurring", "2027-02-01", "2027-02-28", 3000)]),
@@ -1200,6 +1261,45 @@ async fn a_period_is_charged_once_and_a_late_run_catches_up(app: TestApp) {
     );
     // 4629 + 3000 + 9000 + 3000 = 19629 owed.
     assert_eq!(balance(&app, customer).await, -19_629);
+    assert_eq!(invoices_of(&app, waiting).await.len(), 0);
+}
+
+async fn a_late_run_charges_at_most_36_periods_of_a_service(app: TestApp) {
+    let calendar = Calendar::of(&app);
+    let plan = plan_of(&app, "Home 30", 30.0, 1, json!({})).await;
+    let customer = billed(&app, "Forgotten", 1, "cycle", 1).await;
+    to_day(&app, calendar.day("2027-01-01"));
+    activate(&app, customer, plan).await;
+
+    // The first run comes 37 months later: January 2027 to February 2030 are 38 periods,
+    // of which one run charges 36, January 2027 to December 2029: 36 × 3000 = 108000.
+    to_day(&app, calendar.day("2030-02-01"));
+    let run = run_billing(&app, None).await;
+    assert_eq!(counts(&run), [1, 1, 0, 36, 36], "{run}");
+    assert_eq!(totals(&run), (108_000, 0, 108_000), "{run}");
+    let first = newest_of(&app, customer, 1).await;
+    assert_eq!(
+        first["billing_period"],
+        json!({"start": calendar.text("2027-01-01"), "end": calendar.text("2029-12-31")}),
+        "{first}"
+    );
+    // The next run charges the rest, January and February 2030.
+    let run = run_billing(&app, None).await;
+    assert_eq!(counts(&run), [1, 1, 0, 2, 2], "{run}");
+    let rest = newest_of(&app, customer, 2).await;
+    assert_eq!(
+        rows_of(&rest),
+        rows(
+            calendar,
+            &[
+                ("recurring", "2030-01-01", "2030-01-31", 3000),
+                ("recurring", "2030-02-01", "2030-02-28", 3000),
+            ]
+        ),
+        "{rest}"
+    );
+    let run = run_billing(&app, None).await;
+    assert_eq!(counts(&run), [0; 5], "{run}");
 }
 
 // ---- dry runs ----
@@ -1329,6 +1429,8 @@ async fn a_dry_run_previews_what_the_run_then_issues_and_writes_nothing(app: Tes
 // ---- the runs ----
 
 async fn runs_are_listed_newest_first_and_read_by_id(app: TestApp) {
+    // Far from midnight, so that "today" stays one day throughout.
+    to_day(&app, today(&app) + Duration::days(1));
     let plan = plan_of(&app, "Home 30", 30.0, 1, json!({})).await;
     let euro = plan_of(&app, "Euro 30", 30.0, 1, json!({"currency": "EUR"})).await;
     let customer = billed(&app, "Listed", 1, "cycle", 1).await;
@@ -1340,7 +1442,7 @@ async fn runs_are_listed_newest_first_and_read_by_id(app: TestApp) {
 
     let preview = dry_run(&app, json!({})).await;
     let (status, answer) = app.post(RUNS, &json!({})).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
     let queued = answer["data"]["billing_run"].clone();
     let run_id = id(&queued);
     for (field, expected) in [
@@ -1430,9 +1532,9 @@ async fn runs_are_listed_newest_first_and_read_by_id(app: TestApp) {
             .json(&json!({"dry_run": false}))
     };
     let (status, first) = send(retry()).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{first}");
+    assert_eq!(status, StatusCode::CREATED, "{first}");
     let (status, second) = send(retry()).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{second}");
+    assert_eq!(status, StatusCode::CREATED, "{second}");
     let retried = id(&first["data"]["billing_run"]);
     assert_eq!(id(&second["data"]["billing_run"]), retried, "{second}");
     let retried_run = completed(&app, retried).await;
@@ -1466,6 +1568,8 @@ async fn runs_are_listed_newest_first_and_read_by_id(app: TestApp) {
 }
 
 async fn bad_run_requests_are_422_on_their_field(app: TestApp) {
+    // Far from midnight, so that "tomorrow" stays after today throughout.
+    to_day(&app, today(&app) + Duration::days(1));
     let tomorrow = date(today(&app) + Duration::days(1));
     let not_a_date = "The date must be a date (YYYY-MM-DD).";
     let after_today = "The date must not be after today.";
@@ -1586,7 +1690,7 @@ async fn billing_runs_over_grpc(app: TestApp) {
             RunBillingRequest {
                 date: String::new(),
                 dry_run: true,
-                preview_limit: 0,
+                preview_limit: None,
             },
             &key,
         ))
@@ -1631,7 +1735,7 @@ async fn billing_runs_over_grpc(app: TestApp) {
             RunBillingRequest {
                 date: date(day),
                 dry_run: false,
-                preview_limit: 0,
+                preview_limit: None,
             },
             &key,
         ))
@@ -1703,9 +1807,10 @@ async fn billing_runs_over_grpc(app: TestApp) {
     assert_eq!(missing.code(), tonic::Code::NotFound, "{missing:?}");
     let tomorrow = date(day + Duration::days(1));
     for (date, preview_limit) in [
-        ("2027-02-30".to_owned(), 0),
-        (tomorrow, 0),
-        (String::new(), 1001),
+        ("2027-02-30".to_owned(), None),
+        (tomorrow, None),
+        (String::new(), Some(1001)),
+        (String::new(), Some(0)),
     ] {
         let refused = billing
             .run_billing(with_key(
@@ -1721,7 +1826,7 @@ async fn billing_runs_over_grpc(app: TestApp) {
         assert_eq!(
             refused.code(),
             tonic::Code::InvalidArgument,
-            "{date} {preview_limit}: {refused:?}"
+            "{date} {preview_limit:?}: {refused:?}"
         );
     }
 }

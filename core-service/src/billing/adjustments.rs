@@ -49,10 +49,12 @@ async fn charges_over(
     from: NaiveDate,
     until: Option<NaiveDate>,
 ) -> Result<Vec<ChargeRow>> {
-    let until = until.unwrap_or(NaiveDate::MAX);
+    // Open-ended: no upper bound (a sentinel date would not compare as a date where dates
+    // are stored as text).
     Ok(on_conn!(conn, c => sqlx::query_as(
         "SELECT id, plan_id, period_start, period_end, period_days, fee_minor FROM charges \
-         WHERE service_id = $1 AND period_end > $2 AND period_start < $3 ORDER BY period_start")
+         WHERE service_id = $1 AND period_end > $2 AND ($3 IS NULL OR period_start < $3) \
+         ORDER BY period_start")
         .bind(service_id).bind(from).bind(until).fetch_all(c).await)?)
 }
 

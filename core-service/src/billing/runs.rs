@@ -235,9 +235,9 @@ impl Runs {
             },
         };
         let limit = match r.preview_limit {
-            0 => DEFAULT_PREVIEW,
-            n if (1..=1000).contains(&n) => i64::from(n),
-            _ => {
+            None => DEFAULT_PREVIEW,
+            Some(n) if (1..=1000).contains(&n) => i64::from(n),
+            Some(_) => {
                 errors.add(
                     "preview_limit",
                     "The preview limit must be between 1 and 1000.",

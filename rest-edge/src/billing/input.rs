@@ -690,7 +690,7 @@ pub(crate) const RUN_FIELDS: &[FieldSpec<RunBillingRequest>] = &[
     ),
     field(
         "preview_limit",
-        Kind::Integer(|r, v| r.preview_limit = v.map_or(0, |v| i32::try_from(v).unwrap_or(-1))),
+        Kind::Integer(|r, v| r.preview_limit = v.map(|v| i32::try_from(v).unwrap_or(-1))),
         false,
         false,
         Rule::range(1, 1000),

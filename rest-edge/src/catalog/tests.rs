@@ -40,6 +40,8 @@ fn plan() -> Plan {
         services_count: 3,
         created_at: None,
         updated_at: None,
+        credit_suspended_days: true,
+        credit_unused_days_on_termination: false,
     }
 }
 
@@ -59,6 +61,7 @@ fn a_plan_is_shown_in_mbps_gb_and_money_with_the_currency_digits() {
             "billing_period_months": 3, "tax_class": "standard", "ip_pool_id": 4,
             "radius_attributes": [{"attribute": "Session-Timeout", "op": ":=", "value": "86400"}],
             "status": "archived", "services_count": 3,
+            "credit_suspended_days": true, "credit_unused_days_on_termination": false,
             "created_at": null, "updated_at": null
         })
     );

@@ -258,6 +258,6 @@ pub(super) async fn create_dry_run(app: &TestApp) -> i64 {
     let (status, run) = app
         .post("/api/v1/billing/runs", &json!({"dry_run": true}))
         .await;
-    assert_eq!(status, StatusCode::OK, "{run}");
+    assert_eq!(status, StatusCode::CREATED, "{run}");
     run["data"]["billing_run"]["id"].as_i64().unwrap()
 }
