@@ -150,6 +150,7 @@ async fn discovery_links_start_at_the_host_the_client_used() {
         "invoices": "http://edge.test/api/v1/invoices",
         "bills": "http://edge.test/api/v1/bills",
         "billing_dunning": "http://edge.test/api/v1/billing/dunning",
+        "billing_runs": "http://edge.test/api/v1/billing/runs",
         "payments": "http://edge.test/api/v1/payments",
     });
     if let (Some(all), serde_json::Value::Object(rest)) = (links.as_object_mut(), rest) {
