@@ -87,3 +87,9 @@ CREATE TABLE billing_suspensions (
     service_id BIGINT PRIMARY KEY REFERENCES services (id),
     since      TEXT NOT NULL
 );
+
+-- Foreign keys into invoices that had no index: deleting a draft checks each of them, which
+-- without one reads the whole table.
+CREATE INDEX ledger_entries_invoice ON ledger_entries (invoice_id) WHERE invoice_id IS NOT NULL;
+CREATE INDEX payments_invoice ON payments (invoice_id) WHERE invoice_id IS NOT NULL;
+CREATE INDEX billing_adjustments_invoice ON billing_adjustments (invoice_id) WHERE invoice_id IS NOT NULL;
