@@ -159,7 +159,7 @@ async fn until<F: AsyncFn() -> bool>(limit: Duration, what: &str, probe: F) {
 struct Random(u64);
 
 impl Random {
-    fn next(&mut self) -> u64 {
+    fn step(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -169,7 +169,7 @@ impl Random {
 
     /// 0..=max.
     fn up_to(&mut self, max: u64) -> u64 {
-        self.next() % (max + 1)
+        self.step() % (max + 1)
     }
 }
 
@@ -279,10 +279,14 @@ fn expected_charge(
     (start, end, days(start, end), plan.fee, false)
 }
 
+/// A charge as the test expects it: (period start, period end, period days, amount,
+/// prorated).
+type ExpectedCharge = (NaiveDate, NaiveDate, i64, i64, bool);
+
 struct Seeded {
     plan_ids: Vec<i64>,
     /// service id → (customer id, plan index, expected charge).
-    services: BTreeMap<i64, (i64, usize, (NaiveDate, NaiveDate, i64, i64, bool))>,
+    services: BTreeMap<i64, (i64, usize, ExpectedCharge)>,
     /// customer id → (net, tax) of its invoice.
     invoices: BTreeMap<i64, (i64, i64)>,
 }
@@ -384,7 +388,8 @@ async fn seed(core: &Core, pool: &PgPool, today: NaiveDate) -> Seeded {
     .await;
     run_sql(pool, "ANALYZE").await;
 
-    let rows: Vec<(i64, i64, i64, Option<String>, Option<i32>, bool)> = sqlx::query_as(
+    type ServiceRow = (i64, i64, i64, Option<String>, Option<i32>, bool);
+    let rows: Vec<ServiceRow> = sqlx::query_as(
         "SELECT s.id, s.customer_id, s.plan_id, c.billing_method, c.billing_day, c.tax_exempt \
          FROM services s JOIN customers c ON c.id = s.customer_id ORDER BY s.id",
     )
@@ -426,7 +431,7 @@ async fn start_run(core: &Core, date: NaiveDate, dry_run: bool) -> BillingRun {
     let request = RunBillingRequest {
         date: date.to_string(),
         dry_run,
-        preview_limit: if dry_run { 10 } else { 0 },
+        preview_limit: dry_run.then_some(10),
     };
     core.billing()
         .await
@@ -501,6 +506,27 @@ async fn billing_under_way(pool: &PgPool, jobs: &[i64], pid: u32) -> bool {
         .any(|(s, owner)| s == "running" && owner.as_ref().is_some_and(|o| o.contains(&here)));
     let all_done = rows.iter().all(|(s, _)| s == "succeeded" || s == "dead");
     running_here || all_done
+}
+
+/// An invoice with what its lines and events say about it.
+#[derive(Debug, sqlx::FromRow)]
+struct InvoiceCheck {
+    id: i64,
+    customer_id: i64,
+    kind: String,
+    status: String,
+    invoice_type: String,
+    subtotal_minor: i64,
+    tax_minor: i64,
+    total_minor: i64,
+    issue_date: Option<NaiveDate>,
+    due_date: Option<NaiveDate>,
+    lines_net: i64,
+    lines_tax: i64,
+    period_of_lines: bool,
+    generated: i64,
+    finalized: i64,
+    generated_first: bool,
 }
 
 /// Polls run `id` until it has finished.
@@ -865,7 +891,9 @@ async fn a_billing_run_killed_three_times_charges_every_service_period_once() {
         &wrong[..wrong.len().min(5)]
     );
 
-    // One invoice per customer, issued, recurring, adding up to its lines.
+    // One invoice per customer, issued today and due after the payment terms, recurring,
+    // adding up to its lines and spanning their days, announced once (generated, then
+    // finalized).
     let per_customer: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT c.id, COUNT(i.id) FROM customers c LEFT JOIN invoices i ON i.customer_id = c.id \
          GROUP BY c.id HAVING COUNT(i.id) <> 1 LIMIT 10",
@@ -877,45 +905,60 @@ async fn a_billing_run_killed_three_times_charges_every_service_period_once() {
         per_customer.is_empty(),
         "customers without exactly one invoice: {per_customer:?}"
     );
-    let invoices: Vec<(i64, i64, String, String, String, i64, i64, i64, i64, i64, i64)> =
-        sqlx::query_as(
-            "SELECT i.id, i.customer_id, i.kind, i.status, i.invoice_type, i.subtotal_minor, \
-             i.tax_minor, i.total_minor, \
-             COALESCE((SELECT SUM(net_minor) FROM invoice_lines l WHERE l.invoice_id = i.id), 0)::bigint, \
-             COALESCE((SELECT SUM(tax_minor) FROM invoice_lines l WHERE l.invoice_id = i.id), 0)::bigint, \
-             (SELECT COUNT(*) FROM events e WHERE e.resource_id = i.id::text \
-               AND e.type IN ('invoice.generated', 'invoice.finalized')) \
-             FROM invoices i ORDER BY i.id",
-        )
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    let invoices: Vec<InvoiceCheck> = sqlx::query_as(
+        "SELECT i.id, i.customer_id, i.kind, i.status, i.invoice_type, i.subtotal_minor, \
+         i.tax_minor, i.total_minor, i.issue_date, i.due_date, \
+         COALESCE(l.net, 0)::bigint AS lines_net, COALESCE(l.tax, 0)::bigint AS lines_tax, \
+         i.period_start IS NOT DISTINCT FROM l.first_day \
+           AND i.period_end IS NOT DISTINCT FROM l.last_day AS period_of_lines, \
+         (SELECT COUNT(*) FROM events e WHERE e.resource_type = 'invoice' \
+           AND e.resource_id = i.id::text AND e.type = 'invoice.generated') AS generated, \
+         (SELECT COUNT(*) FROM events e WHERE e.resource_type = 'invoice' \
+           AND e.resource_id = i.id::text AND e.type = 'invoice.finalized') AS finalized, \
+         COALESCE((SELECT MIN(e.id) FROM events e WHERE e.resource_type = 'invoice' \
+           AND e.resource_id = i.id::text AND e.type = 'invoice.generated') \
+         < (SELECT MIN(e.id) FROM events e WHERE e.resource_type = 'invoice' \
+           AND e.resource_id = i.id::text AND e.type = 'invoice.finalized'), false) \
+           AS generated_first \
+         FROM invoices i LEFT JOIN (SELECT invoice_id, SUM(net_minor) AS net, \
+           SUM(tax_minor) AS tax, MIN(period_start) AS first_day, MAX(period_end) AS last_day \
+           FROM invoice_lines GROUP BY invoice_id) l ON l.invoice_id = i.id ORDER BY i.id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let terms = i64::from(
+        sqlx::query_scalar::<_, i32>("SELECT payment_terms_days FROM billing_settings")
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+    );
     let mut wrong = Vec::new();
-    for (id, customer, kind, status, kind_of, subtotal, tax, total, lines_net, lines_tax, events) in
-        &invoices
-    {
-        let want = seeded.invoices[customer];
+    for i in &invoices {
+        let want = seeded.invoices[&i.customer_id];
+        let issued_today = i.issue_date.is_some_and(|d| d >= today);
+        let due = i
+            .issue_date
+            .zip(i.due_date)
+            .map(|(issue, due)| (due - issue).num_days());
         let got = (
-            kind.as_str(),
-            status.as_str(),
-            kind_of.as_str(),
-            (*subtotal, *tax),
-            *total,
-            (*lines_net, *lines_tax),
-            *events,
+            (i.kind.as_str(), i.status.as_str(), i.invoice_type.as_str()),
+            (i.subtotal_minor, i.tax_minor, i.total_minor),
+            (i.lines_net, i.lines_tax),
+            (issued_today, due, i.period_of_lines),
+            (i.generated, i.finalized, i.generated_first),
         );
         let expected = (
-            "invoice",
-            "open",
-            "recurring",
+            ("invoice", "open", "recurring"),
+            (want.0, want.1, want.0 + want.1),
             want,
-            want.0 + want.1,
-            want,
-            2,
+            (true, Some(terms), true),
+            (1, 1, true),
         );
         if got != expected {
             wrong.push(format!(
-                "invoice {id} of customer {customer}: {got:?}, expected {expected:?}"
+                "invoice {} of customer {}: {got:?}, expected {expected:?}",
+                i.id, i.customer_id
             ));
         }
     }
@@ -927,7 +970,7 @@ async fn a_billing_run_killed_three_times_charges_every_service_period_once() {
     );
 
     // Gapless numbers: 1..N in each series and year, no duplicate, the counter at N.
-    let numbering: Vec<(
+    type Numbering = (
         Option<String>,
         Option<i32>,
         i64,
@@ -935,7 +978,8 @@ async fn a_billing_run_killed_three_times_charges_every_service_period_once() {
         Option<i64>,
         Option<i64>,
         i64,
-    )> = sqlx::query_as(
+    );
+    let numbering: Vec<Numbering> = sqlx::query_as(
         "SELECT i.series, i.year, COUNT(*), COUNT(DISTINCT i.sequence), MIN(i.sequence), \
              MAX(i.sequence), COUNT(DISTINCT i.number) FROM invoices i \
              GROUP BY i.series, i.year ORDER BY 1, 2",
@@ -965,7 +1009,8 @@ async fn a_billing_run_killed_three_times_charges_every_service_period_once() {
     }
 
     // Balances: minus the invoices, equal to the last ledger entry's; debits = totals.
-    let balances: Vec<(i64, i64, i64, Option<i64>, i64, i64)> = sqlx::query_as(
+    type Balance = (i64, i64, i64, Option<i64>, i64, i64);
+    let balances: Vec<Balance> = sqlx::query_as(
         "SELECT c.id, c.balance_minor, \
          COALESCE((SELECT SUM(total_minor) FROM invoices i WHERE i.customer_id = c.id), 0)::bigint, \
          (SELECT balance_minor FROM ledger_entries e WHERE e.customer_id = c.id \
