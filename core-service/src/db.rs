@@ -16,6 +16,8 @@ use tracing::Instrument;
 
 use crate::error::Error;
 
+pub mod bulk;
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -89,6 +91,25 @@ macro_rules! on_db {
         match $db {
             $crate::db::Db::Sqlite($pool) => $body,
             $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$pg` when the connection is PostgreSQL's (`$c` is its executor), `$other`
+/// otherwise: for the few statements that must differ by engine (arrays, locking).
+#[macro_export]
+macro_rules! on_postgres {
+    ($conn:expr, $c:ident => $pg:expr, else => $other:expr) => {
+        match $conn {
+            $crate::db::Conn::Pool($crate::db::Db::Postgres($c)) => $pg,
+            $crate::db::Conn::Tx($crate::db::Tx {
+                engine: $crate::db::TxEngine::Postgres(tx),
+                ..
+            }) => {
+                let $c = &mut **tx;
+                $pg
+            }
+            _ => $other,
         }
     };
 }

@@ -79,7 +79,8 @@ pub async fn follow(
     let mut warned = false;
     loop {
         wake.borrow_and_update();
-        if let Ok(changes) = events::after(&mut db.conn(), cursor, &filter, 500).await {
+        if let Ok((changes, next)) = events::follow(&mut db.conn(), cursor, &filter, 500).await {
+            let mut sent = true;
             for change in changes {
                 let subject = subject(&change.event_type, &change.resource_id);
                 authenticator.forget(&subject);
@@ -91,6 +92,7 @@ pub async fn follow(
                     connection = connect(&config.url).await.ok();
                 }
                 let Some(open) = connection.as_mut() else {
+                    sent = false;
                     break;
                 };
                 let published: redis::RedisResult<i64> = redis::cmd("PUBLISH")
@@ -109,9 +111,13 @@ pub async fn follow(
                             warned = true;
                         }
                         connection = None;
+                        sent = false;
                         break;
                     }
                 }
+            }
+            if sent {
+                cursor = next;
             }
         }
         tokio::select! {

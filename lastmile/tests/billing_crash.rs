@@ -16,7 +16,6 @@
 //! charge. Every kill's progress (periods charged so far) is printed (`--nocapture`).
 
 use std::collections::{BTreeMap, HashMap};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, Months, NaiveDate, Utc};
@@ -27,11 +26,11 @@ use lastmile_proto::v1::{
     PageRequest, PlanInput, RunBillingRequest,
 };
 use sqlx::PgPool;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 mod support;
 
-use support::{BIN, Database, free_port};
+use support::Database;
 
 const KEY: &str = "lm_billing_crash_test_admin_key_0123456789";
 /// Short, so that the run a killed core held is taken up again soon after the restart.
@@ -44,115 +43,28 @@ const KILLS: usize = 3;
 const VAT: i64 = 160_000;
 const SALES_TAX: i64 = 80_000;
 
-/// A running `lastmile core`.
-struct Core {
-    child: Child,
-    grpc: String,
+/// A core for this test: its lease, no scheduled run beside the ones the test starts, and
+/// UTC days.
+async fn start_core(database: &Database) -> support::Core {
+    support::Core::start(
+        database,
+        KEY,
+        LEASE_MS,
+        &[("LASTMILE_BILLING_RUN_AT", "off"), ("LASTMILE_TIME_ZONE", "UTC")],
+    )
+    .await
 }
 
-impl Core {
-    async fn start(database: &Database) -> Core {
-        let port = free_port();
-        let grpc = format!("127.0.0.1:{port}");
-        let child = Command::new(BIN)
-            .arg("core")
-            .args(["--database-url", &database.url])
-            .args(["--grpc-addr", &grpc])
-            .args(["--bootstrap-api-key", KEY])
-            .args(["--job-lease-ms", &LEASE_MS.to_string()])
-            .args(["--job-poll-ms", "100"])
-            // No scheduled run beside the ones the test starts; the days are UTC days.
-            .env("LASTMILE_BILLING_RUN_AT", "off")
-            .env("LASTMILE_TIME_ZONE", "UTC")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start lastmile core");
-        let core = Core {
-            child,
-            grpc: format!("http://{grpc}"),
-        };
-        let started = Instant::now();
-        loop {
-            if let Ok(channel) = Endpoint::from_shared(core.grpc.clone())
-                .unwrap()
-                .connect()
-                .await
-            {
-                drop(channel);
-                return core;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "core not up after 60 s"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    async fn channel(&self) -> Channel {
-        Endpoint::from_shared(self.grpc.clone())
-            .unwrap()
-            .connect()
-            .await
-            .expect("connect")
-    }
-
-    async fn billing(&self) -> BillingServiceClient<Channel> {
-        BillingServiceClient::new(self.channel().await).max_decoding_message_size(64 << 20)
-    }
-
-    fn kill_9(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", &self.pid().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status();
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(20) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        self.kill_9();
-    }
-}
-
-impl Drop for Core {
-    fn drop(&mut self) {
-        // A failed assertion must not leave a core running on the dropped database.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+async fn billing(core: &support::Core) -> BillingServiceClient<Channel> {
+    BillingServiceClient::new(core.channel().await).max_decoding_message_size(64 << 20)
 }
 
 fn authorized<T>(message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert("x-api-key", KEY.parse().unwrap());
-    request
+    support::authorized(KEY, message)
 }
 
-/// Polls `probe` (up to `limit`) until it answers true.
 async fn until<F: AsyncFn() -> bool>(limit: Duration, what: &str, probe: F) {
-    let started = Instant::now();
-    while !probe().await {
-        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::until(limit, Duration::from_millis(50), what, probe).await;
 }
 
 /// SplitMix64: a small seeded generator, so a failing order of kills can be repeated.
@@ -301,7 +213,7 @@ async fn run_sql(pool: &PgPool, text: &str) {
 /// Tax rates, plans (through gRPC), and customers with their active services (with the
 /// RADIUS rows the product writes for a service) bulk-loaded straight into the migrated
 /// database.
-async fn seed(core: &Core, pool: &PgPool, today: NaiveDate) -> Seeded {
+async fn seed(core: &support::Core, pool: &PgPool, today: NaiveDate) -> Seeded {
     let started = Instant::now();
     run_sql(
         pool,
@@ -427,13 +339,13 @@ async fn seed(core: &Core, pool: &PgPool, today: NaiveDate) -> Seeded {
 // ---------------------------------------------------------------------------------------
 // Runs.
 
-async fn start_run(core: &Core, date: NaiveDate, dry_run: bool) -> BillingRun {
+async fn start_run(core: &support::Core, date: NaiveDate, dry_run: bool) -> BillingRun {
     let request = RunBillingRequest {
         date: date.to_string(),
         dry_run,
         preview_limit: dry_run.then_some(10),
     };
-    core.billing()
+    billing(core)
         .await
         .run_billing(authorized(request))
         .await
@@ -443,14 +355,14 @@ async fn start_run(core: &Core, date: NaiveDate, dry_run: bool) -> BillingRun {
         .expect("a billing run")
 }
 
-async fn all_runs(core: &Core) -> Vec<BillingRun> {
+async fn all_runs(core: &support::Core) -> Vec<BillingRun> {
     let request = ListBillingRunsRequest {
         page: Some(PageRequest {
             page: 1,
             per_page: 100,
         }),
     };
-    core.billing()
+    billing(core)
         .await
         .list_billing_runs(authorized(request))
         .await
@@ -459,8 +371,8 @@ async fn all_runs(core: &Core) -> Vec<BillingRun> {
         .billing_runs
 }
 
-async fn get_run(core: &Core, id: i64) -> BillingRun {
-    core.billing()
+async fn get_run(core: &support::Core, id: i64) -> BillingRun {
+    billing(core)
         .await
         .get_billing_run(authorized(GetBillingRunRequest { id }))
         .await
@@ -530,7 +442,7 @@ struct InvoiceCheck {
 }
 
 /// Polls run `id` until it has finished.
-async fn finished_run(core: &Core, id: i64, limit: Duration) -> BillingRun {
+async fn finished_run(core: &support::Core, id: i64, limit: Duration) -> BillingRun {
     let started = Instant::now();
     loop {
         let run = get_run(core, id).await;
@@ -549,7 +461,7 @@ async fn finished_run(core: &Core, id: i64, limit: Duration) -> BillingRun {
 /// running to its completion: on a database of its own, dropped afterwards.
 async fn calibrate(today: NaiveDate) -> u64 {
     let database = Database::create().await;
-    let core = Core::start(&database).await;
+    let core = start_core(&database).await;
     let pool = database.pool().await;
     seed(&core, &pool, today).await;
     let run = start_run(&core, today, false).await;
@@ -589,7 +501,7 @@ async fn a_billing_run_killed_three_times_charges_every_service_period_once() {
         None => calibrate(today).await,
     };
     let database = Database::create().await;
-    let mut core = Core::start(&database).await;
+    let mut core = start_core(&database).await;
     let pool = database.pool().await;
     let seeded = seed(&core, &pool, today).await;
     let expected_total: i64 = seeded.invoices.values().map(|(n, t)| n + t).sum();
@@ -665,7 +577,7 @@ async fn a_billing_run_killed_three_times_charges_every_service_period_once() {
             "kill {round}: {wait} ms after the run was seen under way; \
              {charged}/{SERVICES} periods charged"
         );
-        core = Core::start(&database).await;
+        core = start_core(&database).await;
     }
 
     // The interrupted runs finish on the last core.

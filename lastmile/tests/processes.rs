@@ -4,105 +4,28 @@
 //! a scheduler slot is one job however many cores schedule it. PostgreSQL only (SQLite is
 //! one process); ignored unless `LASTMILE_TEST_POSTGRES_URL` was set at build time.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lastmile_proto::v1::EnqueueProbesRequest;
 use lastmile_proto::v1::job_service_client::JobServiceClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 mod support;
 
-use support::{BIN, Database, free_port};
+use support::{Core, Database};
 
 const KEY: &str = "lm_processes_test_admin_key_0123456789";
 
-/// A running `lastmile core`.
-struct Core {
-    child: Child,
-    grpc: String,
-}
-
-impl Core {
-    async fn start(database: &Database, lease_ms: u64) -> Core {
-        let port = free_port();
-        let grpc = format!("127.0.0.1:{port}");
-        let child = Command::new(BIN)
-            .arg("core")
-            .args(["--database-url", &database.url])
-            .args(["--grpc-addr", &grpc])
-            .args(["--bootstrap-api-key", KEY])
-            .args(["--job-lease-ms", &lease_ms.to_string()])
-            .args(["--job-poll-ms", "100"])
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start lastmile core");
-        let core = Core {
-            child,
-            grpc: format!("http://{grpc}"),
-        };
-        let started = Instant::now();
-        loop {
-            if let Ok(channel) = Endpoint::from_shared(core.grpc.clone())
-                .unwrap()
-                .connect()
-                .await
-            {
-                drop(channel);
-                return core;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "core not up after 60 s"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    async fn jobs(&self) -> JobServiceClient<Channel> {
-        let channel = Endpoint::from_shared(self.grpc.clone())
-            .unwrap()
-            .connect()
-            .await
-            .expect("connect");
-        JobServiceClient::new(channel)
-    }
-
-    fn kill_9(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", &self.pid().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status();
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(20) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        self.kill_9();
-    }
+async fn jobs(core: &Core) -> JobServiceClient<Channel> {
+    JobServiceClient::new(core.channel().await)
 }
 
 fn authorized<T>(message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert("x-api-key", KEY.parse().unwrap());
-    request
+    support::authorized(KEY, message)
+}
+
+async fn until<F: AsyncFn() -> bool>(limit: Duration, what: &str, probe: F) {
+    support::until(limit, Duration::from_millis(100), what, probe).await;
 }
 
 async fn enqueue(core: &Core, count: i32, label: &str, hold_ms: i32) -> Vec<i64> {
@@ -113,22 +36,13 @@ async fn enqueue(core: &Core, count: i32, label: &str, hold_ms: i32) -> Vec<i64>
         fail_attempts: 0,
         noop: false,
     };
-    core.jobs()
+    jobs(core)
         .await
         .enqueue_probes(authorized(request))
         .await
         .expect("EnqueueProbes")
         .into_inner()
         .job_ids
-}
-
-/// Polls `probe` (up to `limit`) until it answers true.
-async fn until<F: AsyncFn() -> bool>(limit: Duration, what: &str, probe: F) {
-    let started = Instant::now();
-    while !probe().await {
-        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,8 +52,8 @@ async fn until<F: AsyncFn() -> bool>(limit: Duration, what: &str, probe: F) {
 )]
 async fn two_cores_run_ten_thousand_jobs_exactly_once() {
     let database = Database::create().await;
-    let first = Core::start(&database, 60_000).await;
-    let second = Core::start(&database, 60_000).await;
+    let first = Core::start(&database, KEY, 60_000, &[]).await;
+    let second = Core::start(&database, KEY, 60_000, &[]).await;
     for _ in 0..5 {
         enqueue(&first, 2000, "shared", 0).await;
     }
@@ -189,8 +103,8 @@ async fn two_cores_run_ten_thousand_jobs_exactly_once() {
 async fn a_job_whose_core_was_killed_runs_again_after_its_lease() {
     let database = Database::create().await;
     let mut cores = vec![
-        Core::start(&database, 2000).await,
-        Core::start(&database, 2000).await,
+        Core::start(&database, KEY, 2000, &[]).await,
+        Core::start(&database, KEY, 2000, &[]).await,
     ];
     let id = enqueue(&cores[0], 1, "killed", 4000).await[0];
     let pool = database.pool().await;
@@ -259,7 +173,7 @@ async fn a_scheduler_slot_runs_once_with_three_cores() {
     let database = Database::create().await;
     let mut cores = Vec::new();
     for _ in 0..3 {
-        cores.push(Core::start(&database, 60_000).await);
+        cores.push(Core::start(&database, KEY, 60_000, &[]).await);
     }
     let pool = database.pool().await;
     // Every core's scheduler looks every second; give each several looks at the slot.

@@ -21,6 +21,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
+use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
 use lastmile_proto::v1 as pb;
 use serde_json::json;
@@ -32,17 +33,20 @@ use super::settings::{self, BillingSettings};
 use super::tax_rates::{self, TaxRate};
 use crate::auth::RequestContext;
 use crate::clock::SharedClock;
+use crate::db::bulk::Rows;
 use crate::db::{Conn, Db, Tx};
 use crate::error::{Error, FieldErrors, Result};
 use crate::events::{self, NewEvent};
 use crate::jobs::{self, NewJob};
-use crate::on_conn;
+use crate::{on_conn, on_postgres};
 use crate::paging::PageQuery;
 
 /// The job kind of a run (scheduled or asked for).
 pub const KIND: &str = "billing.run";
 /// Customers per batch (one transaction each).
 const BATCH: i64 = 500;
+/// Batches under way at once on PostgreSQL.
+const IN_FLIGHT: usize = 2;
 /// Rows per multi-row insert (at most 17 parameters each: under either engine's limit).
 const CHUNK: usize = 1000;
 /// Periods one service may be charged in one run (a catch-up after a long pause).
@@ -522,27 +526,28 @@ async fn execute(
         return Ok(());
     };
     let rates = tax_rates::active(&mut db.conn()).await?;
-    let mut skipped = 0;
+    let settings = settings::load(&mut db.conn()).await?;
+    // Ranges follow one another; their batches overlap on PostgreSQL (one writes while the
+    // next locks, reads and prices its customers). SQLite has one writer.
+    let in_flight = if db.conn().is_postgres() { IN_FLIGHT } else { 1 };
+    let mut pending = FuturesUnordered::new();
     let mut after = 0;
+    let mut more = true;
+    let mut skipped = 0;
     loop {
-        let Some((lo, hi)) = next_range(&mut db.conn(), after).await? else {
-            break;
-        };
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match issue_batch(db, clock, id, date, (lo, hi), &rates).await {
-                Ok(s) => {
-                    skipped += s;
-                    break;
+        while more && pending.len() < in_flight {
+            match next_range(&mut db.conn(), after).await? {
+                Some(range) => {
+                    after = range.1;
+                    pending.push(issue_range(db, clock, id, date, range, &rates, &settings));
                 }
-                // Another writer got there first (a concurrent run charged a period): read
-                // again under the locks.
-                Err(Error::Conflict(_)) if tries < 3 => continue,
-                Err(err) => return Err(err),
+                None => more = false,
             }
         }
-        after = hi;
+        match pending.next().await {
+            Some(done) => skipped += done?,
+            None => break,
+        }
     }
     let now = clock.now();
     on_conn!(&mut db.conn(), c => sqlx::query(
@@ -937,6 +942,27 @@ fn bills(batch: &Batch, date: NaiveDate, rates: &[TaxRate]) -> (Vec<Bill>, i64) 
     (out, skipped)
 }
 
+/// One batch of a real run, read again under the locks when another writer got there
+/// first (a concurrent run charged a period); returns the services skipped.
+async fn issue_range(
+    db: &Db,
+    clock: &SharedClock,
+    run_id: i64,
+    date: NaiveDate,
+    range: (i64, i64),
+    rates: &[TaxRate],
+    settings: &BillingSettings,
+) -> Result<i64> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match issue_batch(db, clock, run_id, date, range, rates, settings).await {
+            Err(Error::Conflict(_)) if tries < 3 => {}
+            done => return done,
+        }
+    }
+}
+
 /// One batch of a real run in one transaction; returns the services skipped.
 async fn issue_batch(
     db: &Db,
@@ -945,6 +971,7 @@ async fn issue_batch(
     date: NaiveDate,
     range: (i64, i64),
     rates: &[TaxRate],
+    settings: &BillingSettings,
 ) -> Result<i64> {
     let mut tx = db.begin().await?;
     let now = clock.now();
@@ -954,10 +981,9 @@ async fn issue_batch(
         tx.commit().await?;
         return Ok(skipped);
     }
-    let settings = settings::load(&mut tx.conn()).await?;
     let mut totals = Totals::default();
     bills.iter().for_each(|b| totals.add(b));
-    let issued = write_bills(&mut tx.conn(), &bills, &settings, run_id, now).await?;
+    let issued = write_bills(&mut tx.conn(), &bills, settings, run_id, now).await?;
     totals.record(&mut tx.conn(), run_id, now).await?;
     // Credit the customers hold (overpayments, credit notes, these credit notes) goes to
     // their unpaid invoices, these included.
@@ -991,17 +1017,38 @@ async fn take_numbers(conn: &mut Conn<'_>, series: &str, year: i32, count: i64) 
     Ok(last - count + 1)
 }
 
-/// `(${n}, ${n+1}, …)` rows of `width` parameters each, from `$start`.
-fn placeholders(rows: usize, width: usize, start: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let cells: Vec<String> = (0..width)
-                .map(|c| format!("${}", start + r * width + c))
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+/// Lowers each customer's balance by what it now owes (`(customer_id, owed)`, one entry
+/// per customer): one statement for the batch.
+async fn lower_balances(conn: &mut Conn<'_>, changes: &[(i64, i64)]) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = changes.iter().map(|(id, _)| *id).collect();
+    let owed: Vec<i64> = changes.iter().map(|(_, owed)| *owed).collect();
+    let postgres = on_postgres!(conn, c => Some(sqlx::query(
+        "UPDATE customers SET balance_minor = customers.balance_minor - d.owed \
+         FROM UNNEST($1::bigint[], $2::bigint[]) AS d(id, owed) WHERE customers.id = d.id")
+        .bind(&ids).bind(&owed).execute(c).await.map(drop)), else => None);
+    if let Some(done) = postgres {
+        return Ok(done?);
+    }
+    for chunk in changes.chunks(CHUNK) {
+        let cases: String = chunk
+            .iter()
+            .map(|(id, owed)| format!(" WHEN {id} THEN {owed}"))
+            .collect();
+        let list = chunk
+            .iter()
+            .map(|(id, _)| id.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE customers SET balance_minor = balance_minor - (CASE id{cases} ELSE 0 END) \
+             WHERE id IN ({list})"
+        );
+        on_conn!(conn, c => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(c).await.map(drop))?;
+    }
+    Ok(())
 }
 
 /// Writes `bills` as issued invoices and credit notes with their lines, charges, ledger
@@ -1016,6 +1063,17 @@ async fn write_bills(
     let today = super::day(now);
     let year = today.year();
     let due = today + chrono::Duration::days(i64::from(settings.payment_terms_days));
+    let owed = |b: &Bill| match b.kind {
+        Kind::Invoice => b.total_minor,
+        Kind::CreditNote => -b.total_minor,
+    };
+    // The balances first (the customers' rows are locked): the counters below are held
+    // until commit, so what needs no number is written before them.
+    let changes: Vec<(i64, i64)> = bills
+        .iter()
+        .map(|b| (b.customer.bill_to.id, owed(b)))
+        .collect();
+    lower_balances(conn, &changes).await?;
     let invoices_count = bills.iter().filter(|b| b.kind == Kind::Invoice).count();
     let notes_count = bills.len() - invoices_count;
     let mut next_invoice = if invoices_count > 0 {
@@ -1072,54 +1130,64 @@ async fn write_bills(
             }
         })
         .collect();
-    let mut ids: HashMap<String, i64> = HashMap::new();
-    for chunk in heads.chunks(CHUNK / 2) {
-        const WIDTH: usize = 26;
-        let sql = format!(
-            "INSERT INTO invoices (kind, number, series, year, sequence, status, invoice_type, \
-             customer_id, partner_id, customer_name, customer_address, currency, issue_date, \
-             due_date, period_start, period_end, subtotal_minor, tax_minor, total_minor, \
-             unallocated_minor, tax_exempt, tax_exempt_reference, created_at, finalized_at, \
-             paid_at, updated_at) VALUES {} RETURNING id, number",
-            placeholders(chunk.len(), WIDTH, 1)
-        );
-        let rows: Vec<(i64, String)> = on_conn!(conn, c => {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-            for h in chunk {
-                let b = h.bill;
-                let c = &b.customer.bill_to;
-                q = q
-                    .bind(b.kind.as_str())
-                    .bind(&h.number)
-                    .bind(h.series)
-                    .bind(year)
-                    .bind(h.sequence)
-                    .bind(h.status.as_str())
-                    .bind("recurring")
-                    .bind(c.id)
-                    .bind(c.partner_id)
-                    .bind(c.name())
-                    .bind(serde_json::to_string(&c.address()).unwrap_or_else(|_| "[]".into()))
-                    .bind(&c.currency)
-                    .bind(today)
-                    .bind(due)
-                    .bind(b.period.0)
-                    .bind(b.period.1)
-                    .bind(b.subtotal_minor)
-                    .bind(b.tax_minor)
-                    .bind(b.total_minor)
-                    .bind(if b.kind == Kind::CreditNote { b.total_minor } else { 0 })
-                    .bind(c.tax_exempt)
-                    .bind(c.tax_exempt_reference.clone().unwrap_or_default())
-                    .bind(now)
-                    .bind(now)
-                    .bind((h.status == Status::Paid).then_some(now))
-                    .bind(now);
-            }
-            q.fetch_all(c).await
-        })?;
-        ids.extend(rows.into_iter().map(|(id, number)| (number, id)));
-    }
+    let mut rows = Rows::new("invoices");
+    rows.text("kind", heads.iter().map(|h| h.bill.kind.as_str().to_owned()))
+        .text("number", heads.iter().map(|h| h.number.clone()))
+        .text("series", heads.iter().map(|h| h.series.to_owned()))
+        .int4("year", heads.iter().map(|_| year))
+        .int("sequence", heads.iter().map(|h| h.sequence))
+        .text("status", heads.iter().map(|h| h.status.as_str().to_owned()))
+        .text("invoice_type", heads.iter().map(|_| "recurring".to_owned()))
+        .int("customer_id", heads.iter().map(|h| h.bill.customer.bill_to.id))
+        .opt_int("partner_id", heads.iter().map(|h| h.bill.customer.bill_to.partner_id))
+        .text("customer_name", heads.iter().map(|h| h.bill.customer.bill_to.name()))
+        .text(
+            "customer_address",
+            heads.iter().map(|h| {
+                serde_json::to_string(&h.bill.customer.bill_to.address())
+                    .unwrap_or_else(|_| "[]".into())
+            }),
+        )
+        .text("currency", heads.iter().map(|h| h.bill.customer.bill_to.currency.clone()))
+        .date("issue_date", heads.iter().map(|_| today))
+        .date("due_date", heads.iter().map(|_| due))
+        .opt_date("period_start", heads.iter().map(|h| h.bill.period.0))
+        .opt_date("period_end", heads.iter().map(|h| h.bill.period.1))
+        .int("subtotal_minor", heads.iter().map(|h| h.bill.subtotal_minor))
+        .int("tax_minor", heads.iter().map(|h| h.bill.tax_minor))
+        .int("total_minor", heads.iter().map(|h| h.bill.total_minor))
+        .int(
+            "unallocated_minor",
+            heads.iter().map(|h| match h.bill.kind {
+                Kind::CreditNote => h.bill.total_minor,
+                Kind::Invoice => 0,
+            }),
+        )
+        .bool("tax_exempt", heads.iter().map(|h| h.bill.customer.bill_to.tax_exempt))
+        .text(
+            "tax_exempt_reference",
+            heads.iter().map(|h| {
+                h.bill
+                    .customer
+                    .bill_to
+                    .tax_exempt_reference
+                    .clone()
+                    .unwrap_or_default()
+            }),
+        )
+        .time("created_at", heads.iter().map(|_| now))
+        .opt_time("finalized_at", heads.iter().map(|_| Some(now)))
+        .opt_time(
+            "paid_at",
+            heads.iter().map(|h| (h.status == Status::Paid).then_some(now)),
+        )
+        .time("updated_at", heads.iter().map(|_| now));
+    let ids: HashMap<String, i64> = rows
+        .returning::<(i64, String)>(conn, "id, number")
+        .await?
+        .into_iter()
+        .map(|(id, number)| (number, id))
+        .collect();
     let id_of = |h: &Head<'_>| ids.get(&h.number).copied().unwrap_or(0);
     // Lines.
     let all_lines: Vec<(i64, i32, &NewLine)> = heads
@@ -1133,41 +1201,29 @@ async fn write_bills(
                 .map(move |(i, l)| (id, i32::try_from(i + 1).unwrap_or(i32::MAX), l))
         })
         .collect();
-    let mut line_ids: HashMap<(i64, i32), i64> = HashMap::new();
-    for chunk in all_lines.chunks(CHUNK) {
-        const WIDTH: usize = 16;
-        let sql = format!(
-            "INSERT INTO invoice_lines (invoice_id, position, kind, service_id, description, \
-             quantity_milli, unit_minor, period_start, period_end, proration_micro, net_minor, \
-             tax_rate_id, tax_name, tax_rate, tax_inclusive, tax_minor) VALUES {} \
-             RETURNING id, invoice_id, position",
-            placeholders(chunk.len(), WIDTH, 1)
-        );
-        let rows: Vec<(i64, i64, i32)> = on_conn!(conn, c => {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-            for (invoice_id, position, l) in chunk {
-                q = q
-                    .bind(*invoice_id)
-                    .bind(*position)
-                    .bind(l.kind)
-                    .bind(l.service_id)
-                    .bind(&l.description)
-                    .bind(l.quantity_milli)
-                    .bind(l.unit_minor)
-                    .bind(l.period_start)
-                    .bind(l.period_end)
-                    .bind(l.proration_micro)
-                    .bind(l.net_minor)
-                    .bind(l.tax_rate_id)
-                    .bind(&l.tax_name)
-                    .bind(l.tax_rate)
-                    .bind(l.tax_inclusive)
-                    .bind(l.tax_minor);
-            }
-            q.fetch_all(c).await
-        })?;
-        line_ids.extend(rows.into_iter().map(|(id, inv, pos)| ((inv, pos), id)));
-    }
+    let mut rows = Rows::new("invoice_lines");
+    rows.int("invoice_id", all_lines.iter().map(|(id, ..)| *id))
+        .int4("position", all_lines.iter().map(|(_, p, _)| *p))
+        .text("kind", all_lines.iter().map(|(.., l)| l.kind.to_owned()))
+        .opt_int("service_id", all_lines.iter().map(|(.., l)| l.service_id))
+        .text("description", all_lines.iter().map(|(.., l)| l.description.clone()))
+        .int("quantity_milli", all_lines.iter().map(|(.., l)| l.quantity_milli))
+        .int("unit_minor", all_lines.iter().map(|(.., l)| l.unit_minor))
+        .opt_date("period_start", all_lines.iter().map(|(.., l)| l.period_start))
+        .opt_date("period_end", all_lines.iter().map(|(.., l)| l.period_end))
+        .int("proration_micro", all_lines.iter().map(|(.., l)| l.proration_micro))
+        .int("net_minor", all_lines.iter().map(|(.., l)| l.net_minor))
+        .opt_int("tax_rate_id", all_lines.iter().map(|(.., l)| l.tax_rate_id))
+        .text("tax_name", all_lines.iter().map(|(.., l)| l.tax_name.clone()))
+        .int("tax_rate", all_lines.iter().map(|(.., l)| l.tax_rate))
+        .bool("tax_inclusive", all_lines.iter().map(|(.., l)| l.tax_inclusive))
+        .int("tax_minor", all_lines.iter().map(|(.., l)| l.tax_minor));
+    let line_ids: HashMap<(i64, i32), i64> = rows
+        .returning::<(i64, i64, i32)>(conn, "id, invoice_id, position")
+        .await?
+        .into_iter()
+        .map(|(id, invoice, position)| ((invoice, position), id))
+        .collect();
     // Charges: the UNIQUE (service_id, period_start) refuses a period charged twice, and
     // the whole batch with it.
     let all_charges: Vec<(i64, i64, &NewCharge)> = heads
@@ -1178,36 +1234,24 @@ async fn write_bills(
             h.bill.charges.iter().map(move |c| (id, customer, c))
         })
         .collect();
-    for chunk in all_charges.chunks(CHUNK) {
-        const WIDTH: usize = 11;
-        let sql = format!(
-            "INSERT INTO charges (service_id, customer_id, plan_id, period_start, period_end, \
-             period_days, fee_minor, amount_minor, invoice_id, run_id, created_at) VALUES {}",
-            placeholders(chunk.len(), WIDTH, 1)
-        );
-        let result = on_conn!(conn, c => {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (invoice_id, customer_id, ch) in chunk {
-                q = q
-                    .bind(ch.service_id)
-                    .bind(*customer_id)
-                    .bind(ch.plan_id)
-                    .bind(ch.period.start)
-                    .bind(ch.period.end)
-                    .bind(ch.period_days)
-                    .bind(ch.fee_minor)
-                    .bind(ch.amount_minor)
-                    .bind(*invoice_id)
-                    .bind(run_id)
-                    .bind(now);
-            }
-            q.execute(c).await.map(drop)
-        });
-        result.map_err(|e| match crate::db::unique_violation(&e) {
+    let mut rows = Rows::new("charges");
+    rows.int("service_id", all_charges.iter().map(|(.., c)| c.service_id))
+        .int("customer_id", all_charges.iter().map(|(_, customer, _)| *customer))
+        .int("plan_id", all_charges.iter().map(|(.., c)| c.plan_id))
+        .date("period_start", all_charges.iter().map(|(.., c)| c.period.start))
+        .date("period_end", all_charges.iter().map(|(.., c)| c.period.end))
+        .int("period_days", all_charges.iter().map(|(.., c)| c.period_days))
+        .int("fee_minor", all_charges.iter().map(|(.., c)| c.fee_minor))
+        .int("amount_minor", all_charges.iter().map(|(.., c)| c.amount_minor))
+        .int("invoice_id", all_charges.iter().map(|(id, ..)| *id))
+        .int("run_id", all_charges.iter().map(|_| run_id))
+        .time("created_at", all_charges.iter().map(|_| now));
+    rows.execute(conn)
+        .await
+        .map_err(|e| match crate::db::unique_violation(&e) {
             Some(_) => Error::Conflict("A service period was charged by another run.".into()),
             None => Error::from(e),
         })?;
-    }
     // Adjustments carried, once.
     for h in &heads {
         if h.bill.adjustments.is_empty() {
@@ -1231,71 +1275,39 @@ async fn write_bills(
             ));
         }
     }
-    // The ledger and the balances (the customers' rows are locked).
-    let mut entries = Vec::with_capacity(heads.len());
-    for h in &heads {
-        let b = h.bill;
-        let owed = if b.kind == Kind::Invoice {
-            b.total_minor
-        } else {
-            -b.total_minor
-        };
-        let noun = if b.kind == Kind::Invoice {
-            "Invoice"
-        } else {
-            "Credit note"
-        };
-        let kind = if b.kind == Kind::Invoice {
-            EntryKind::Invoice
-        } else {
-            EntryKind::CreditNote
-        };
-        entries.push((
-            h,
-            kind,
-            format!("{noun} {}", h.number),
-            owed,
-            b.customer.balance_minor - owed,
-        ));
-    }
-    for chunk in entries.chunks(CHUNK) {
-        const WIDTH: usize = 9;
-        let sql = format!(
-            "INSERT INTO ledger_entries (customer_id, kind, description, invoice_id, \
-             debit_minor, credit_minor, balance_minor, currency, occurred_at) VALUES {}",
-            placeholders(chunk.len(), WIDTH, 1)
-        );
-        on_conn!(conn, c => {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (h, kind, description, owed, balance) in chunk {
-                q = q
-                    .bind(h.bill.customer.bill_to.id)
-                    .bind(kind.as_str())
-                    .bind(description)
-                    .bind(id_of(h))
-                    .bind((*owed).max(0))
-                    .bind((-*owed).max(0))
-                    .bind(*balance)
-                    .bind(&h.bill.customer.bill_to.currency)
-                    .bind(now);
-            }
-            q.execute(c).await.map(drop)
-        })?;
-        let cases: String = chunk
-            .iter()
-            .map(|(h, _, _, owed, _)| format!(" WHEN {} THEN {owed}", h.bill.customer.bill_to.id))
-            .collect();
-        let list = chunk
-            .iter()
-            .map(|(h, ..)| h.bill.customer.bill_to.id.to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "UPDATE customers SET balance_minor = balance_minor - (CASE id{cases} ELSE 0 END) \
-             WHERE id IN ({list})"
-        );
-        on_conn!(conn, c => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(c).await.map(drop))?;
-    }
+    // The ledger.
+    let mut rows = Rows::new("ledger_entries");
+    rows.int("customer_id", heads.iter().map(|h| h.bill.customer.bill_to.id))
+        .text(
+            "kind",
+            heads.iter().map(|h| {
+                match h.bill.kind {
+                    Kind::Invoice => EntryKind::Invoice,
+                    Kind::CreditNote => EntryKind::CreditNote,
+                }
+                .as_str()
+                .to_owned()
+            }),
+        )
+        .text(
+            "description",
+            heads.iter().map(|h| match h.bill.kind {
+                Kind::Invoice => format!("Invoice {}", h.number),
+                Kind::CreditNote => format!("Credit note {}", h.number),
+            }),
+        )
+        .opt_int("invoice_id", heads.iter().map(|h| Some(id_of(h))))
+        .int("debit_minor", heads.iter().map(|h| owed(h.bill).max(0)))
+        .int("credit_minor", heads.iter().map(|h| (-owed(h.bill)).max(0)))
+        .int(
+            "balance_minor",
+            heads
+                .iter()
+                .map(|h| h.bill.customer.balance_minor - owed(h.bill)),
+        )
+        .text("currency", heads.iter().map(|h| h.bill.customer.bill_to.currency.clone()))
+        .time("occurred_at", heads.iter().map(|_| now));
+    rows.execute(conn).await?;
     // Events: generated and finalized (a credit note: issued), with the invoice as issued.
     let mut news = Vec::with_capacity(heads.len() * 2);
     for h in &heads {

@@ -134,8 +134,8 @@ async fn follow(
     let mut wake = Signal::Events.subscribe();
     loop {
         wake.borrow_and_update();
-        let events = match super::after(&mut db.conn(), cursor, &filter, BATCH).await {
-            Ok(events) => events,
+        let (events, next) = match super::follow(&mut db.conn(), cursor, &filter, BATCH).await {
+            Ok(page) => page,
             Err(err) => {
                 let _ = sender.send(Err(Status::from(err))).await;
                 return;
@@ -143,7 +143,6 @@ async fn follow(
         };
         let full = i64::try_from(events.len()).unwrap_or(0) == BATCH;
         for event in events {
-            cursor = event.id;
             let message = pb::StreamEventsResponse {
                 event: Some(to_proto(event)),
             };
@@ -151,6 +150,7 @@ async fn follow(
                 return;
             }
         }
+        cursor = next;
         if full {
             continue;
         }

@@ -178,44 +178,48 @@ pub async fn publish_all(
 /// Events per multi-row insert (7 parameters each, well under either engine's limit).
 const INSERT_CHUNK: usize = 1000;
 
-/// Inserts `events` with one statement, in order; returns them as stored, by id.
+/// Inserts `events` with one statement, in order; returns them as stored, by id. Only
+/// the ids travel back: the rest is what was sent.
 async fn insert_many(
     conn: &mut Conn<'_>,
     events: Vec<NewEvent>,
     at: DateTime<Utc>,
 ) -> Result<Vec<Event>> {
-    let rows: Vec<String> = (0..events.len())
-        .map(|i| {
-            let n = i * 6;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, $1)",
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6,
-                n + 7
-            )
+    // As PostgreSQL keeps it, so what is returned is what a reader will see.
+    let at = chrono::SubsecRound::trunc_subsecs(at, 6);
+    let uuids: Vec<String> = events
+        .iter()
+        .map(|_| uuid::Uuid::now_v7().to_string())
+        .collect();
+    let data: Vec<String> = events.iter().map(|e| e.data.to_string()).collect();
+    let mut rows = crate::db::bulk::Rows::new("events");
+    rows.text("uuid", uuids.iter().cloned())
+        .text("type", events.iter().map(|e| e.event_type.clone()))
+        .text("resource_type", events.iter().map(|e| e.resource_type.clone()))
+        .text("resource_id", events.iter().map(|e| e.resource_id.clone()))
+        .opt_int("partner_id", events.iter().map(|e| e.partner_id))
+        .text("data", data.iter().cloned())
+        .time("occurred_at", events.iter().map(|_| at));
+    let ids: std::collections::HashMap<String, i64> = rows
+        .returning::<(i64, String)>(conn, "id, uuid")
+        .await?
+        .into_iter()
+        .map(|(id, uuid)| (uuid, id))
+        .collect();
+    let mut stored: Vec<Event> = events
+        .into_iter()
+        .zip(uuids.into_iter().zip(data))
+        .map(|(event, (uuid, data))| Event {
+            id: ids.get(&uuid).copied().unwrap_or(0),
+            uuid,
+            event_type: event.event_type,
+            resource_type: event.resource_type,
+            resource_id: event.resource_id,
+            partner_id: event.partner_id,
+            data,
+            occurred_at: at,
         })
         .collect();
-    let sql = format!(
-        "INSERT INTO events (uuid, type, resource_type, resource_id, partner_id, data, occurred_at) \
-         VALUES {} RETURNING id, uuid, type, resource_type, resource_id, partner_id, data, occurred_at",
-        rows.join(", ")
-    );
-    let mut stored: Vec<Event> = on_conn!(conn, c => {
-        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(at);
-        for event in &events {
-            query = query
-                .bind(uuid::Uuid::now_v7().to_string())
-                .bind(&event.event_type)
-                .bind(&event.resource_type)
-                .bind(&event.resource_id)
-                .bind(event.partner_id)
-                .bind(event.data.to_string());
-        }
-        query.fetch_all(c).await
-    })?;
     stored.sort_by_key(|e| e.id);
     Ok(stored)
 }
@@ -388,6 +392,31 @@ pub async fn after(
         q.bind(limit).fetch_all(c).await
     })?;
     Ok(rows)
+}
+
+/// The events matching `filter` after `cursor`, and the cursor a follower resumes from.
+///
+/// Events commit in id order (see the module's note), so every id up to the highest one
+/// committed before the read is settled: when fewer than `limit` events match, the
+/// follower moves past the others too, and the next read scans only what committed
+/// since, however few of the events match.
+pub async fn follow(
+    conn: &mut Conn<'_>,
+    cursor: i64,
+    filter: &EventFilter,
+    limit: i64,
+) -> Result<(Vec<Event>, i64)> {
+    let settled: Option<i64> =
+        on_conn!(conn, c => sqlx::query_scalar("SELECT MAX(id) FROM events").fetch_one(c).await)?;
+    let events = after(conn, cursor, filter, limit).await?;
+    let last = events.last().map_or(cursor, |e| e.id);
+    let full = i64::try_from(events.len()).is_ok_and(|n| n >= limit);
+    let next = if full {
+        last
+    } else {
+        last.max(settled.unwrap_or(0))
+    };
+    Ok((events, next))
 }
 
 /// The event with consumer id `uuid`.
