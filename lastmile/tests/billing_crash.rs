@@ -50,7 +50,10 @@ async fn start_core(database: &Database) -> support::Core {
         database,
         KEY,
         LEASE_MS,
-        &[("LASTMILE_BILLING_RUN_AT", "off"), ("LASTMILE_TIME_ZONE", "UTC")],
+        &[
+            ("LASTMILE_BILLING_RUN_AT", "off"),
+            ("LASTMILE_TIME_ZONE", "UTC"),
+        ],
     )
     .await
 }

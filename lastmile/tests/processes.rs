@@ -4,7 +4,7 @@
 //! a scheduler slot is one job however many cores schedule it. PostgreSQL only (SQLite is
 //! one process); ignored unless `LASTMILE_TEST_POSTGRES_URL` was set at build time.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lastmile_proto::v1::EnqueueProbesRequest;
 use lastmile_proto::v1::job_service_client::JobServiceClient;

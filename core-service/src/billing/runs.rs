@@ -21,8 +21,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
-use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
+use futures::stream::{FuturesUnordered, StreamExt};
 use lastmile_proto::v1 as pb;
 use serde_json::json;
 
@@ -38,8 +38,8 @@ use crate::db::{Conn, Db, Tx};
 use crate::error::{Error, FieldErrors, Result};
 use crate::events::{self, NewEvent};
 use crate::jobs::{self, NewJob};
-use crate::{on_conn, on_postgres};
 use crate::paging::PageQuery;
+use crate::{on_conn, on_postgres};
 
 /// The job kind of a run (scheduled or asked for).
 pub const KIND: &str = "billing.run";
@@ -529,7 +529,11 @@ async fn execute(
     let settings = settings::load(&mut db.conn()).await?;
     // Ranges follow one another; their batches overlap on PostgreSQL (one writes while the
     // next locks, reads and prices its customers). SQLite has one writer.
-    let in_flight = if db.conn().is_postgres() { IN_FLIGHT } else { 1 };
+    let in_flight = if db.conn().is_postgres() {
+        IN_FLIGHT
+    } else {
+        1
+    };
     let mut pending = FuturesUnordered::new();
     let mut after = 0;
     let mut more = true;
@@ -1131,57 +1135,82 @@ async fn write_bills(
         })
         .collect();
     let mut rows = Rows::new("invoices");
-    rows.text("kind", heads.iter().map(|h| h.bill.kind.as_str().to_owned()))
-        .text("number", heads.iter().map(|h| h.number.clone()))
-        .text("series", heads.iter().map(|h| h.series.to_owned()))
-        .int4("year", heads.iter().map(|_| year))
-        .int("sequence", heads.iter().map(|h| h.sequence))
-        .text("status", heads.iter().map(|h| h.status.as_str().to_owned()))
-        .text("invoice_type", heads.iter().map(|_| "recurring".to_owned()))
-        .int("customer_id", heads.iter().map(|h| h.bill.customer.bill_to.id))
-        .opt_int("partner_id", heads.iter().map(|h| h.bill.customer.bill_to.partner_id))
-        .text("customer_name", heads.iter().map(|h| h.bill.customer.bill_to.name()))
-        .text(
-            "customer_address",
-            heads.iter().map(|h| {
-                serde_json::to_string(&h.bill.customer.bill_to.address())
-                    .unwrap_or_else(|_| "[]".into())
-            }),
-        )
-        .text("currency", heads.iter().map(|h| h.bill.customer.bill_to.currency.clone()))
-        .date("issue_date", heads.iter().map(|_| today))
-        .date("due_date", heads.iter().map(|_| due))
-        .opt_date("period_start", heads.iter().map(|h| h.bill.period.0))
-        .opt_date("period_end", heads.iter().map(|h| h.bill.period.1))
-        .int("subtotal_minor", heads.iter().map(|h| h.bill.subtotal_minor))
-        .int("tax_minor", heads.iter().map(|h| h.bill.tax_minor))
-        .int("total_minor", heads.iter().map(|h| h.bill.total_minor))
-        .int(
-            "unallocated_minor",
-            heads.iter().map(|h| match h.bill.kind {
-                Kind::CreditNote => h.bill.total_minor,
-                Kind::Invoice => 0,
-            }),
-        )
-        .bool("tax_exempt", heads.iter().map(|h| h.bill.customer.bill_to.tax_exempt))
-        .text(
-            "tax_exempt_reference",
-            heads.iter().map(|h| {
-                h.bill
-                    .customer
-                    .bill_to
-                    .tax_exempt_reference
-                    .clone()
-                    .unwrap_or_default()
-            }),
-        )
-        .time("created_at", heads.iter().map(|_| now))
-        .opt_time("finalized_at", heads.iter().map(|_| Some(now)))
-        .opt_time(
-            "paid_at",
-            heads.iter().map(|h| (h.status == Status::Paid).then_some(now)),
-        )
-        .time("updated_at", heads.iter().map(|_| now));
+    rows.text(
+        "kind",
+        heads.iter().map(|h| h.bill.kind.as_str().to_owned()),
+    )
+    .text("number", heads.iter().map(|h| h.number.clone()))
+    .text("series", heads.iter().map(|h| h.series.to_owned()))
+    .int4("year", heads.iter().map(|_| year))
+    .int("sequence", heads.iter().map(|h| h.sequence))
+    .text("status", heads.iter().map(|h| h.status.as_str().to_owned()))
+    .text("invoice_type", heads.iter().map(|_| "recurring".to_owned()))
+    .int(
+        "customer_id",
+        heads.iter().map(|h| h.bill.customer.bill_to.id),
+    )
+    .opt_int(
+        "partner_id",
+        heads.iter().map(|h| h.bill.customer.bill_to.partner_id),
+    )
+    .text(
+        "customer_name",
+        heads.iter().map(|h| h.bill.customer.bill_to.name()),
+    )
+    .text(
+        "customer_address",
+        heads.iter().map(|h| {
+            serde_json::to_string(&h.bill.customer.bill_to.address())
+                .unwrap_or_else(|_| "[]".into())
+        }),
+    )
+    .text(
+        "currency",
+        heads
+            .iter()
+            .map(|h| h.bill.customer.bill_to.currency.clone()),
+    )
+    .date("issue_date", heads.iter().map(|_| today))
+    .date("due_date", heads.iter().map(|_| due))
+    .opt_date("period_start", heads.iter().map(|h| h.bill.period.0))
+    .opt_date("period_end", heads.iter().map(|h| h.bill.period.1))
+    .int(
+        "subtotal_minor",
+        heads.iter().map(|h| h.bill.subtotal_minor),
+    )
+    .int("tax_minor", heads.iter().map(|h| h.bill.tax_minor))
+    .int("total_minor", heads.iter().map(|h| h.bill.total_minor))
+    .int(
+        "unallocated_minor",
+        heads.iter().map(|h| match h.bill.kind {
+            Kind::CreditNote => h.bill.total_minor,
+            Kind::Invoice => 0,
+        }),
+    )
+    .bool(
+        "tax_exempt",
+        heads.iter().map(|h| h.bill.customer.bill_to.tax_exempt),
+    )
+    .text(
+        "tax_exempt_reference",
+        heads.iter().map(|h| {
+            h.bill
+                .customer
+                .bill_to
+                .tax_exempt_reference
+                .clone()
+                .unwrap_or_default()
+        }),
+    )
+    .time("created_at", heads.iter().map(|_| now))
+    .opt_time("finalized_at", heads.iter().map(|_| Some(now)))
+    .opt_time(
+        "paid_at",
+        heads
+            .iter()
+            .map(|h| (h.status == Status::Paid).then_some(now)),
+    )
+    .time("updated_at", heads.iter().map(|_| now));
     let ids: HashMap<String, i64> = rows
         .returning::<(i64, String)>(conn, "id, number")
         .await?
@@ -1206,17 +1235,35 @@ async fn write_bills(
         .int4("position", all_lines.iter().map(|(_, p, _)| *p))
         .text("kind", all_lines.iter().map(|(.., l)| l.kind.to_owned()))
         .opt_int("service_id", all_lines.iter().map(|(.., l)| l.service_id))
-        .text("description", all_lines.iter().map(|(.., l)| l.description.clone()))
-        .int("quantity_milli", all_lines.iter().map(|(.., l)| l.quantity_milli))
+        .text(
+            "description",
+            all_lines.iter().map(|(.., l)| l.description.clone()),
+        )
+        .int(
+            "quantity_milli",
+            all_lines.iter().map(|(.., l)| l.quantity_milli),
+        )
         .int("unit_minor", all_lines.iter().map(|(.., l)| l.unit_minor))
-        .opt_date("period_start", all_lines.iter().map(|(.., l)| l.period_start))
+        .opt_date(
+            "period_start",
+            all_lines.iter().map(|(.., l)| l.period_start),
+        )
         .opt_date("period_end", all_lines.iter().map(|(.., l)| l.period_end))
-        .int("proration_micro", all_lines.iter().map(|(.., l)| l.proration_micro))
+        .int(
+            "proration_micro",
+            all_lines.iter().map(|(.., l)| l.proration_micro),
+        )
         .int("net_minor", all_lines.iter().map(|(.., l)| l.net_minor))
         .opt_int("tax_rate_id", all_lines.iter().map(|(.., l)| l.tax_rate_id))
-        .text("tax_name", all_lines.iter().map(|(.., l)| l.tax_name.clone()))
+        .text(
+            "tax_name",
+            all_lines.iter().map(|(.., l)| l.tax_name.clone()),
+        )
         .int("tax_rate", all_lines.iter().map(|(.., l)| l.tax_rate))
-        .bool("tax_inclusive", all_lines.iter().map(|(.., l)| l.tax_inclusive))
+        .bool(
+            "tax_inclusive",
+            all_lines.iter().map(|(.., l)| l.tax_inclusive),
+        )
         .int("tax_minor", all_lines.iter().map(|(.., l)| l.tax_minor));
     let line_ids: HashMap<(i64, i32), i64> = rows
         .returning::<(i64, i64, i32)>(conn, "id, invoice_id, position")
@@ -1236,13 +1283,25 @@ async fn write_bills(
         .collect();
     let mut rows = Rows::new("charges");
     rows.int("service_id", all_charges.iter().map(|(.., c)| c.service_id))
-        .int("customer_id", all_charges.iter().map(|(_, customer, _)| *customer))
+        .int(
+            "customer_id",
+            all_charges.iter().map(|(_, customer, _)| *customer),
+        )
         .int("plan_id", all_charges.iter().map(|(.., c)| c.plan_id))
-        .date("period_start", all_charges.iter().map(|(.., c)| c.period.start))
+        .date(
+            "period_start",
+            all_charges.iter().map(|(.., c)| c.period.start),
+        )
         .date("period_end", all_charges.iter().map(|(.., c)| c.period.end))
-        .int("period_days", all_charges.iter().map(|(.., c)| c.period_days))
+        .int(
+            "period_days",
+            all_charges.iter().map(|(.., c)| c.period_days),
+        )
         .int("fee_minor", all_charges.iter().map(|(.., c)| c.fee_minor))
-        .int("amount_minor", all_charges.iter().map(|(.., c)| c.amount_minor))
+        .int(
+            "amount_minor",
+            all_charges.iter().map(|(.., c)| c.amount_minor),
+        )
         .int("invoice_id", all_charges.iter().map(|(id, ..)| *id))
         .int("run_id", all_charges.iter().map(|_| run_id))
         .time("created_at", all_charges.iter().map(|_| now));
@@ -1277,36 +1336,44 @@ async fn write_bills(
     }
     // The ledger.
     let mut rows = Rows::new("ledger_entries");
-    rows.int("customer_id", heads.iter().map(|h| h.bill.customer.bill_to.id))
-        .text(
-            "kind",
-            heads.iter().map(|h| {
-                match h.bill.kind {
-                    Kind::Invoice => EntryKind::Invoice,
-                    Kind::CreditNote => EntryKind::CreditNote,
-                }
-                .as_str()
-                .to_owned()
-            }),
-        )
-        .text(
-            "description",
-            heads.iter().map(|h| match h.bill.kind {
-                Kind::Invoice => format!("Invoice {}", h.number),
-                Kind::CreditNote => format!("Credit note {}", h.number),
-            }),
-        )
-        .opt_int("invoice_id", heads.iter().map(|h| Some(id_of(h))))
-        .int("debit_minor", heads.iter().map(|h| owed(h.bill).max(0)))
-        .int("credit_minor", heads.iter().map(|h| (-owed(h.bill)).max(0)))
-        .int(
-            "balance_minor",
-            heads
-                .iter()
-                .map(|h| h.bill.customer.balance_minor - owed(h.bill)),
-        )
-        .text("currency", heads.iter().map(|h| h.bill.customer.bill_to.currency.clone()))
-        .time("occurred_at", heads.iter().map(|_| now));
+    rows.int(
+        "customer_id",
+        heads.iter().map(|h| h.bill.customer.bill_to.id),
+    )
+    .text(
+        "kind",
+        heads.iter().map(|h| {
+            match h.bill.kind {
+                Kind::Invoice => EntryKind::Invoice,
+                Kind::CreditNote => EntryKind::CreditNote,
+            }
+            .as_str()
+            .to_owned()
+        }),
+    )
+    .text(
+        "description",
+        heads.iter().map(|h| match h.bill.kind {
+            Kind::Invoice => format!("Invoice {}", h.number),
+            Kind::CreditNote => format!("Credit note {}", h.number),
+        }),
+    )
+    .opt_int("invoice_id", heads.iter().map(|h| Some(id_of(h))))
+    .int("debit_minor", heads.iter().map(|h| owed(h.bill).max(0)))
+    .int("credit_minor", heads.iter().map(|h| (-owed(h.bill)).max(0)))
+    .int(
+        "balance_minor",
+        heads
+            .iter()
+            .map(|h| h.bill.customer.balance_minor - owed(h.bill)),
+    )
+    .text(
+        "currency",
+        heads
+            .iter()
+            .map(|h| h.bill.customer.bill_to.currency.clone()),
+    )
+    .time("occurred_at", heads.iter().map(|_| now));
     rows.execute(conn).await?;
     // Events: generated and finalized (a credit note: issued), with the invoice as issued.
     let mut news = Vec::with_capacity(heads.len() * 2);

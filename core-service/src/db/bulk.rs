@@ -184,7 +184,10 @@ impl Rows {
         sql
     }
 
-    fn postgres_query(&self, sql: &str) -> sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments> {
+    fn postgres_query(
+        &self,
+        sql: &str,
+    ) -> sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments> {
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
         for (_, values) in &self.columns {
             q = match values {
@@ -245,7 +248,11 @@ impl Rows {
                 while start < self.len() {
                     let end = (start + chunk).min(self.len());
                     let sql = self.sqlite_sql(end - start, "");
-                    done += self.sqlite_query(&sql, start..end).execute($c).await?.rows_affected();
+                    done += self
+                        .sqlite_query(&sql, start..end)
+                        .execute($c)
+                        .await?
+                        .rows_affected();
                     start = end;
                 }
                 Ok(done)
@@ -254,7 +261,7 @@ impl Rows {
         match conn {
             Conn::Pool(Db::Postgres(pool)) => Ok(self
                 .postgres_query(&self.postgres_sql(""))
-                .execute(&*pool)
+                .execute(pool)
                 .await?
                 .rows_affected()),
             Conn::Tx(Tx {
@@ -265,7 +272,7 @@ impl Rows {
                 .execute(&mut **tx)
                 .await?
                 .rows_affected()),
-            Conn::Pool(Db::Sqlite(pool)) => sqlite!(&*pool),
+            Conn::Pool(Db::Sqlite(pool)) => sqlite!(pool),
             Conn::Tx(Tx {
                 engine: TxEngine::Sqlite(tx),
                 ..
@@ -304,18 +311,16 @@ impl Rows {
             ($c:expr) => {{
                 let sql = self.postgres_sql(returning);
                 let rows = self.postgres_query(&sql).fetch_all($c).await?;
-                rows.iter()
-                    .map(|row| T::from_row(row))
-                    .collect()
+                rows.iter().map(|row| T::from_row(row)).collect()
             }};
         }
         match conn {
-            Conn::Pool(Db::Postgres(pool)) => postgres!(&*pool),
+            Conn::Pool(Db::Postgres(pool)) => postgres!(pool),
             Conn::Tx(Tx {
                 engine: TxEngine::Postgres(tx),
                 ..
             }) => postgres!(&mut **tx),
-            Conn::Pool(Db::Sqlite(pool)) => sqlite!(&*pool),
+            Conn::Pool(Db::Sqlite(pool)) => sqlite!(pool),
             Conn::Tx(Tx {
                 engine: TxEngine::Sqlite(tx),
                 ..

@@ -195,7 +195,10 @@ async fn insert_many(
     let mut rows = crate::db::bulk::Rows::new("events");
     rows.text("uuid", uuids.iter().cloned())
         .text("type", events.iter().map(|e| e.event_type.clone()))
-        .text("resource_type", events.iter().map(|e| e.resource_type.clone()))
+        .text(
+            "resource_type",
+            events.iter().map(|e| e.resource_type.clone()),
+        )
         .text("resource_id", events.iter().map(|e| e.resource_id.clone()))
         .opt_int("partner_id", events.iter().map(|e| e.partner_id))
         .text("data", data.iter().cloned())

@@ -95,7 +95,12 @@ pub struct Core {
 impl Core {
     /// Starts a core on `database` with `key` as its bootstrap admin key, a job lease of
     /// `lease_ms`, and `env` beside the defaults; returns once it answers.
-    pub async fn start(database: &Database, key: &str, lease_ms: u64, env: &[(&str, &str)]) -> Core {
+    pub async fn start(
+        database: &Database,
+        key: &str,
+        lease_ms: u64,
+        env: &[(&str, &str)],
+    ) -> Core {
         let port = free_port();
         let grpc = format!("127.0.0.1:{port}");
         let child = Command::new(BIN)
