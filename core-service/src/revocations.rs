@@ -125,8 +125,17 @@ pub async fn follow(
             _ = wake.changed() => {}
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
+        // Commits can come hundreds a second (a billing run's batches); one read per
+        // READ_GAP catches all of them, well within the edges' one second.
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(READ_GAP) => {}
+        }
     }
 }
+
+/// The shortest time between two reads of the events.
+const READ_GAP: Duration = Duration::from_millis(100);
 
 async fn connect(url: &str) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
     let client = redis::Client::open(url)?;

@@ -44,7 +44,7 @@ use crate::{on_conn, on_postgres};
 /// The job kind of a run (scheduled or asked for).
 pub const KIND: &str = "billing.run";
 /// Customers per batch (one transaction each).
-const BATCH: i64 = 500;
+const BATCH: i64 = 1000;
 /// Batches under way at once on PostgreSQL.
 const IN_FLIGHT: usize = 2;
 /// Rows per multi-row insert (at most 17 parameters each: under either engine's limit).
@@ -574,7 +574,7 @@ async fn next_range(conn: &mut Conn<'_>, after: i64) -> Result<Option<(i64, i64)
         .bind(after).bind(BATCH * 4).fetch_all(c).await)?;
     let ids: Vec<i64> = ids
         .into_iter()
-        .take(usize::try_from(BATCH).unwrap_or(500))
+        .take(usize::try_from(BATCH).unwrap_or(1000))
         .collect();
     Ok(ids.first().copied().zip(ids.last().copied()))
 }
@@ -1055,6 +1055,35 @@ async fn lower_balances(conn: &mut Conn<'_>, changes: &[(i64, i64)]) -> Result<(
     Ok(())
 }
 
+/// Makes the foreign keys from lines and charges to invoices wait for the commit, in this
+/// transaction only (PostgreSQL: they are declared DEFERRABLE; SQLite: all keys).
+async fn defer_invoice_keys(conn: &mut Conn<'_>) -> Result<()> {
+    let sql = if conn.is_postgres() {
+        "SET CONSTRAINTS invoice_lines_invoice_id_fkey, charges_invoice_id_fkey DEFERRED"
+    } else {
+        "PRAGMA defer_foreign_keys = ON"
+    };
+    on_conn!(conn, c => sqlx::query(sql).execute(c).await.map(drop))?;
+    Ok(())
+}
+
+/// `count` new invoice ids, taken before the rows are written. PostgreSQL: from the
+/// identity's sequence (never handed out twice, even when this transaction rolls back);
+/// SQLite: after the highest id ever given, under the write lock this transaction holds.
+async fn allocate_invoice_ids(conn: &mut Conn<'_>, count: usize) -> Result<Vec<i64>> {
+    let count = i64::try_from(count).unwrap_or(i64::MAX);
+    if conn.is_postgres() {
+        return Ok(on_conn!(conn, c => sqlx::query_scalar(
+            "SELECT nextval(pg_get_serial_sequence('invoices', 'id')) FROM generate_series(1, $1)")
+            .bind(count).fetch_all(c).await)?);
+    }
+    let last: i64 = on_conn!(conn, c => sqlx::query_scalar(
+        "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'invoices'), 0), \
+         COALESCE((SELECT MAX(id) FROM invoices), 0))")
+        .fetch_one(c).await)?;
+    Ok((last + 1..=last + count).collect())
+}
+
 /// Writes `bills` as issued invoices and credit notes with their lines, charges, ledger
 /// entries and events; returns the invoice id per customer.
 async fn write_bills(
@@ -1078,6 +1107,105 @@ async fn write_bills(
         .map(|b| (b.customer.bill_to.id, owed(b)))
         .collect();
     lower_balances(conn, &changes).await?;
+    // Ids first, numbers last: the counters are held until commit, so the lines and
+    // charges go in before them, pointing at invoice ids taken now (their foreign keys to
+    // invoices are checked at commit).
+    defer_invoice_keys(conn).await?;
+    let invoice_ids = allocate_invoice_ids(conn, bills.len()).await?;
+    // Lines.
+    let all_lines: Vec<(i64, i32, &NewLine)> = bills
+        .iter()
+        .zip(&invoice_ids)
+        .flat_map(|(bill, id)| {
+            let id = *id;
+            bill.lines
+                .iter()
+                .enumerate()
+                .map(move |(i, l)| (id, i32::try_from(i + 1).unwrap_or(i32::MAX), l))
+        })
+        .collect();
+    let mut rows = Rows::new("invoice_lines");
+    rows.int("invoice_id", all_lines.iter().map(|(id, ..)| *id))
+        .int4("position", all_lines.iter().map(|(_, p, _)| *p))
+        .text("kind", all_lines.iter().map(|(.., l)| l.kind.to_owned()))
+        .opt_int("service_id", all_lines.iter().map(|(.., l)| l.service_id))
+        .text(
+            "description",
+            all_lines.iter().map(|(.., l)| l.description.clone()),
+        )
+        .int(
+            "quantity_milli",
+            all_lines.iter().map(|(.., l)| l.quantity_milli),
+        )
+        .int("unit_minor", all_lines.iter().map(|(.., l)| l.unit_minor))
+        .opt_date(
+            "period_start",
+            all_lines.iter().map(|(.., l)| l.period_start),
+        )
+        .opt_date("period_end", all_lines.iter().map(|(.., l)| l.period_end))
+        .int(
+            "proration_micro",
+            all_lines.iter().map(|(.., l)| l.proration_micro),
+        )
+        .int("net_minor", all_lines.iter().map(|(.., l)| l.net_minor))
+        .opt_int("tax_rate_id", all_lines.iter().map(|(.., l)| l.tax_rate_id))
+        .text(
+            "tax_name",
+            all_lines.iter().map(|(.., l)| l.tax_name.clone()),
+        )
+        .int("tax_rate", all_lines.iter().map(|(.., l)| l.tax_rate))
+        .bool(
+            "tax_inclusive",
+            all_lines.iter().map(|(.., l)| l.tax_inclusive),
+        )
+        .int("tax_minor", all_lines.iter().map(|(.., l)| l.tax_minor));
+    let line_ids: HashMap<(i64, i32), i64> = rows
+        .returning::<(i64, i64, i32)>(conn, "id, invoice_id, position")
+        .await?
+        .into_iter()
+        .map(|(id, invoice, position)| ((invoice, position), id))
+        .collect();
+    // Charges: the UNIQUE (service_id, period_start) refuses a period charged twice, and
+    // the whole batch with it.
+    let all_charges: Vec<(i64, i64, &NewCharge)> = bills
+        .iter()
+        .zip(&invoice_ids)
+        .flat_map(|(bill, id)| {
+            let id = *id;
+            let customer = bill.customer.bill_to.id;
+            bill.charges.iter().map(move |c| (id, customer, c))
+        })
+        .collect();
+    let mut rows = Rows::new("charges");
+    rows.int("service_id", all_charges.iter().map(|(.., c)| c.service_id))
+        .int(
+            "customer_id",
+            all_charges.iter().map(|(_, customer, _)| *customer),
+        )
+        .int("plan_id", all_charges.iter().map(|(.., c)| c.plan_id))
+        .date(
+            "period_start",
+            all_charges.iter().map(|(.., c)| c.period.start),
+        )
+        .date("period_end", all_charges.iter().map(|(.., c)| c.period.end))
+        .int(
+            "period_days",
+            all_charges.iter().map(|(.., c)| c.period_days),
+        )
+        .int("fee_minor", all_charges.iter().map(|(.., c)| c.fee_minor))
+        .int(
+            "amount_minor",
+            all_charges.iter().map(|(.., c)| c.amount_minor),
+        )
+        .int("invoice_id", all_charges.iter().map(|(id, ..)| *id))
+        .int("run_id", all_charges.iter().map(|_| run_id))
+        .time("created_at", all_charges.iter().map(|_| now));
+    rows.execute(conn)
+        .await
+        .map_err(|e| match crate::db::unique_violation(&e) {
+            Some(_) => Error::Conflict("A service period was charged by another run.".into()),
+            None => Error::from(e),
+        })?;
     let invoices_count = bills.iter().filter(|b| b.kind == Kind::Invoice).count();
     let notes_count = bills.len() - invoices_count;
     let mut next_invoice = if invoices_count > 0 {
@@ -1104,6 +1232,7 @@ async fn write_bills(
     };
     // The invoices, numbered in customer order.
     struct Head<'a> {
+        id: i64,
         bill: &'a Bill,
         series: &'a str,
         sequence: i64,
@@ -1112,7 +1241,8 @@ async fn write_bills(
     }
     let heads: Vec<Head<'_>> = bills
         .iter()
-        .map(|bill| {
+        .zip(&invoice_ids)
+        .map(|(bill, id)| {
             let (series, sequence) = if bill.kind == Kind::Invoice {
                 next_invoice += 1;
                 (settings.invoice_prefix.as_str(), next_invoice - 1)
@@ -1126,6 +1256,7 @@ async fn write_bills(
                 Kind::Invoice => Status::Open,
             };
             Head {
+                id: *id,
                 bill,
                 series,
                 sequence,
@@ -1211,106 +1342,46 @@ async fn write_bills(
             .map(|h| (h.status == Status::Paid).then_some(now)),
     )
     .time("updated_at", heads.iter().map(|_| now));
-    let ids: HashMap<String, i64> = rows
-        .returning::<(i64, String)>(conn, "id, number")
-        .await?
-        .into_iter()
-        .map(|(id, number)| (number, id))
-        .collect();
-    let id_of = |h: &Head<'_>| ids.get(&h.number).copied().unwrap_or(0);
-    // Lines.
-    let all_lines: Vec<(i64, i32, &NewLine)> = heads
-        .iter()
-        .flat_map(|h| {
-            let id = id_of(h);
-            h.bill
-                .lines
-                .iter()
-                .enumerate()
-                .map(move |(i, l)| (id, i32::try_from(i + 1).unwrap_or(i32::MAX), l))
-        })
-        .collect();
-    let mut rows = Rows::new("invoice_lines");
-    rows.int("invoice_id", all_lines.iter().map(|(id, ..)| *id))
-        .int4("position", all_lines.iter().map(|(_, p, _)| *p))
-        .text("kind", all_lines.iter().map(|(.., l)| l.kind.to_owned()))
-        .opt_int("service_id", all_lines.iter().map(|(.., l)| l.service_id))
-        .text(
-            "description",
-            all_lines.iter().map(|(.., l)| l.description.clone()),
-        )
-        .int(
-            "quantity_milli",
-            all_lines.iter().map(|(.., l)| l.quantity_milli),
-        )
-        .int("unit_minor", all_lines.iter().map(|(.., l)| l.unit_minor))
-        .opt_date(
-            "period_start",
-            all_lines.iter().map(|(.., l)| l.period_start),
-        )
-        .opt_date("period_end", all_lines.iter().map(|(.., l)| l.period_end))
-        .int(
-            "proration_micro",
-            all_lines.iter().map(|(.., l)| l.proration_micro),
-        )
-        .int("net_minor", all_lines.iter().map(|(.., l)| l.net_minor))
-        .opt_int("tax_rate_id", all_lines.iter().map(|(.., l)| l.tax_rate_id))
-        .text(
-            "tax_name",
-            all_lines.iter().map(|(.., l)| l.tax_name.clone()),
-        )
-        .int("tax_rate", all_lines.iter().map(|(.., l)| l.tax_rate))
-        .bool(
-            "tax_inclusive",
-            all_lines.iter().map(|(.., l)| l.tax_inclusive),
-        )
-        .int("tax_minor", all_lines.iter().map(|(.., l)| l.tax_minor));
-    let line_ids: HashMap<(i64, i32), i64> = rows
-        .returning::<(i64, i64, i32)>(conn, "id, invoice_id, position")
-        .await?
-        .into_iter()
-        .map(|(id, invoice, position)| ((invoice, position), id))
-        .collect();
-    // Charges: the UNIQUE (service_id, period_start) refuses a period charged twice, and
-    // the whole batch with it.
-    let all_charges: Vec<(i64, i64, &NewCharge)> = heads
-        .iter()
-        .flat_map(|h| {
-            let id = id_of(h);
-            let customer = h.bill.customer.bill_to.id;
-            h.bill.charges.iter().map(move |c| (id, customer, c))
-        })
-        .collect();
-    let mut rows = Rows::new("charges");
-    rows.int("service_id", all_charges.iter().map(|(.., c)| c.service_id))
-        .int(
-            "customer_id",
-            all_charges.iter().map(|(_, customer, _)| *customer),
-        )
-        .int("plan_id", all_charges.iter().map(|(.., c)| c.plan_id))
-        .date(
-            "period_start",
-            all_charges.iter().map(|(.., c)| c.period.start),
-        )
-        .date("period_end", all_charges.iter().map(|(.., c)| c.period.end))
-        .int(
-            "period_days",
-            all_charges.iter().map(|(.., c)| c.period_days),
-        )
-        .int("fee_minor", all_charges.iter().map(|(.., c)| c.fee_minor))
-        .int(
-            "amount_minor",
-            all_charges.iter().map(|(.., c)| c.amount_minor),
-        )
-        .int("invoice_id", all_charges.iter().map(|(id, ..)| *id))
-        .int("run_id", all_charges.iter().map(|_| run_id))
-        .time("created_at", all_charges.iter().map(|_| now));
-    rows.execute(conn)
-        .await
-        .map_err(|e| match crate::db::unique_violation(&e) {
-            Some(_) => Error::Conflict("A service period was charged by another run.".into()),
-            None => Error::from(e),
-        })?;
+    rows.int("id", invoice_ids.iter().copied());
+    let id_of = |h: &Head<'_>| h.id;
+    // Events: generated and finalized (a credit note: issued), with the invoice as issued.
+    // Their JSON is rendered while PostgreSQL writes the invoices (the statement is sent
+    // on the first poll, then the rendering runs until it is done).
+    let render = async {
+        let mut news = Vec::with_capacity(heads.len() * 2);
+        for h in &heads {
+            let invoice = issued_invoice(
+                h.bill,
+                id_of(h),
+                &h.number,
+                h.status,
+                (today, due),
+                &line_ids,
+                now,
+            );
+            let event = NewEvent::about_with(
+                if invoice.kind == Kind::Invoice {
+                    "invoice.generated".into()
+                } else {
+                    "credit_note.issued".into()
+                },
+                "invoice",
+                invoice.id.to_string(),
+                invoices::subject(&invoice, today),
+                || invoice.audit_view(),
+            );
+            if invoice.kind == Kind::Invoice {
+                let finalized = event.retyped("invoice.finalized");
+                news.push(event);
+                news.push(finalized);
+            } else {
+                news.push(event);
+            }
+        }
+        news
+    };
+    let (written, news) = futures::join!(rows.execute(conn), render);
+    written?;
     // Adjustments carried, once.
     for h in &heads {
         if h.bill.adjustments.is_empty() {
@@ -1375,39 +1446,6 @@ async fn write_bills(
     )
     .time("occurred_at", heads.iter().map(|_| now));
     rows.execute(conn).await?;
-    // Events: generated and finalized (a credit note: issued), with the invoice as issued.
-    let mut news = Vec::with_capacity(heads.len() * 2);
-    for h in &heads {
-        let invoice = issued_invoice(
-            h.bill,
-            id_of(h),
-            &h.number,
-            h.status,
-            (today, due),
-            &line_ids,
-            now,
-        );
-        let fallback = invoice.audit_view();
-        let event = NewEvent::about(
-            if invoice.kind == Kind::Invoice {
-                "invoice.generated".into()
-            } else {
-                "credit_note.issued".into()
-            },
-            "invoice",
-            invoice.id.to_string(),
-            invoices::subject(&invoice, today),
-            Some(&fallback),
-        );
-        if invoice.kind == Kind::Invoice {
-            let mut finalized = event.clone();
-            finalized.event_type = "invoice.finalized".into();
-            news.push(event);
-            news.push(finalized);
-        } else {
-            news.push(event);
-        }
-    }
     events::publish_all(conn, news, now).await?;
     Ok(heads
         .iter()

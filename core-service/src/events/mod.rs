@@ -13,7 +13,7 @@
 
 pub mod grpc;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use lastmile_proto::v1 as pb;
@@ -72,8 +72,9 @@ pub struct NewEvent {
     pub resource_id: String,
     /// The resource's partner.
     pub partner_id: Option<i64>,
-    /// The resource's JSON.
-    pub data: Value,
+    /// The resource's JSON, as text: rendered once, shared by the events about the same
+    /// state (an invoice's `generated` and `finalized`).
+    pub data: Arc<str>,
 }
 
 impl NewEvent {
@@ -86,19 +87,40 @@ impl NewEvent {
         subject: Subject,
         fallback: Option<&Map<String, Value>>,
     ) -> Self {
+        Self::about_with(event_type, resource_type, resource_id, subject, || {
+            fallback.cloned().unwrap_or_default()
+        })
+    }
+
+    /// As [`NewEvent::about`], with the fallback made only when it is shown.
+    pub fn about_with(
+        event_type: String,
+        resource_type: &str,
+        resource_id: String,
+        subject: Subject,
+        fallback: impl FnOnce() -> Map<String, Value>,
+    ) -> Self {
         let proto = pb::EventSubject {
             resource: Some(subject.resource),
         };
         let data = match RENDERER.get() {
             Some(render) => render(&proto),
-            None => Value::Object(fallback.cloned().unwrap_or_default()),
+            None => Value::Object(fallback()),
         };
         Self {
             event_type,
             resource_type: resource_type.to_owned(),
             resource_id,
             partner_id: subject.partner_id,
-            data,
+            data: Arc::from(data.to_string()),
+        }
+    }
+
+    /// The same resource's event of another type.
+    pub fn retyped(&self, event_type: &str) -> Self {
+        Self {
+            event_type: event_type.to_owned(),
+            ..self.clone()
         }
     }
 }
@@ -191,7 +213,7 @@ async fn insert_many(
         .iter()
         .map(|_| uuid::Uuid::now_v7().to_string())
         .collect();
-    let data: Vec<String> = events.iter().map(|e| e.data.to_string()).collect();
+    let data: Vec<String> = events.iter().map(|e| String::from(&*e.data)).collect();
     let mut rows = crate::db::bulk::Rows::new("events");
     rows.text("uuid", uuids.iter().cloned())
         .text("type", events.iter().map(|e| e.event_type.clone()))
@@ -201,7 +223,7 @@ async fn insert_many(
         )
         .text("resource_id", events.iter().map(|e| e.resource_id.clone()))
         .opt_int("partner_id", events.iter().map(|e| e.partner_id))
-        .text("data", data.iter().cloned())
+        .text("data", data.clone())
         .time("occurred_at", events.iter().map(|_| at));
     let ids: std::collections::HashMap<String, i64> = rows
         .returning::<(i64, String)>(conn, "id, uuid")
@@ -259,7 +281,7 @@ async fn insert(conn: &mut Conn<'_>, event: NewEvent, at: DateTime<Utc>) -> Resu
         .bind(&event.resource_type)
         .bind(&event.resource_id)
         .bind(event.partner_id)
-        .bind(event.data.to_string())
+        .bind(&*event.data)
         .bind(at)
         .fetch_one(c)
         .await)?;
