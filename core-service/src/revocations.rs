@@ -137,8 +137,16 @@ pub async fn follow(
 /// The shortest time between two reads of the events.
 const READ_GAP: Duration = Duration::from_millis(100);
 
+/// A client of the Redis at `url`, with `TCP_NODELAY` (the crate leaves Nagle's algorithm
+/// on: a small command written while another is unanswered would wait for an ACK).
+fn client(url: &str) -> redis::RedisResult<redis::Client> {
+    let info = redis::IntoConnectionInfo::into_connection_info(url)?
+        .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+    redis::Client::open(info)
+}
+
 async fn connect(url: &str) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
-    let client = redis::Client::open(url)?;
+    let client = client(url)?;
     match tokio::time::timeout(
         Duration::from_secs(2),
         client.get_multiplexed_async_connection(),
@@ -202,7 +210,7 @@ impl SharedAttempts {
     /// Counters on `config`'s Redis (connected on first use).
     pub fn new(config: &RevocationConfig) -> redis::RedisResult<Self> {
         Ok(Self {
-            client: redis::Client::open(config.url.as_str())?,
+            client: client(config.url.as_str())?,
             prefix: config.prefix.clone(),
             connection: tokio::sync::Mutex::new(None),
             warned: std::sync::atomic::AtomicBool::new(false),

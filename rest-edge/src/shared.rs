@@ -221,8 +221,16 @@ async fn keep_connected(shared: std::sync::Weak<SharedLimits>) {
     }
 }
 
+/// A client of the Redis at `url`, with `TCP_NODELAY` (the crate leaves Nagle's algorithm
+/// on: a small command written while another is unanswered would wait for an ACK).
+fn client(url: &str) -> redis::RedisResult<redis::Client> {
+    let info = redis::IntoConnectionInfo::into_connection_info(url)?
+        .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+    redis::Client::open(info)
+}
+
 async fn connect(url: &str) -> redis::RedisResult<ConnectionManager> {
-    let client = redis::Client::open(url)?;
+    let client = client(url)?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_millis(500)))
         .set_response_timeout(Some(CHECK_TIMEOUT))
@@ -246,7 +254,7 @@ async fn follow_revocations(config: SharedConfig, principals: Arc<PrincipalCache
     let channel = format!("{}:principals", config.prefix);
     loop {
         let subscribed = async {
-            let client = redis::Client::open(config.url.as_str())?;
+            let client = client(config.url.as_str())?;
             let mut pubsub = client.get_async_pubsub().await?;
             pubsub.subscribe(&channel).await?;
             Ok::<_, redis::RedisError>(pubsub)
