@@ -59,11 +59,14 @@ impl Values {
 
 /// Rows for one table, built column by column.
 ///
-/// ```ignore
-/// let mut rows = Rows::new("charges");
-/// rows.int("service_id", charges.iter().map(|c| c.service_id));
-/// rows.date("period_start", charges.iter().map(|c| c.start));
-/// rows.execute(&mut tx.conn()).await?;
+/// ```no_run
+/// # async fn example(tx: &mut lastmile_core::db::Tx) -> sqlx::Result<u64> {
+/// use lastmile_core::db::bulk::Rows;
+/// let mut rows = Rows::new("notes");
+/// rows.int("customer_id", [1, 2])
+///     .text("body", ["First".to_owned(), "Second".to_owned()]);
+/// rows.execute(&mut tx.conn()).await
+/// # }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Rows {
