@@ -534,6 +534,14 @@ async fn execute(
     } else {
         1
     };
+    let issue = Issue {
+        db,
+        clock,
+        run_id: id,
+        date,
+        rates: &rates,
+        settings: &settings,
+    };
     let mut pending = FuturesUnordered::new();
     let mut after = 0;
     let mut more = true;
@@ -543,7 +551,7 @@ async fn execute(
             match next_range(&mut db.conn(), after).await? {
                 Some(range) => {
                     after = range.1;
-                    pending.push(issue_range(db, clock, id, date, range, &rates, &settings));
+                    pending.push(issue.range(range));
                 }
                 None => more = false,
             }
@@ -946,58 +954,54 @@ fn bills(batch: &Batch, date: NaiveDate, rates: &[TaxRate]) -> (Vec<Bill>, i64) 
     (out, skipped)
 }
 
-/// One batch of a real run, read again under the locks when another writer got there
-/// first (a concurrent run charged a period); returns the services skipped.
-async fn issue_range(
-    db: &Db,
-    clock: &SharedClock,
+/// What every batch of one real run shares.
+struct Issue<'a> {
+    db: &'a Db,
+    clock: &'a SharedClock,
     run_id: i64,
     date: NaiveDate,
-    range: (i64, i64),
-    rates: &[TaxRate],
-    settings: &BillingSettings,
-) -> Result<i64> {
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        match issue_batch(db, clock, run_id, date, range, rates, settings).await {
-            Err(Error::Conflict(_)) if tries < 3 => {}
-            done => return done,
-        }
-    }
+    rates: &'a [TaxRate],
+    settings: &'a BillingSettings,
 }
 
-/// One batch of a real run in one transaction; returns the services skipped.
-async fn issue_batch(
-    db: &Db,
-    clock: &SharedClock,
-    run_id: i64,
-    date: NaiveDate,
-    range: (i64, i64),
-    rates: &[TaxRate],
-    settings: &BillingSettings,
-) -> Result<i64> {
-    let mut tx = db.begin().await?;
-    let now = clock.now();
-    let batch = load(&mut tx.conn(), range, true).await?;
-    let (bills, skipped) = bills(&batch, date, rates);
-    if bills.is_empty() {
-        tx.commit().await?;
-        return Ok(skipped);
-    }
-    let mut totals = Totals::default();
-    bills.iter().for_each(|b| totals.add(b));
-    let issued = write_bills(&mut tx.conn(), &bills, settings, run_id, now).await?;
-    totals.record(&mut tx.conn(), run_id, now).await?;
-    // Credit the customers hold (overpayments, credit notes, these credit notes) goes to
-    // their unpaid invoices, these included.
-    for customer_id in with_credit(&mut tx.conn(), range).await? {
-        if issued.contains_key(&customer_id) {
-            invoices::settle(&mut tx.conn(), customer_id, now).await?;
+impl Issue<'_> {
+    /// One batch, read again under the locks when another writer got there first (a
+    /// concurrent run charged a period); returns the services skipped.
+    async fn range(&self, range: (i64, i64)) -> Result<i64> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.batch(range).await {
+                Err(Error::Conflict(_)) if tries < 3 => {}
+                done => return done,
+            }
         }
     }
-    tx.commit().await?;
-    Ok(skipped)
+
+    /// One batch in one transaction; returns the services skipped.
+    async fn batch(&self, range: (i64, i64)) -> Result<i64> {
+        let mut tx = self.db.begin().await?;
+        let now = self.clock.now();
+        let batch = load(&mut tx.conn(), range, true).await?;
+        let (bills, skipped) = bills(&batch, self.date, self.rates);
+        if bills.is_empty() {
+            tx.commit().await?;
+            return Ok(skipped);
+        }
+        let mut totals = Totals::default();
+        bills.iter().for_each(|b| totals.add(b));
+        let issued = write_bills(&mut tx.conn(), &bills, self.settings, self.run_id, now).await?;
+        totals.record(&mut tx.conn(), self.run_id, now).await?;
+        // Credit the customers hold (overpayments, credit notes, these credit notes) goes to
+        // their unpaid invoices, these included.
+        for customer_id in with_credit(&mut tx.conn(), range).await? {
+            if issued.contains_key(&customer_id) {
+                invoices::settle(&mut tx.conn(), customer_id, now).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(skipped)
+    }
 }
 
 /// Customers in `range` holding unapplied credit.

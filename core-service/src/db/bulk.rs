@@ -237,6 +237,15 @@ impl Rows {
         (SQLITE_PARAMETERS / self.columns.len().max(1)).max(1)
     }
 
+    /// The rows of each SQLite statement.
+    fn sqlite_ranges(&self) -> Vec<std::ops::Range<usize>> {
+        let (len, chunk) = (self.len(), self.sqlite_chunk());
+        (0..len)
+            .step_by(chunk)
+            .map(|start| start..(start + chunk).min(len))
+            .collect()
+    }
+
     /// Inserts the rows; returns how many were inserted.
     pub async fn execute(&self, conn: &mut Conn<'_>) -> sqlx::Result<u64> {
         self.check();
@@ -246,17 +255,13 @@ impl Rows {
         macro_rules! sqlite {
             ($c:expr) => {{
                 let mut done = 0;
-                let chunk = self.sqlite_chunk();
-                let mut start = 0;
-                while start < self.len() {
-                    let end = (start + chunk).min(self.len());
-                    let sql = self.sqlite_sql(end - start, "");
+                for rows in self.sqlite_ranges() {
+                    let sql = self.sqlite_sql(rows.len(), "");
                     done += self
-                        .sqlite_query(&sql, start..end)
+                        .sqlite_query(&sql, rows)
                         .execute($c)
                         .await?
                         .rows_affected();
-                    start = end;
                 }
                 Ok(done)
             }};
@@ -296,16 +301,11 @@ impl Rows {
         macro_rules! sqlite {
             ($c:expr) => {{
                 let mut out = Vec::with_capacity(self.len());
-                let chunk = self.sqlite_chunk();
-                let mut start = 0;
-                while start < self.len() {
-                    let end = (start + chunk).min(self.len());
-                    let sql = self.sqlite_sql(end - start, returning);
-                    let rows = self.sqlite_query(&sql, start..end).fetch_all($c).await?;
-                    for row in &rows {
+                for rows in self.sqlite_ranges() {
+                    let sql = self.sqlite_sql(rows.len(), returning);
+                    for row in &self.sqlite_query(&sql, rows).fetch_all($c).await? {
                         out.push(T::from_row(row)?);
                     }
-                    start = end;
                 }
                 Ok(out)
             }};
@@ -366,6 +366,9 @@ mod tests {
     fn sqlite_chunks_stay_under_the_parameter_limit() {
         let r = rows();
         assert_eq!(r.sqlite_chunk(), 10_000);
-        assert_eq!(r.len(), 2);
+        assert_eq!(r.sqlite_ranges(), vec![0..2]);
+        let mut wide = Rows::new("wide");
+        wide.int("n", 0..30_001);
+        assert_eq!(wide.sqlite_ranges(), vec![0..30_000, 30_000..30_001]);
     }
 }
