@@ -271,21 +271,10 @@ async fn notify(conn: &mut Conn<'_>) -> Result<()> {
 }
 
 async fn insert(conn: &mut Conn<'_>, event: NewEvent, at: DateTime<Utc>) -> Result<Event> {
-    let uuid = uuid::Uuid::now_v7().to_string();
-    let stored: Event = on_conn!(conn, c => sqlx::query_as(
-        "INSERT INTO events (uuid, type, resource_type, resource_id, partner_id, data, occurred_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         RETURNING id, uuid, type, resource_type, resource_id, partner_id, data, occurred_at")
-        .bind(&uuid)
-        .bind(&event.event_type)
-        .bind(&event.resource_type)
-        .bind(&event.resource_id)
-        .bind(event.partner_id)
-        .bind(&*event.data)
-        .bind(at)
-        .fetch_one(c)
-        .await)?;
-    Ok(stored)
+    insert_many(conn, vec![event], at)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("an inserted event was not returned")))
 }
 
 pub use lastmile_proto::EVENT_TYPES;
