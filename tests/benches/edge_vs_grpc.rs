@@ -9,12 +9,15 @@
 //!    authenticates), to price the edge's own auth and limits.
 //!
 //! The machine is shared, and its load drifts over a run, so the scenarios are interleaved
-//! round by round (1 2 3, 1 2 3, …) after a warm-up of each: drift then touches every
-//! scenario alike. Each ratio is computed within a round and then summarised, and every
+//! round by round, in alternating order (1 2 3, 3 2 1, …), after a warm-up of each: drift
+//! and whatever one scenario leaves behind for the next then touch every scenario alike. Each ratio is computed within a round and then summarised, and every
 //! figure is given as the median over the rounds with its spread (min–max). Process CPU
 //! time per request (client, edge and core all run in this process) is printed beside the
 //! throughput: it hardly depends on the load of the rest of the machine, and the difference
-//! between the two edges is what the edge's auth and limits cost. The load average is
+//! between the two edges is what the edge's auth and limits cost. The Redis server's CPU
+//! time per request (from its `INFO cpu`) is printed too: the shared edge's limits cost
+//! that process as well, on the same CPUs, and so are the budget scripts it ran per request
+//! (below one: batches and leases). The load average is
 //! printed at the start, per round and at the end. Figures, not a pass/fail test.
 //!
 //! ```sh
@@ -114,13 +117,18 @@ fn chosen_scenarios() -> anyhow::Result<Vec<Scenario>> {
 }
 
 /// One scenario's run.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Figures {
     requests_per_second: f64,
     p50: Duration,
     p99: Duration,
     /// Process CPU time (user + system) per answered request, in microseconds.
     cpu_us_per_request: f64,
+    /// The Redis server's CPU time per answered request, in microseconds (it is another
+    /// process, so not in the figure above).
+    redis_us_per_request: f64,
+    /// Budget scripts Redis ran per answered request.
+    redis_calls_per_request: f64,
     errors: u64,
 }
 
@@ -135,6 +143,8 @@ struct Target {
     shared_edge: reqwest::Url,
     open_edge: reqwest::Url,
     key: String,
+    /// `host:port` of the Redis the shared edge uses.
+    redis: String,
 }
 
 /// The 1-, 5- and 15-minute load averages as `/proc/loadavg` gives them.
@@ -154,6 +164,58 @@ fn process_cpu() -> Option<Duration> {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     Some(Duration::from_secs_f64(ticks as f64 / USER_HZ))
+}
+
+/// A section of `INFO` from the Redis server at `addr`.
+fn redis_info(addr: &str, section: &str) -> Option<String> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream
+        .write_all(format!("INFO {section}\r\n").as_bytes())
+        .ok()?;
+    let mut reader = BufReader::new(stream);
+    let mut header = String::new();
+    reader.read_line(&mut header).ok()?;
+    let length: usize = header.trim().strip_prefix('$')?.parse().ok()?;
+    let mut body = vec![0; length];
+    std::io::Read::read_exact(&mut reader, &mut body).ok()?;
+    String::from_utf8(body).ok()
+}
+
+/// What the Redis server at `addr` has done so far: its CPU time (user + system) and the
+/// scripts it has run.
+#[derive(Clone, Copy)]
+struct RedisWork {
+    cpu: Duration,
+    scripts: u64,
+}
+
+fn redis_work(addr: &str) -> Option<RedisWork> {
+    let cpu = redis_info(addr, "cpu")?;
+    let field = |name: &str| -> Option<f64> {
+        cpu.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))?
+            .trim()
+            .parse()
+            .ok()
+    };
+    let cpu = Duration::from_secs_f64(field("used_cpu_user")? + field("used_cpu_sys")?);
+    // cmdstat_evalsha:calls=N,usec=…; absent before the first script.
+    let stats = redis_info(addr, "commandstats")?;
+    let scripts = stats
+        .lines()
+        .find_map(|l| l.strip_prefix("cmdstat_evalsha:calls="))
+        .and_then(|rest| rest.split(',').next()?.parse().ok())
+        .unwrap_or(0);
+    Some(RedisWork { cpu, scripts })
+}
+
+/// `host:port` of a `redis://host:port[/db]` URL.
+fn redis_address(url: &str) -> String {
+    let rest = url.strip_prefix("redis://").unwrap_or(url);
+    let rest = rest.rsplit('@').next().unwrap_or(rest);
+    rest.split('/').next().unwrap_or(rest).to_owned()
 }
 
 /// Median, least and greatest of some figures.
@@ -241,7 +303,7 @@ async fn main() -> anyhow::Result<()> {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             core_url: format!("http://{grpc_addr}"),
             rate_limit_per_minute: 1_000_000_000,
-            redis_url: Some(redis_url),
+            redis_url: Some(redis_url.clone()),
             redis_prefix: format!("lmbench{}", uuid::Uuid::new_v4().simple()),
             ..Settings::default()
         },
@@ -261,6 +323,7 @@ async fn main() -> anyhow::Result<()> {
         shared_edge: edge_url(shared.http_addr)?,
         open_edge: edge_url(open.http_addr)?,
         key,
+        redis: redis_address(&redis_url),
     });
 
     println!(
@@ -294,12 +357,28 @@ async fn main() -> anyhow::Result<()> {
     // measured[round][i]: scenario i's figures in that round.
     let mut measured: Vec<Vec<Figures>> = Vec::new();
     println!(
-        "\n{:<6} {:<32} {:>9} {:>8} {:>8} {:>11} {:>7}",
-        "round", "scenario", "req/s", "p50 ms", "p99 ms", "CPU us/req", "errors"
+        "\n{:<6} {:<32} {:>9} {:>8} {:>8} {:>11} {:>12} {:>11} {:>7}",
+        "round",
+        "scenario",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "CPU us/req",
+        "Redis us/req",
+        "Redis calls",
+        "errors"
     );
     for round in 1..=rounds {
-        let mut this_round = Vec::new();
-        for scenario in &scenarios {
+        // Every other round runs the scenarios in the reverse order, so that none is always
+        // the one that runs after another (the load one leaves behind: vacuum, checkpoints,
+        // connection pools) and an order effect cancels out over the rounds.
+        let mut order: Vec<usize> = (0..scenarios.len()).collect();
+        if round % 2 == 0 {
+            order.reverse();
+        }
+        let mut this_round: Vec<Option<Figures>> = vec![None; scenarios.len()];
+        for i in order {
+            let scenario = &scenarios[i];
             let f = run(
                 &target,
                 *scenario,
@@ -308,19 +387,21 @@ async fn main() -> anyhow::Result<()> {
             )
             .await;
             println!(
-                "{:<6} {:<32} {:>9.0} {:>8.2} {:>8.2} {:>11.1} {:>7}",
+                "{:<6} {:<32} {:>9.0} {:>8.2} {:>8.2} {:>11.1} {:>12.1} {:>11.3} {:>7}",
                 round,
                 scenario.label(),
                 f.requests_per_second,
                 f.p50.as_secs_f64() * 1e3,
                 f.p99.as_secs_f64() * 1e3,
                 f.cpu_us_per_request,
+                f.redis_us_per_request,
+                f.redis_calls_per_request,
                 f.errors
             );
-            this_round.push(f);
+            this_round[i] = Some(f);
         }
         println!("{:<6} load average: {}", "", load_average());
-        measured.push(this_round);
+        measured.push(this_round.into_iter().flatten().collect());
     }
 
     report(&scenarios, &measured);
@@ -337,7 +418,7 @@ fn report(scenarios: &[Scenario], measured: &[Vec<Figures>]) {
     let column =
         |i: usize, pick: fn(&Figures) -> f64| Summary::of(measured.iter().map(|r| pick(&r[i])));
     println!(
-        "\nmedian [min – max] over {} rounds:\n{:<32} {:>24} {:>7} {:>8} {:>8} {:>20} {:>7}",
+        "\nmedian [min – max] over {} rounds:\n{:<32} {:>24} {:>7} {:>8} {:>8} {:>20} {:>12} {:>11} {:>7}",
         measured.len(),
         "scenario",
         "req/s",
@@ -345,14 +426,17 @@ fn report(scenarios: &[Scenario], measured: &[Vec<Figures>]) {
         "p50 ms",
         "p99 ms",
         "CPU us/req",
+        "Redis us/req",
+        "Redis calls",
         "errors"
     );
     for (i, scenario) in scenarios.iter().enumerate() {
         let rps = column(i, |f| f.requests_per_second);
         let cpu = column(i, |f| f.cpu_us_per_request);
+        let redis = column(i, |f| f.redis_us_per_request);
         let errors: u64 = measured.iter().map(|r| r[i].errors).sum();
         println!(
-            "{:<32} {:>7.0} [{:>6.0} – {:>6.0}] {:>6.1}% {:>8.2} {:>8.2} {:>6.1} [{:>5.1} – {:>5.1}] {:>7}",
+            "{:<32} {:>7.0} [{:>6.0} – {:>6.0}] {:>6.1}% {:>8.2} {:>8.2} {:>6.1} [{:>5.1} – {:>5.1}] {:>12.1} {:>11.3} {:>7}",
             scenario.label(),
             rps.median,
             rps.min,
@@ -363,6 +447,8 @@ fn report(scenarios: &[Scenario], measured: &[Vec<Figures>]) {
             cpu.median,
             cpu.min,
             cpu.max,
+            redis.median,
+            column(i, |f| f.redis_calls_per_request).median,
             errors
         );
     }
@@ -456,6 +542,7 @@ async fn run(
     length: Duration,
 ) -> Figures {
     let cpu_before = process_cpu();
+    let redis_before = redis_work(&target.redis);
     let started = Instant::now();
     let deadline = started + length;
     let mut workers = Vec::new();
@@ -523,6 +610,13 @@ async fn run(
         (Some(before), Some(after)) => after.saturating_sub(before),
         _ => Duration::ZERO,
     };
+    let (redis, scripts) = match (redis_before, redis_work(&target.redis)) {
+        (Some(before), Some(after)) => (
+            after.cpu.saturating_sub(before.cpu),
+            after.scripts.saturating_sub(before.scripts),
+        ),
+        _ => (Duration::ZERO, 0),
+    };
     latencies.sort_unstable();
     let at = |q: f64| {
         latencies
@@ -535,6 +629,8 @@ async fn run(
         p50: at(0.50),
         p99: at(0.99),
         cpu_us_per_request: cpu.as_secs_f64() * 1e6 / latencies.len().max(1) as f64,
+        redis_us_per_request: redis.as_secs_f64() * 1e6 / latencies.len().max(1) as f64,
+        redis_calls_per_request: scripts as f64 / latencies.len().max(1) as f64,
         errors,
     }
 }
