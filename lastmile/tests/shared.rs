@@ -21,10 +21,12 @@ fn redis_url() -> String {
         .unwrap_or_else(|| "redis://127.0.0.1:6379".into())
 }
 
-/// A deployment: one core and two edges sharing one Redis namespace.
+/// A deployment: cores and two edges sharing one database and one Redis namespace; edge
+/// i calls core i (modulo the cores).
 struct Deployment {
-    _core: Process,
-    _edges: Vec<Process>,
+    _processes: Vec<Process>,
+    /// The cores' gRPC URLs.
+    cores: Vec<String>,
     edges: Vec<String>,
 }
 
@@ -46,31 +48,35 @@ async fn wait_until_ready(url: &str) {
 }
 
 impl Deployment {
-    async fn start(database: &Database, redis: &str) -> Deployment {
+    async fn start(database: &Database, redis: &str, cores: usize) -> Deployment {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let prefix = format!("lmtest{}", uuid::Uuid::new_v4().simple());
-        let grpc = format!("127.0.0.1:{}", free_port());
-        let core = Command::new(BIN)
-            .arg("core")
-            .args(["--database-url", &database.url])
-            .args(["--grpc-addr", &grpc])
-            .args(["--bootstrap-api-key", KEY])
-            .args(["--redis-url", redis])
-            .args(["--redis-prefix", &prefix])
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start lastmile core");
-        let core = Process(core);
         let mut processes = Vec::new();
+        let mut core_urls = Vec::new();
+        for _ in 0..cores {
+            let grpc = format!("127.0.0.1:{}", free_port());
+            let core = Command::new(BIN)
+                .arg("core")
+                .args(["--database-url", &database.url])
+                .args(["--grpc-addr", &grpc])
+                .args(["--bootstrap-api-key", KEY])
+                .args(["--redis-url", redis])
+                .args(["--redis-prefix", &prefix])
+                .env("RUST_LOG", "warn")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start lastmile core");
+            processes.push(Process(core));
+            core_urls.push(format!("http://{grpc}"));
+        }
         let mut edges = Vec::new();
-        for _ in 0..2 {
+        for n in 0..2 {
             let http = format!("127.0.0.1:{}", free_port());
             let edge = Command::new(BIN)
                 .arg("edge")
-                .args(["--core-url", &format!("http://{grpc}")])
+                .args(["--core-url", &core_urls[n % cores]])
                 .args(["--http-addr", &http])
                 .args(["--rate-limit-per-minute", "60"])
                 .args(["--redis-url", redis])
@@ -92,8 +98,8 @@ impl Deployment {
             wait_for_metric(edge, "lastmile_shared_limits_degraded", 0.0).await;
         }
         Deployment {
-            _core: core,
-            _edges: processes,
+            _processes: processes,
+            cores: core_urls,
             edges,
         }
     }
@@ -141,7 +147,7 @@ async fn get(client: &reqwest::Client, url: String, key: &str) -> reqwest::Statu
 /// budget is 60 a minute for the deployment, not per edge.
 async fn seventy_requests_share_one_budget(at_once: usize) {
     let database = Database::create().await;
-    let deployment = Deployment::start(&database, &redis_url()).await;
+    let deployment = Deployment::start(&database, &redis_url(), 1).await;
     let client = reqwest::Client::new();
     let started = Instant::now();
     let mut statuses = Vec::new();
@@ -191,6 +197,97 @@ async fn two_edges_share_one_rate_limit_under_a_burst() {
     seventy_requests_share_one_budget(70).await;
 }
 
+/// A customer's fields as the REST edge `edge` answers them, without its links (each edge
+/// names itself in them).
+async fn customer_through(client: &reqwest::Client, edge: &str, id: i64) -> serde_json::Value {
+    let answer = client
+        .get(format!("{edge}/api/v1/customers/{id}"))
+        .header("X-API-Key", KEY)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(answer.status(), 200, "{edge}");
+    let mut body: serde_json::Value = answer.json().await.expect("JSON");
+    let mut customer = body["data"]["customer"].take();
+    customer.as_object_mut().expect("an object").remove("links");
+    customer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "set LASTMILE_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+async fn every_process_reads_what_another_wrote() {
+    use lastmile_proto::v1::customer_service_client::CustomerServiceClient;
+    use lastmile_proto::v1::{CustomerRef, GetCustomerRequest, customer_ref::Key};
+
+    let database = Database::create().await;
+    let deployment = Deployment::start(&database, &redis_url(), 2).await;
+    let client = reqwest::Client::new();
+    let (first, second) = (&deployment.edges[0], &deployment.edges[1]);
+    // Written through the first edge and its core...
+    let created = client
+        .post(format!("{first}/api/v1/customers"))
+        .header("X-API-Key", KEY)
+        .json(&serde_json::json!({
+            "first_name": "Wanjiru",
+            "last_name": "Kamau",
+            "password": "Str0ng!pass",
+            "phone": "+254700000001",
+        }))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(created.status(), 201);
+    let created: serde_json::Value = created.json().await.expect("JSON");
+    let mut created = created["data"]["customer"].clone();
+    let id = created["id"].as_i64().expect("customer id");
+    created.as_object_mut().expect("an object").remove("links");
+    // ...read through the second edge and the other core, field for field.
+    assert_eq!(customer_through(&client, second, id).await, created);
+    // Changed through the second, read back through the first at once: no process
+    // answers from a copy of its own.
+    let changed = client
+        .patch(format!("{second}/api/v1/customers/{id}"))
+        .header("X-API-Key", KEY)
+        .json(&serde_json::json!({"first_name": "Njeri"}))
+        .send()
+        .await
+        .expect("update");
+    assert_eq!(changed.status(), 200);
+    let through_first = customer_through(&client, first, id).await;
+    assert_eq!(through_first["first_name"], "Njeri");
+    assert_eq!(through_first, customer_through(&client, second, id).await);
+    // Each core answers the same over gRPC.
+    for core in &deployment.cores {
+        let channel = tonic::transport::Endpoint::from_shared(core.clone())
+            .expect("URL")
+            .connect()
+            .await
+            .expect("connect");
+        let mut request = tonic::Request::new(GetCustomerRequest {
+            customer: Some(CustomerRef {
+                key: Some(Key::Id(id)),
+            }),
+        });
+        request
+            .metadata_mut()
+            .insert("x-api-key", KEY.parse().expect("metadata"));
+        let customer = CustomerServiceClient::new(channel)
+            .get_customer(request)
+            .await
+            .expect("GetCustomer")
+            .into_inner()
+            .customer
+            .expect("customer");
+        assert_eq!(customer.first_name, "Njeri", "{core}");
+        assert_eq!(customer.phone, "+254700000001", "{core}");
+    }
+    drop(deployment);
+    database.drop_it().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(postgres_tests),
@@ -198,7 +295,7 @@ async fn two_edges_share_one_rate_limit_under_a_burst() {
 )]
 async fn a_key_revoked_through_one_edge_is_refused_by_the_other_at_once() {
     let database = Database::create().await;
-    let deployment = Deployment::start(&database, &redis_url()).await;
+    let deployment = Deployment::start(&database, &redis_url(), 1).await;
     let client = reqwest::Client::new();
     let (first, second) = (&deployment.edges[0], &deployment.edges[1]);
     let created: serde_json::Value = client
@@ -280,7 +377,7 @@ async fn a_redis_outage_degrades_to_local_limits_and_recovers() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let database = Database::create().await;
-    let deployment = Deployment::start(&database, &url).await;
+    let deployment = Deployment::start(&database, &url, 1).await;
     let client = reqwest::Client::new();
     let edge = &deployment.edges[0];
     assert_eq!(
