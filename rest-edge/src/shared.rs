@@ -10,14 +10,14 @@
 //!   arrive meanwhile queue up and go together in the next call, one script run for all of
 //!   them, the checks of one key as one request for that many. An idle edge sends each
 //!   check alone at once.
-//! - **Leases.** When a key's budget has plenty left (at least `LEASE_SHARE` times what
-//!   the edge asks for), the edge spends a few more than it needs (at most `MAX_LEASE`, at
-//!   most 1/`LEASE_SHARE` of what is left) and lets the next requests of that key through
-//!   itself, for at most `LEASE_FOR`. Every request let through was spent in Redis first, so
-//!   the deployment never lets more through than the budget; a lease an edge does not use in
-//!   time is lost, which is at most 1/`LEASE_SHARE` of the budget left per edge. Small
-//!   budgets (below `LEASE_SHARE` requests, the standard 60 a minute among them) are never
-//!   leased: every request is counted in Redis, to the request.
+//! - **Leases.** When a key's budget had at least `LEASE_SHARE` passes left at its last
+//!   call, the edge's next call spends more than it needs: 1/`LEASE_SHARE` of what was
+//!   left, at most `MAX_LEASE`. The edge lets the next requests of that key through on
+//!   those passes itself, for at most `LEASE_FOR`. Every request let through was spent in
+//!   Redis first, so the deployment never lets more through than the budget; a lease an
+//!   edge does not use in time is lost, which is at most 1/`LEASE_SHARE` of the budget left
+//!   per edge. Budgets of `LEASE_SHARE` a minute or less (the standard 60 among them) are
+//!   never leased: every request is counted in Redis, to the request.
 //! - **Refusals.** A refused key is refused by the edge itself until the time Redis named
 //!   for its next request: what other edges spend can only push that time later.
 //!
