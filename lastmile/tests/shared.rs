@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{BIN, Database, Process, free_port};
+use support::{BIN, Core, Database, Process, authorized, free_port};
 
 const KEY: &str = "lm_shared_limits_test_admin_key_0123456789";
 
@@ -24,10 +24,22 @@ fn redis_url() -> String {
 /// A deployment: cores and two edges sharing one database and one Redis namespace; edge
 /// i calls core i (modulo the cores).
 struct Deployment {
-    _processes: Vec<Process>,
-    /// The cores' gRPC URLs.
-    cores: Vec<String>,
+    cores: Vec<Core>,
+    _edges: Vec<Process>,
     edges: Vec<String>,
+}
+
+/// `count` cores on `database`, sharing `redis` under `prefix`, each answering gRPC.
+async fn shared_cores(database: &Database, redis: &str, prefix: &str, count: usize) -> Vec<Core> {
+    let env = [
+        ("LASTMILE_REDIS_URL", redis),
+        ("LASTMILE_REDIS_PREFIX", prefix),
+    ];
+    let mut cores = Vec::new();
+    for _ in 0..count {
+        cores.push(Core::start(database, KEY, 60_000, &env).await);
+    }
+    cores
 }
 
 async fn wait_until_ready(url: &str) {
@@ -51,32 +63,14 @@ impl Deployment {
     async fn start(database: &Database, redis: &str, cores: usize) -> Deployment {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let prefix = format!("lmtest{}", uuid::Uuid::new_v4().simple());
+        let cores = shared_cores(database, redis, &prefix, cores).await;
         let mut processes = Vec::new();
-        let mut core_urls = Vec::new();
-        for _ in 0..cores {
-            let grpc = format!("127.0.0.1:{}", free_port());
-            let core = Command::new(BIN)
-                .arg("core")
-                .args(["--database-url", &database.url])
-                .args(["--grpc-addr", &grpc])
-                .args(["--bootstrap-api-key", KEY])
-                .args(["--redis-url", redis])
-                .args(["--redis-prefix", &prefix])
-                .env("RUST_LOG", "warn")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start lastmile core");
-            processes.push(Process(core));
-            core_urls.push(format!("http://{grpc}"));
-        }
         let mut edges = Vec::new();
         for n in 0..2 {
             let http = format!("127.0.0.1:{}", free_port());
             let edge = Command::new(BIN)
                 .arg("edge")
-                .args(["--core-url", &core_urls[n % cores]])
+                .args(["--core-url", &cores[n % cores.len()].grpc])
                 .args(["--http-addr", &http])
                 .args(["--rate-limit-per-minute", "60"])
                 .args(["--redis-url", redis])
@@ -98,8 +92,8 @@ impl Deployment {
             wait_for_metric(edge, "lastmile_shared_limits_degraded", 0.0).await;
         }
         Deployment {
-            _processes: processes,
-            cores: core_urls,
+            cores,
+            _edges: processes,
             edges,
         }
     }
@@ -261,28 +255,23 @@ async fn every_process_reads_what_another_wrote() {
     assert_eq!(through_first, customer_through(&client, second, id).await);
     // Each core answers the same over gRPC.
     for core in &deployment.cores {
-        let channel = tonic::transport::Endpoint::from_shared(core.clone())
-            .expect("URL")
-            .connect()
-            .await
-            .expect("connect");
-        let mut request = tonic::Request::new(GetCustomerRequest {
-            customer: Some(CustomerRef {
-                key: Some(Key::Id(id)),
-            }),
-        });
-        request
-            .metadata_mut()
-            .insert("x-api-key", KEY.parse().expect("metadata"));
-        let customer = CustomerServiceClient::new(channel)
+        let request = authorized(
+            KEY,
+            GetCustomerRequest {
+                customer: Some(CustomerRef {
+                    key: Some(Key::Id(id)),
+                }),
+            },
+        );
+        let customer = CustomerServiceClient::new(core.channel().await)
             .get_customer(request)
             .await
             .expect("GetCustomer")
             .into_inner()
             .customer
             .expect("customer");
-        assert_eq!(customer.first_name, "Njeri", "{core}");
-        assert_eq!(customer.phone, "+254700000001", "{core}");
+        assert_eq!(customer.first_name, "Njeri", "{}", core.grpc);
+        assert_eq!(customer.phone, "+254700000001", "{}", core.grpc);
     }
     drop(deployment);
     database.drop_it().await;
@@ -414,51 +403,10 @@ async fn login_attempt_limits_hold_across_two_cores() {
 
     let database = Database::create().await;
     let prefix = format!("lmtest{}", uuid::Uuid::new_v4().simple());
-    let mut cores = Vec::new();
-    let mut addresses = Vec::new();
-    for n in 0..2 {
-        let grpc = format!("127.0.0.1:{}", free_port());
-        let core = Command::new(BIN)
-            .arg("core")
-            .args(["--database-url", &database.url])
-            .args(["--grpc-addr", &grpc])
-            .args(["--bootstrap-api-key", KEY])
-            .args(["--redis-url", &redis_url()])
-            .args(["--redis-prefix", &prefix])
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start lastmile core");
-        cores.push(Process(core));
-        let endpoint = format!("http://{grpc}");
-        let started = Instant::now();
-        loop {
-            if tonic::transport::Endpoint::from_shared(endpoint.clone())
-                .unwrap()
-                .connect()
-                .await
-                .is_ok()
-            {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "core {n} not up"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        addresses.push(endpoint);
-    }
+    let cores = shared_cores(&database, &redis_url(), &prefix, 2).await;
     let mut clients = Vec::new();
-    for address in &addresses {
-        let channel = tonic::transport::Endpoint::from_shared(address.clone())
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
-        clients.push(IdentityServiceClient::new(channel));
+    for core in &cores {
+        clients.push(IdentityServiceClient::new(core.channel().await));
     }
     let attempt = || LoginRequest {
         email: "nobody@isp.example".into(),

@@ -286,7 +286,7 @@ async fn an_unreachable_redis_leaves_the_decision_to_the_edge() {
         .port();
     config.url = format!("redis://127.0.0.1:{port}");
     let limits = SharedLimits::start(config, Arc::new(PrincipalCache::default()));
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Degraded until Redis answers, which it never does here.
     assert!(limits.degraded());
     assert_eq!(
         limits.check("test", "x", 10, None, SystemTime::now()).await,
